@@ -1,0 +1,57 @@
+# BuildCPG Labs — root Makefile (GNU make 3.81+, macOS and Linux).
+#   make run    set everything up (installs uv if missing) and run every lab on its sample data
+#   make test   the whole test matrix (tox: shared library, every lab, lint, docs)
+# Each lab has its own Makefile too: cd labs/<lab> && make help
+
+PYTHON ?= python3
+BOOTSTRAP := $(CURDIR)/.buildcpg/bootstrap
+UV ?= $(shell command -v uv 2>/dev/null)
+ifeq ($(strip $(UV)),)
+UV := $(BOOTSTRAP)/bin/uv
+endif
+# .pyc compiled at install time: dbt imports hundreds of modules (see docs/environments.md)
+export UV_COMPILE_BYTECODE = 1
+JOBS ?= 0
+LAB ?=
+
+.PHONY: help uv sync run test lint docs docs-serve doctor bench clean
+
+help: ## show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 14
+
+uv: $(UV) ## install uv (from PyPI, with pip, into .buildcpg/bootstrap) if it is missing
+
+$(BOOTSTRAP)/bin/uv:
+	@echo "uv not found: installing it into $(BOOTSTRAP) (pip, from PyPI)"
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.9"
+
+sync: uv ## root venv (CLI + dev tools) and every lab's own venv, all --locked
+	$(UV) sync --locked
+	$(UV) run --locked buildcpg sync
+
+run: sync ## run every lab (concurrently) on the data in its data/raw
+	$(UV) run --locked buildcpg run --all --jobs $(JOBS)
+
+test: uv ## the whole tox matrix: buildcpg-shared, each lab in its own env, lint, docs
+	$(UV) sync --locked
+	$(UV) run --locked tox run
+
+lint: uv ## ruff
+	$(UV) run --locked ruff check .
+
+docs: uv ## build the docs site (strict)
+	$(UV) run --locked mkdocs build --strict
+
+docs-serve: uv ## serve the docs on http://127.0.0.1:8000
+	$(UV) run --locked mkdocs serve
+
+doctor: uv ## check lock, lab venvs, isolation and profiles
+	$(UV) run --locked buildcpg doctor
+
+bench: sync ## benchmarks (print ratios measured side by side)
+	$(UV) run --locked python tools/bench/bench_lab_runner.py
+
+clean: ## remove venvs, tox envs, lab databases and dbt artifacts (never raw data)
+	rm -rf .venv .tox .buildcpg labs/*/.venv labs/*/dbt/target labs/*/dbt/logs site
+	rm -f labs/*/data/*.duckdb labs/*/data/*.duckdb.wal labs/*/data/last_run.json

@@ -1,0 +1,64 @@
+with
+
+stores as (
+
+    select * from {{ ref('stg_stores') }}
+
+),
+
+sales as (
+
+    select * from {{ ref('int_sales') }}
+
+),
+
+store_totals as (
+
+    select
+        store_id,
+        sum(revenue) as net_revenue,
+        count(distinct transaction_id) as transactions
+
+    from sales
+    group by store_id
+
+),
+
+joined as (
+
+    select
+        stores.store_id,
+        stores.store_name,
+        stores.region,
+        coalesce(store_totals.net_revenue, 0) as net_revenue,
+        coalesce(store_totals.transactions, 0) as transactions
+
+    from stores
+
+    left join store_totals
+        on stores.store_id = store_totals.store_id
+
+),
+
+final as (
+
+    select
+
+        ----------  store
+        store_id,
+        store_name,
+        region,
+
+        ----------  measures
+        net_revenue,
+        transactions,
+
+        ----------  rankings
+        rank() over (order by net_revenue desc) as revenue_rank,
+        rank() over (partition by region order by net_revenue desc) as region_rank
+
+    from joined
+
+)
+
+select * from final

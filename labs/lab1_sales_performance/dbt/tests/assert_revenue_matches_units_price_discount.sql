@@ -1,0 +1,10 @@
+-- Clean lines must carry revenue = round(units * unit_price * (1 - discount_pct), 2), within 0.01.
+
+select
+    transaction_id,
+    revenue,
+    {{ expected_revenue('units', 'unit_price', 'discount_pct') }} as expected_revenue
+
+from {{ ref('int_sales') }}
+
+where abs(revenue - {{ expected_revenue('units', 'unit_price', 'discount_pct') }}) > 0.01

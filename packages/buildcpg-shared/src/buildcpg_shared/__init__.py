@@ -1,0 +1,1 @@
+"""BuildCPG Labs shared library."""

@@ -1,0 +1,1 @@
+"""``buildcpg``: the platform CLI (root venv; never imports dbt, never writes a lab database)."""

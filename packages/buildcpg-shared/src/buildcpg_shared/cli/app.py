@@ -1,0 +1,30 @@
+"""The ``buildcpg`` application: one module per command, registered here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from buildcpg_shared.cli import doctor, labs, run, sync
+from buildcpg_shared.errors import BuildCPGError
+
+app = typer.Typer(
+    help="BuildCPG Labs: run many independent dbt + DuckDB labs side by side, each in its own venv.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("labs")(labs.labs_command)
+app.command("sync")(sync.sync_command)
+app.command("run")(run.run_command)
+app.command("doctor")(doctor.doctor_command)
+
+
+def main() -> None:
+    """Entry point: errors this project raises on purpose print one line, exit code 2."""
+    try:
+        app()
+    except BuildCPGError as err:
+        print(f"buildcpg: error: {err}", file=sys.stderr)
+        sys.exit(2)

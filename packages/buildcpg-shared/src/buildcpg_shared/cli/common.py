@@ -1,0 +1,25 @@
+"""Helpers shared by the CLI commands: workspace, lab selection, console."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.registry import Lab, Workspace
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def select_labs(workspace: Workspace, names: list[str] | None, all_labs: bool) -> list[Lab]:
+    """Labs named on the command line, or every lab with ``--all`` (or when none are named and allowed)."""
+    if all_labs and names:
+        raise BuildCPGError("give lab names or --all, not both")
+    if all_labs:
+        labs = workspace.labs()
+        if not labs:
+            raise BuildCPGError(f"no labs under {workspace.labs_dir}")
+        return labs
+    if not names:
+        raise BuildCPGError("name at least one lab (see `buildcpg labs`) or pass --all")
+    return [workspace.lab(name) for name in dict.fromkeys(names)]

@@ -1,0 +1,94 @@
+"""``buildcpg doctor``: is the workspace healthy? Lock, lab venvs, isolation, profiles."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import typer
+import yaml
+from rich.table import Table
+
+from buildcpg_shared.cli.common import console
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.orchestrate.uv import check_lab_venv, installed_versions, run_uv
+from buildcpg_shared.registry import Lab, Workspace
+
+KEY_PACKAGES = ["dbt-core", "dbt-duckdb", "duckdb", "buildcpg-shared"]
+_ENV_VAR = re.compile(r"env_var\(\s*['\"]([^'\"]+)['\"]\s*(?:,\s*['\"]([^'\"]*)['\"]\s*)?\)")
+
+
+def profile_database(lab: Lab) -> tuple[str, Path | None, str]:
+    """(env var, default path resolved like dbt run from the dbt folder, problem) of a lab's profile."""
+    try:
+        data = yaml.safe_load(lab.paths.profiles_yml.read_text(encoding="utf-8")) or {}
+        target_name = data[lab.name]["target"]
+        raw_path = str(data[lab.name]["outputs"][target_name]["path"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as err:
+        return "", None, f"{lab.paths.profiles_yml}: no path for profile {lab.name!r} ({err})"
+    match = _ENV_VAR.search(raw_path)
+    if not match:
+        return (
+            "",
+            None,
+            f"{lab.paths.profiles_yml}: path must come from env_var('{lab.paths.db_env_var}', '<relative default>')",
+        )
+    var, default = match.group(1), match.group(2)
+    if var != lab.paths.db_env_var:
+        return var, None, f"{lab.paths.profiles_yml}: uses {var}, expected {lab.paths.db_env_var}"
+    if not default or Path(default).is_absolute():
+        return var, None, f"{lab.paths.profiles_yml}: the default must be a relative path inside the lab"
+    resolved = (lab.paths.dbt_dir / default).resolve()
+    if not resolved.is_relative_to(lab.paths.root):
+        return var, resolved, f"{lab.paths.profiles_yml}: default {default} resolves outside the lab"
+    return var, resolved, ""
+
+
+def doctor_command() -> None:
+    """Check the lock, every lab venv (in sync, exact, isolated), root venv free of dbt, profiles."""
+    workspace = Workspace.find()
+    problems: list[str] = []
+    lock = run_uv(workspace, ["lock", "--check"])
+    console.print(("[green]✓[/]" if lock.ok else "[red]✗[/]") + " uv.lock matches every pyproject.toml")
+    if not lock.ok:
+        problems.append(f"uv.lock is stale: run `uv lock` and commit it ({lock.last_line()})")
+    root_has_dbt = importlib.util.find_spec("dbt") is not None
+    console.print(("[red]✗[/]" if root_has_dbt else "[green]✓[/]") + " root venv holds no dbt")
+    if root_has_dbt:
+        problems.append(
+            "dbt is importable in the root venv: run `uv sync --locked` at the root (exact sync removes it)"
+        )
+
+    table = Table(title="Labs")
+    for column in ("lab", "venv", "profile → database", *KEY_PACKAGES):
+        table.add_column(column)
+    for lab in workspace.labs():
+        if not lab.paths.venv_python.exists():
+            venv_state = "[red]missing[/]"
+            problems.append(f"{lab.name}: no venv; run `buildcpg sync {lab.name}`")
+            versions: dict[str, str | None] = dict.fromkeys(KEY_PACKAGES)
+        else:
+            check = check_lab_venv(workspace, lab)
+            venv_state = "[green]in sync, exact[/]" if check.ok else "[red]out of sync[/]"
+            if not check.ok:
+                problems.append(
+                    f"{lab.name}: venv differs from uv.lock; run `buildcpg sync {lab.name}` ({check.last_line()})"
+                )
+            versions = installed_versions(lab.paths.venv_python, KEY_PACKAGES)
+            if not versions.get("dbt-core"):
+                problems.append(f"{lab.name}: dbt-core is not installed in its venv")
+        _, resolved, problem = profile_database(lab)
+        if problem:
+            problems.append(problem)
+            profile_text = f"[red]{problem}[/]"
+        else:
+            profile_text = str(resolved.relative_to(workspace.root)) if resolved else "?"
+        table.add_row(lab.name, venv_state, profile_text, *(versions.get(p) or "-" for p in KEY_PACKAGES))
+    console.print(table)
+    if problems:
+        for problem in problems:
+            console.print(f"[red]✗[/] {problem}")
+        raise BuildCPGError(f"doctor found {len(problems)} problem(s)")
+    console.print("[green]all checks passed[/]")
+    raise typer.Exit(0)

@@ -1,0 +1,52 @@
+"""``buildcpg labs``: the registry, with each lab's paths and last run."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from buildcpg_shared.cli.common import console
+from buildcpg_shared.registry import Workspace
+
+
+def labs_command(
+    as_json: bool = typer.Option(False, "--json", help="print the registry as JSON"),
+) -> None:
+    """List the labs found under labs/*/lab.yaml with their paths and last run."""
+    workspace = Workspace.find()
+    rows = []
+    for lab in workspace.labs():
+        paths = lab.paths
+        last: dict[str, object] = {}
+        if paths.last_run_file.exists():
+            try:
+                last = json.loads(paths.last_run_file.read_text(encoding="utf-8"))
+            except ValueError:
+                last = {"status": "unreadable"}
+        rows.append(
+            {
+                "name": lab.name,
+                "title": lab.config.title,
+                "root": str(paths.root.relative_to(workspace.root)),
+                "dbt_dir": str(paths.dbt_dir.relative_to(workspace.root)),
+                "raw_dir": str(paths.raw_dir.relative_to(workspace.root)),
+                "database": str(paths.database()),
+                "serving_file": str(paths.serving_file),
+                "venv": str(paths.venv.relative_to(workspace.root)) if paths.venv.exists() else "(not synced)",
+                "last_run": {k: last.get(k) for k in ("status", "finished_at", "duration_s")} if last else None,
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Labs in {workspace.root}")
+    for column in ("lab", "title", "database", "venv", "last run"):
+        table.add_column(column)
+    for row in rows:
+        last = row["last_run"]
+        last_text = f"{last['status']} at {last['finished_at']} ({last['duration_s']}s)" if last else "never"
+        db = str(row["database"]).removeprefix(str(workspace.root) + "/")
+        table.add_row(str(row["name"]), str(row["title"]), db, str(row["venv"]), last_text)
+    console.print(table)

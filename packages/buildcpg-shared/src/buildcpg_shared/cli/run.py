@@ -1,0 +1,121 @@
+"""``buildcpg run``: run labs concurrently, each in its own venv, with live progress and a summary."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from buildcpg_shared.cli.common import console, select_labs
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.orchestrate.parallel import LabProgress, failure_tail, new_progress, run_labs
+from buildcpg_shared.orchestrate.uv import sync_lab, venv_is_current
+from buildcpg_shared.pipeline.steps import STEP_NAMES, format_step
+from buildcpg_shared.registry import Workspace
+
+_STYLE = {"ok": "green", "warn": "yellow", "failed": "red", "skipped": "dim", "running": "cyan", "queued": "dim"}
+
+
+def _cell(step: dict[str, object] | None) -> str:
+    if not step:
+        return ""
+    status = str(step["status"])
+    rows = step.get("rows")
+    rows_text = f" {rows:,}" if isinstance(rows, int) and status != "skipped" else ""
+    return f"[{_STYLE.get(status, '')}]{status}[/] {float(step['duration_s']):.1f}s{rows_text}"  # type: ignore[arg-type]
+
+
+def _table(progress: dict[str, LabProgress], title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("lab")
+    table.add_column("status")
+    for name in STEP_NAMES:
+        table.add_column(name)
+    table.add_column("time", justify="right")
+    for lab, p in progress.items():
+        state = p.state if p.state != "running" else f"running {p.current}".strip()
+        table.add_row(
+            lab,
+            f"[{_STYLE.get(p.state, '')}]{state}[/]",
+            *(_cell(p.steps.get(s)) for s in STEP_NAMES),
+            f"{p.elapsed:.1f}s",
+        )
+    return table
+
+
+def run_command(
+    labs: list[str] | None = typer.Argument(None, help="labs to run (see `buildcpg labs`)"),
+    all_labs: bool = typer.Option(False, "--all", help="run every lab"),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="labs at once (default: number of cores)"),
+    steps: str = typer.Option(
+        ",".join(STEP_NAMES), "--steps", help="comma-separated subset of " + ",".join(STEP_NAMES)
+    ),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="reload every raw file and rebuild every model"),
+    wait: float = typer.Option(
+        0.0, "--wait", help="seconds to wait for a lab that is already running (default: refuse)"
+    ),
+    timeout: float = typer.Option(0.0, "--timeout", help="kill a lab run after this many seconds (0: no limit)"),
+    no_sync: bool = typer.Option(False, "--no-sync", help="do not sync a missing or stale lab venv first"),
+) -> None:
+    """Run labs (Check → Load → Transform → Test → Inspect), one process per lab in its own venv.
+
+    Exits 0 when every lab passed, 1 when any lab failed.
+    """
+    workspace = Workspace.find()
+    selected = select_labs(workspace, labs, all_labs)
+    unknown = [s for s in steps.split(",") if s and s not in STEP_NAMES]
+    if unknown:
+        raise BuildCPGError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
+    if not no_sync:
+        for lab in selected:
+            if not venv_is_current(workspace, lab):
+                console.print(f"syncing {lab.name}'s venv from uv.lock …")
+                result = sync_lab(workspace, lab)
+                if not result.ok:
+                    raise BuildCPGError(f"{lab.name}: uv sync failed: {result.last_line()}")
+    options = ["--steps", steps, "--wait", str(wait)] + (["--full-refresh"] if full_refresh else [])
+    jobs = jobs or min(len(selected), os.cpu_count() or 1)
+    title = f"buildcpg run: {len(selected)} lab(s), {jobs} at a time"
+    lock = threading.Lock()
+
+    progress = new_progress(selected)
+    run = functools.partial(
+        run_labs, workspace, selected, options, jobs=jobs, timeout=timeout or None, progress=progress
+    )
+    if sys.stdout.isatty():
+        with Live(_table(progress, title), console=console, refresh_per_second=4, transient=True) as live:
+
+            def redraw() -> None:
+                with lock:
+                    live.update(_table(progress, title))
+
+            run(on_change=redraw)
+    else:
+        seen: set[tuple[str, str]] = set()
+
+        def print_new_steps() -> None:
+            with lock:
+                for lab, p in progress.items():
+                    for name, step in list(p.steps.items()):
+                        if (lab, name) not in seen:
+                            seen.add((lab, name))
+                            print(format_step(lab, step), flush=True)
+
+        run(on_change=print_new_steps)
+
+    console.print(_table(progress, "Summary"))
+    failed = [p for p in progress.values() if not p.ok]
+    for p in failed:
+        console.print(f"[red]✗ {p.lab}[/]: {p.error}")
+        tail = failure_tail(p)
+        if tail:
+            console.print(f"  last lines of {p.log}:", style="dim")
+            console.print(tail, markup=False, highlight=False)
+    ok = len(progress) - len(failed)
+    console.print(f"{ok} of {len(progress)} lab(s) passed")
+    raise typer.Exit(1 if failed else 0)

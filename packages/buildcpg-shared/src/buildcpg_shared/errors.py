@@ -1,0 +1,35 @@
+"""Typed errors. Each one carries a message meant to be read by a person, in one line."""
+
+from __future__ import annotations
+
+
+class BuildCPGError(Exception):
+    """Base of every error this project raises on purpose (shown without a traceback)."""
+
+
+class ConfigError(BuildCPGError):
+    """A lab.yaml (or other config file) is missing, unreadable or invalid."""
+
+
+class LabNotFoundError(BuildCPGError):
+    """A lab name that the registry does not know."""
+
+
+class WorkspaceNotFoundError(BuildCPGError):
+    """No BuildCPG workspace above the current directory."""
+
+
+class WrongDatabaseError(BuildCPGError):
+    """The resolved database lies outside the lab or belongs to another lab."""
+
+
+class LabBusyError(BuildCPGError):
+    """Another process holds the lab's write lock."""
+
+
+class LoadError(BuildCPGError):
+    """A raw file could not be loaded (header mismatch, unreadable file, too many rejects)."""
+
+
+class StepError(BuildCPGError):
+    """A pipeline step failed; the message says which and why."""

@@ -1,0 +1,68 @@
+"""The ledger: which raw file was loaded, with which content hash, in ``_buildcpg.ledger``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from buildcpg_shared.pipeline.guard import META_SCHEMA
+
+LEDGER = f"{META_SCHEMA}.ledger"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows of one loaded file."""
+
+    source: str
+    file: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    rows: int
+    rejected: int
+
+
+def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the metadata schema and the ledger table if missing."""
+    con.execute(f"create schema if not exists {META_SCHEMA}")
+    con.execute(
+        f"""create table if not exists {LEDGER} (
+            source varchar not null,
+            file varchar not null,
+            size bigint not null,
+            mtime_ns bigint not null,
+            sha256 varchar not null,
+            rows bigint not null,
+            rejected bigint not null,
+            loaded_at timestamp not null,
+            run_id varchar,
+            primary key (source, file)
+        )"""
+    )
+
+
+def read_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, LedgerEntry]:
+    """Every ledger entry keyed by file (relative to data/raw)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = 'ledger'",
+        [META_SCHEMA],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = con.execute(f"select source, file, size, mtime_ns, sha256, rows, rejected from {LEDGER}").fetchall()
+    return {r[1]: LedgerEntry(*r) for r in rows}
+
+
+def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, run_id: str) -> None:
+    """Insert or replace one file's entry (call inside the file's load transaction)."""
+    con.execute(
+        f"insert or replace into {LEDGER} values (?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+        [entry.source, entry.file, entry.size, entry.mtime_ns, entry.sha256, entry.rows, entry.rejected, run_id],
+    )
+
+
+def touch(con: duckdb.DuckDBPyConnection, file: str, size: int, mtime_ns: int) -> None:
+    """Remember a new stat of a file whose content is unchanged (so it is not hashed again)."""
+    con.execute(f"update {LEDGER} set size = ?, mtime_ns = ? where file = ?", [size, mtime_ns, file])

@@ -1,0 +1,1 @@
+"""Platform-side orchestration: lab venvs (uv) and concurrent lab runs."""

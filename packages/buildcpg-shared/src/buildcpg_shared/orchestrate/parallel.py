@@ -1,0 +1,179 @@
+"""Run many labs at once: one subprocess per lab, in the lab's own venv, up to ``jobs`` at a time.
+
+Each lab process prints ``@@buildcpg`` event lines (see pipeline.steps); everything else it
+prints goes to ``.buildcpg/logs/<lab>/<stamp>.log``. A lab that fails, crashes or hangs past its
+timeout never stops the others.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from buildcpg_shared.pipeline.steps import parse_event
+from buildcpg_shared.registry import Lab, Workspace
+
+
+@dataclass
+class LabProgress:
+    """What the platform knows of one lab's run so far."""
+
+    lab: str
+    state: str = "queued"  # queued | running | ok | warn | failed
+    current: str = ""
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started: float | None = None
+    finished: float | None = None
+    returncode: int | None = None
+    error: str = ""
+    log: Path | None = None
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("ok", "warn")
+
+
+def lab_command(lab: Lab, options: list[str]) -> list[str]:
+    """The command that runs one lab in its own venv."""
+    return [
+        str(lab.paths.venv_python),
+        "-m",
+        "buildcpg_shared.pipeline.cli",
+        "--lab-dir",
+        str(lab.paths.root),
+        "run",
+        "--events",
+        *options,
+    ]
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def run_one(
+    workspace: Workspace,
+    lab: Lab,
+    options: list[str],
+    progress: LabProgress,
+    *,
+    timeout: float | None,
+    on_change: Callable[[], None],
+) -> LabProgress:
+    """Run one lab to its end (or its timeout), updating ``progress`` from its events."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    log_dir = workspace.state_dir / "logs" / lab.name
+    log_dir.mkdir(parents=True, exist_ok=True)
+    progress.log = log_dir / f"{stamp}-{os.getpid()}.log"
+    progress.state, progress.started = "running", time.monotonic()
+    on_change()
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["VIRTUAL_ENV"] = str(lab.paths.venv)
+    env["PYTHONUNBUFFERED"] = "1"
+    timed_out = threading.Event()
+    with progress.log.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            lab_command(lab, options),
+            cwd=lab.paths.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        timer = None
+        if timeout:
+
+            def _kill() -> None:
+                timed_out.set()
+                proc.kill()
+
+            timer = threading.Timer(timeout, _kill)
+            timer.start()
+        assert proc.stdout is not None
+        end: dict[str, Any] = {}
+        for line in proc.stdout:
+            event = parse_event(line)
+            if event is None:
+                log.write(line)
+                continue
+            if event["event"] == "step":
+                progress.steps[event["name"]] = event
+                progress.current = event["name"]
+                on_change()
+            elif event["event"] == "end":
+                end = event
+        proc.wait()
+        if timer:
+            timer.cancel()
+    progress.finished = time.monotonic()
+    progress.returncode = proc.returncode
+    if timed_out.is_set():
+        progress.state, progress.error = "failed", f"timed out after {timeout:g}s and was killed"
+    elif end:
+        progress.state = "ok" if end.get("status") == "ok" else ("warn" if end.get("status") == "warn" else "failed")
+        progress.error = str(end.get("error") or "")
+    else:
+        progress.state = "failed"
+        progress.error = f"lab process exited with code {proc.returncode} before reporting (crash?)"
+    if progress.state == "failed" and not progress.error:
+        progress.error = f"exit code {proc.returncode}"
+    on_change()
+    return progress
+
+
+def new_progress(labs: list[Lab]) -> dict[str, LabProgress]:
+    """One queued progress record per lab, in order."""
+    return {lab.name: LabProgress(lab.name) for lab in labs}
+
+
+def run_labs(
+    workspace: Workspace,
+    labs: list[Lab],
+    options: list[str],
+    *,
+    jobs: int,
+    timeout: float | None = None,
+    on_change: Callable[[], None] = lambda: None,
+    progress: dict[str, LabProgress] | None = None,
+) -> dict[str, LabProgress]:
+    """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
+
+    Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on.
+    """
+    progress = progress if progress is not None else new_progress(labs)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [
+            pool.submit(run_one, workspace, lab, options, progress[lab.name], timeout=timeout, on_change=on_change)
+            for lab in labs
+        ]
+        for future, lab in zip(futures, labs, strict=True):
+            try:
+                future.result()
+            except Exception as err:  # a broken venv or missing python must not stop the others
+                progress[lab.name].state = "failed"
+                progress[lab.name].error = f"could not start: {err}"
+    return progress
+
+
+def failure_tail(progress: LabProgress) -> str:
+    """The last lines of a failed lab's log, for the summary."""
+    return _tail(progress.log) if progress.log else ""

@@ -1,0 +1,1 @@
+"""The lab runner: Check → Load → Transform → Test → Inspect in one process per lab run."""

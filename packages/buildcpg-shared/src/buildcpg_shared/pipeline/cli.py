@@ -1,0 +1,142 @@
+"""``buildcpg-lab``: the lab runner's command line, run inside a lab's own venv.
+
+The platform CLI (``buildcpg run``) starts it in each lab's venv; a lab's Makefile calls it
+directly. It works from any current directory: the lab is found from ``--lab-dir`` or by
+walking up to the nearest ``lab.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.pipeline.steps import STEP_NAMES
+from buildcpg_shared.registry import Lab, find_lab_dir
+
+
+def _lab(args: argparse.Namespace) -> Lab:
+    lab_dir = Path(args.lab_dir) if args.lab_dir else find_lab_dir()
+    if not (lab_dir / "lab.yaml").is_file():
+        raise BuildCPGError(f"{lab_dir}: not a lab folder (no lab.yaml)")
+    return Lab.from_dir(lab_dir)
+
+
+def _steps(value: str) -> list[str]:
+    steps = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = [s for s in steps if s not in STEP_NAMES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
+    return steps
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from buildcpg_shared.pipeline.runner import LabRunner
+
+    report = LabRunner(
+        _lab(args),
+        steps=args.steps,
+        full_refresh=args.full_refresh,
+        wait=args.wait,
+        events=args.events,
+        threads=args.threads,
+    ).run()
+    print(
+        f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
+        + (f": {report.error}" if report.error else "")
+    )
+    return 0 if report.ok else 1
+
+
+def _cmd_dbt(args: argparse.Namespace) -> int:
+    from buildcpg_shared.pipeline.dbt_invoke import DbtSession
+    from buildcpg_shared.pipeline.guard import check_database_location
+    from buildcpg_shared.pipeline.lock import LabLock
+
+    lab = _lab(args)
+    database = lab.paths.database()
+    check_database_location(lab.paths, database)
+    dbt_args = [a for a in args.dbt_args if a != "--"]
+    with LabLock(lab.paths.lock_file, lab.name, wait=args.wait):
+        return 0 if DbtSession(lab.paths).invoke_raw(dbt_args) else 1
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from buildcpg_shared.inspect import DataInspector
+
+    lab = _lab(args)
+    database = lab.paths.database()
+    if not database.exists():
+        raise BuildCPGError(f"{lab.name}: no database yet at {database}; run the lab first (make run)")
+    inspector = DataInspector.open(database)
+    if args.table:
+        schema, _, table = args.table.rpartition(".")
+        profile = inspector.profile(schema or "gold", table)
+        print(json.dumps(profile.to_dict(), indent=2, default=str))
+        return 0
+    for schema, table in inspector.tables(args.schemas):
+        print(f"{schema}.{table}\t{inspector.row_count(schema, table):,}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="buildcpg-lab",
+        description="Run one lab's pipeline (Check → Load → Transform → Test → Inspect) in this venv.",
+    )
+    parser.add_argument("--lab-dir", help="the lab folder (default: nearest folder with a lab.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run", help="run the lab's steps", description="Run the lab's steps as the only writer of its database."
+    )
+    run.add_argument(
+        "--steps", type=_steps, default=list(STEP_NAMES), help="comma-separated subset of: " + ",".join(STEP_NAMES)
+    )
+    run.add_argument("--full-refresh", action="store_true", help="reload every raw file and rebuild every model")
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for a running run of the same lab (default: refuse at once)",
+    )
+    run.add_argument("--events", action="store_true", help="also print machine-readable @@buildcpg event lines")
+    run.add_argument("--threads", type=int, default=1, help="dbt threads (1-2 is fastest on small machines)")
+    run.set_defaults(func=_cmd_run)
+
+    dbt = sub.add_parser(
+        "dbt",
+        help="run any dbt command against this lab's database",
+        description="Run dbt with this lab's profile and absolute paths, e.g. buildcpg-lab dbt -- ls --select marts",
+    )
+    dbt.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait for a running run of the lab")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
+    dbt.set_defaults(func=_cmd_dbt)
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="list tables with row counts, or profile one table",
+        description="Inspect the lab database read-only.",
+    )
+    inspect.add_argument("table", nargs="?", help="schema.table to profile (default schema: gold)")
+    inspect.add_argument("--schemas", nargs="*", default=None, help="limit the listing to these schemas")
+    inspect.set_defaults(func=_cmd_inspect)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BuildCPGError as err:
+        print(f"buildcpg-lab: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Calling dbt in-process through ``dbtRunner``: dbt is imported once per lab run.
+
+The import (seconds) and the parse are paid once; ``run``, ``test`` and ``source freshness``
+reuse the parsed manifest. ``target/`` is kept between runs for partial parsing, so the env
+values exported here are absolute and the same on every run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from buildcpg_shared.errors import StepError
+from buildcpg_shared.registry.paths import LabPaths
+
+
+@dataclass
+class DbtOutcome:
+    """Summary of one dbt command."""
+
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    rows: int = 0
+
+
+class DbtSession:
+    """One dbt import and one parsed manifest for a whole lab run."""
+
+    def __init__(self, paths: LabPaths, *, threads: int = 1) -> None:
+        os.environ.update(paths.dbt_env())
+        self.paths = paths
+        self.threads = threads
+        from dbt.cli.main import dbtRunner  # imported here: a run that skips dbt never pays for it
+
+        self._runner_cls = dbtRunner
+        self._runner = dbtRunner()
+        self._manifest: Any = None
+
+    def close(self) -> None:
+        """Release dbt-duckdb's cached connection, so this process can reopen the file (even read_only)."""
+        try:
+            from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        except ImportError:  # another adapter: nothing cached by us to release
+            return
+        DuckDBConnectionManager.close_all_connections()
+
+    def _common(self) -> list[str]:
+        return [
+            "--project-dir",
+            str(self.paths.dbt_dir),
+            "--profiles-dir",
+            str(self.paths.dbt_dir),
+        ]
+
+    def _invoke(self, args: list[str]) -> Any:
+        if self._manifest is None:
+            parsed = self._runner.invoke(["parse", *self._common()])
+            if not parsed.success:
+                raise StepError(f"dbt parse failed: {parsed.exception or 'see the dbt output above'}")
+            self._manifest = parsed.result
+            self._runner = self._runner_cls(manifest=self._manifest)
+        return self._runner.invoke([*args, *self._common()])
+
+    def invoke_raw(self, args: list[str]) -> bool:
+        """Run any dbt command line (for ``buildcpg-lab dbt``); True when it succeeded."""
+        result = self._runner.invoke(
+            [*args, *self._common()] if args and args[0] not in ("--help", "-h", "--version") else args
+        )
+        return bool(result.success)
+
+    def command(self, name: list[str], extra: list[str] | None = None) -> DbtOutcome:
+        """Run ``dbt <name>`` and summarise its node results."""
+        args = [*name, "--threads", str(self.threads), *(extra or [])]
+        result = self._invoke(args)
+        outcome = DbtOutcome(success=bool(result.success))
+        if result.result is None:
+            message = str(result.exception) if result.exception else "no result"
+            outcome.failures.append(message.splitlines()[0] if message else "dbt failed")
+            return outcome
+        for node_result in getattr(result.result, "results", []):
+            status = str(getattr(node_result.status, "value", node_result.status))
+            outcome.counts[status] = outcome.counts.get(status, 0) + 1
+            response = getattr(node_result, "adapter_response", None) or {}
+            affected = response.get("rows_affected") if isinstance(response, dict) else None
+            if isinstance(affected, int) and affected > 0:
+                outcome.rows += affected
+            if status in ("error", "fail", "runtime error"):
+                node = getattr(node_result, "node", None)
+                label = getattr(node, "name", None) or getattr(node, "unique_id", "?")
+                message = (getattr(node_result, "message", "") or "").strip().splitlines()
+                outcome.failures.append(f"{label}: {message[0] if message else status}")
+        return outcome

@@ -1,0 +1,69 @@
+"""The per-lab write lock: one writer per lab database, on macOS and Linux alike.
+
+Built on ``filelock`` (fcntl/msvcrt under the hood): the OS drops the lock when the holder dies,
+even on SIGKILL, so a killed run never leaves a stale lock behind. Who holds it is written to a
+sidecar file so the second caller can be told.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from filelock import FileLock, Timeout
+
+from buildcpg_shared.errors import LabBusyError
+
+
+class LabLock:
+    """Hold ``data/.buildcpg.lock`` of a lab for the length of a ``with`` block."""
+
+    def __init__(self, lock_file: Path, lab_name: str, *, wait: float = 0.0) -> None:
+        self.lock_file = lock_file
+        self.holder_file = lock_file.with_suffix(".holder")
+        self.lab_name = lab_name
+        self.wait = wait
+        self._lock = FileLock(str(lock_file))
+
+    def holder(self) -> str:
+        """A description of the current holder, or 'unknown holder'."""
+        try:
+            info = json.loads(self.holder_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "unknown holder"
+        return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ({info.get('command')})"
+
+    def __enter__(self) -> LabLock:
+        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(timeout=self.wait if self.wait > 0 else 0, poll_interval=0.2)
+        except Timeout:
+            waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
+            raise LabBusyError(
+                f"lab {self.lab_name} is already running{waited}: held by {self.holder()}; "
+                "wait for it to finish or pass --wait SECONDS"
+            ) from None
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200],
+        }
+        self.holder_file.write_text(json.dumps(info), encoding="utf-8")
+        self._acquired_at = time.monotonic()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.holder_file.unlink(missing_ok=True)
+        self._lock.release()

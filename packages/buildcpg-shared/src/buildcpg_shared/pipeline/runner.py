@@ -1,0 +1,332 @@
+"""Run one lab: Check → Load → Transform → Test → Inspect, in this process, as the only writer.
+
+The platform CLI starts one such process per lab in the lab's own venv; ``make run`` in a lab
+folder does the same directly. dbt is imported only when Transform or Test has work to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from buildcpg_shared.errors import BuildCPGError, LabBusyError
+from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.check import CheckResult, scan
+from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA, RAW_SCHEMA, ensure_tables, load_file
+from buildcpg_shared.inspect import DataInspector
+from buildcpg_shared.pipeline import fingerprint
+from buildcpg_shared.pipeline.dbt_invoke import DbtOutcome, DbtSession
+from buildcpg_shared.pipeline.guard import check_database_location, check_identity
+from buildcpg_shared.pipeline.lock import LabLock
+from buildcpg_shared.pipeline.steps import STEP_NAMES, StepResult, emit, format_step, timed
+from buildcpg_shared.registry import Lab
+
+GOLD_SCHEMA = "gold"
+
+
+@dataclass
+class RunReport:
+    """The outcome of one lab run (also written to data/last_run.json)."""
+
+    lab: str
+    run_id: str
+    started_at: str
+    status: str = "running"
+    finished_at: str = ""
+    duration_s: float = 0.0
+    database: str = ""
+    steps: list[StepResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "warn")
+
+    def step(self, name: str) -> StepResult | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "database": self.database,
+            "error": self.error,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class LabRunner:
+    """Executes the steps of one lab run and reports each one."""
+
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        steps: Iterable[str] = STEP_NAMES,
+        full_refresh: bool = False,
+        wait: float = 0.0,
+        events: bool = False,
+        threads: int = 1,
+        echo: bool = True,
+    ) -> None:
+        self.lab = lab
+        self.paths = lab.paths
+        self.steps = [s for s in STEP_NAMES if s in set(steps)]
+        self.full_refresh = full_refresh
+        self.wait = wait
+        self.events = events
+        self.threads = threads
+        self.echo = echo
+        self.database = self.paths.database()
+        self._dbt: DbtSession | None = None
+        self.report = RunReport(
+            lab=lab.name, run_id=uuid.uuid4().hex[:12], started_at=_now(), database=str(self.database)
+        )
+
+    # -- reporting -------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        if self.echo:
+            print(f"[{self.lab.name}] {text}", flush=True)
+
+    def _finish_step(self, result: StepResult) -> None:
+        self.report.steps.append(result)
+        if self.echo:
+            print(format_step(self.lab.name, result.to_dict()), flush=True)
+        emit("step", self.events, lab=self.lab.name, **result.to_dict())
+
+    # -- steps -----------------------------------------------------------------------------
+    def _check(self, con: duckdb.DuckDBPyConnection) -> CheckResult:
+        result = StepResult("check")
+        with timed(result):
+            ledger.ensure_ledger(con)
+            plan = scan(self.paths.raw_dir, self.lab.config, ledger.read_ledger(con))
+            result.detail = (
+                f"{len(plan.new)} new, {len(plan.changed)} changed, "
+                f"{len(plan.unchanged) + len(plan.touched)} unchanged file(s)"
+                + (f", {len(plan.removed)} removed (rows kept)" if plan.removed else "")
+            )
+            result.data = {"pending": [f.rel for f in plan.pending], "removed": [e.file for e in plan.removed]}
+        self._finish_step(result)
+        return plan
+
+    def _load(self, con: duckdb.DuckDBPyConnection, plan: CheckResult) -> StepResult:
+        result = StepResult("load")
+        errors: list[str] = []
+        with timed(result):
+            for name, source in self.lab.config.sources.items():
+                ensure_tables(con, name, source)
+            rows = rejected = 0
+            for raw in plan.pending:
+                try:
+                    loaded = load_file(con, raw, self.lab.config.sources[raw.source], self.report.run_id)
+                except BuildCPGError as err:
+                    errors.append(str(err))
+                    self._say(f"load      error   {err}")
+                    continue
+                rows += loaded.rows
+                rejected += loaded.rejected
+                emit("file", self.events, lab=self.lab.name, **loaded.__dict__)
+            for raw in plan.touched:
+                ledger.touch(con, raw.rel, raw.size, raw.mtime_ns)
+            result.rows = rows
+            loaded_files = len(plan.pending) - len(errors)
+            result.detail = f"{loaded_files} file(s) loaded, {rejected} row(s) quarantined"
+            result.data = {"rejected": rejected, "errors": errors}
+            if errors:
+                result.status = "failed"
+                result.detail = f"{len(errors)} file(s) not loaded: {errors[0]}"
+            elif rejected:
+                result.status = "warn"
+        self._finish_step(result)
+        return result
+
+    def _session(self) -> DbtSession:
+        if self._dbt is None:
+            self._dbt = DbtSession(self.paths, threads=self.threads)
+        return self._dbt
+
+    def _transform(self) -> StepResult:
+        result = StepResult("transform")
+        with timed(result):
+            outcome = self._session().command(["run"], ["--full-refresh"] if self.full_refresh else [])
+            self._apply(result, outcome, "model(s)")
+        self._finish_step(result)
+        return result
+
+    def _test(self) -> StepResult:
+        result = StepResult("test")
+        with timed(result):
+            tests = self._session().command(["test"])
+            fresh = self._session().command(["source", "freshness"])
+            self._apply(result, tests, "test(s)")
+            result.data["freshness"] = fresh.counts
+            if not fresh.success or fresh.failures:
+                result.status = "failed"
+                result.detail += f"; freshness: {', '.join(fresh.failures) or 'failed'}"
+            elif fresh.counts.get("warn"):
+                result.status = "warn" if result.status == "ok" else result.status
+                result.detail += f"; {fresh.counts['warn']} source(s) stale (warn)"
+        self._finish_step(result)
+        return result
+
+    @staticmethod
+    def _apply(result: StepResult, outcome: DbtOutcome, noun: str) -> None:
+        total = sum(outcome.counts.values())
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(outcome.counts.items()))
+        result.detail = f"{total} {noun}: {summary}" if total else f"0 {noun}"
+        result.data = {"counts": outcome.counts, "failures": outcome.failures}
+        if outcome.rows:
+            result.rows = outcome.rows
+        if not outcome.success or outcome.failures:
+            result.status = "failed"
+            result.detail += f"; {'; '.join(outcome.failures[:3]) or 'dbt failed (see output above)'}"
+        elif outcome.counts.get("warn"):
+            result.status = "warn"
+
+    def _inspect(self, con: duckdb.DuckDBPyConnection) -> StepResult:
+        result = StepResult("inspect")
+        with timed(result):
+            inspector = DataInspector(con)
+            tables = {
+                f"{s}.{t}": inspector.row_count(s, t)
+                for s, t in inspector.tables([GOLD_SCHEMA, RAW_SCHEMA, QUARANTINE_SCHEMA])
+            }
+            gold = {k: v for k, v in tables.items() if k.startswith(f"{GOLD_SCHEMA}.")}
+            result.rows = sum(gold.values())
+            result.data = {"tables": tables}
+            empty = [k for k, v in gold.items() if v == 0]
+            result.detail = f"{len(gold)} gold table(s)" + (f"; empty: {', '.join(empty)}" if empty else "")
+            if not gold and "transform" in self.steps:
+                result.status = "warn"
+                result.detail = "no gold tables"
+            elif empty:
+                result.status = "warn"
+        self._finish_step(result)
+        return result
+
+    def _skipped(self, name: str, why: str) -> None:
+        self._finish_step(StepResult(name, status="skipped", detail=why))
+
+    # -- the run ---------------------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.database))
+        con.execute("set preserve_insertion_order = false")
+        return con
+
+    def _reset(self, con: duckdb.DuckDBPyConnection) -> None:
+        """--full-refresh: rebuild raw and quarantine from the files (the files are untouched)."""
+        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+            con.execute(f"drop schema if exists {schema} cascade")
+        con.execute(f"drop table if exists {ledger.LEDGER}")
+        fingerprint.set_state(con, "last_good_build", None)
+
+    def _steps(self) -> None:
+        want = set(self.steps)
+        con = self._connect()
+        try:
+            check_identity(con, self.lab.name, self.database)
+            if self.full_refresh:
+                self._reset(con)
+            plan = self._check(con) if "check" in want or "load" in want else None
+            if "load" in want and plan is not None and self._load(con, plan).status == "failed":
+                for name in ("transform", "test", "inspect"):
+                    if name in want:
+                        self._skipped(name, "load failed")
+                return
+            up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
+            build_key = fingerprint.build_key(self.paths, con)
+        finally:
+            con.close()
+
+        dbt_steps = [s for s in ("transform", "test") if s in want]
+        if dbt_steps and up_to_date:
+            for name in dbt_steps:
+                self._skipped(name, "up to date: no new data, no project change since the last good build")
+        elif dbt_steps:
+            ok = True
+            if "transform" in want:
+                ok = self._transform().status != "failed"
+            if "test" in want:
+                ok = (self._test().status != "failed") if ok else (self._skipped("test", "transform failed") or False)
+            if self._dbt is not None:
+                self._dbt.close()
+            if ok and want >= {"transform", "test"}:
+                con = self._connect()
+                try:
+                    fingerprint.set_state(con, "last_good_build", build_key)
+                finally:
+                    con.close()
+        if "inspect" in want:
+            con = self._connect()
+            try:
+                self._inspect(con)
+            finally:
+                con.close()
+
+    def run(self) -> RunReport:
+        """Run the selected steps under the lab lock; never raises for a failed step."""
+        start = time.perf_counter()
+        busy = False
+        emit("start", self.events, lab=self.lab.name, run_id=self.report.run_id, steps=self.steps)
+        try:
+            check_database_location(self.paths, self.database)
+            self.lab.config  # noqa: B018 - validate lab.yaml before taking the lock
+            with LabLock(self.paths.lock_file, self.lab.name, wait=self.wait):
+                self._steps()
+            failed = [s.name for s in self.report.steps if s.status == "failed"]
+            warned = [s.name for s in self.report.steps if s.status == "warn"]
+            self.report.status = "failed" if failed else ("warn" if warned else "ok")
+            if failed:
+                self.report.error = f"step(s) failed: {', '.join(failed)}"
+        except LabBusyError as err:
+            self.report.status = "failed"
+            self.report.error = str(err)
+            self._say(f"error: {err}")
+            busy = True
+        except BuildCPGError as err:
+            self.report.status = "failed"
+            self.report.error = str(err)
+            self._say(f"error: {err}")
+        except KeyboardInterrupt:
+            self.report.status = "failed"
+            self.report.error = "interrupted"
+            self._say("interrupted: committed files stay loaded, the next run completes the rest")
+        finally:
+            self.report.finished_at = _now()
+            self.report.duration_s = round(time.perf_counter() - start, 3)
+            if not busy:  # the holder writes its own record; do not overwrite it
+                with contextlib.suppress(OSError):
+                    _write_json_atomic(self.paths.last_run_file, self.report.to_dict())
+            emit("end", self.events, **{k: v for k, v in self.report.to_dict().items() if k != "steps"})
+        return self.report
+
+
+def run_lab(lab: Lab, **options: Any) -> RunReport:
+    """Run a lab with ``LabRunner`` options; returns the report."""
+    return LabRunner(lab, **options).run()

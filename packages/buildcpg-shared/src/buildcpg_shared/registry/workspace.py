@@ -1,0 +1,120 @@
+"""Discover the workspace root and its labs (every ``labs/*/lab.yaml``)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from buildcpg_shared.config import LabConfig, load_lab_config
+from buildcpg_shared.errors import LabNotFoundError, WorkspaceNotFoundError
+from buildcpg_shared.registry.paths import LabPaths
+
+WORKSPACE_ENV = "BUILDCPG_WORKSPACE"
+
+
+def _is_workspace_root(path: Path) -> bool:
+    pyproject = path / "pyproject.toml"
+    if not pyproject.is_file() or not (path / "labs").is_dir():
+        return False
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return "workspace" in data.get("tool", {}).get("uv", {})
+
+
+def find_workspace_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding the uv workspace.
+
+    ``BUILDCPG_WORKSPACE`` overrides the search.
+    """
+    override = os.environ.get(WORKSPACE_ENV)
+    if override:
+        root = Path(override).expanduser().resolve()
+        if not _is_workspace_root(root):
+            raise WorkspaceNotFoundError(f"{WORKSPACE_ENV}={override} is not a BuildCPG workspace")
+        return root
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if _is_workspace_root(candidate):
+            return candidate
+    raise WorkspaceNotFoundError(
+        f"no BuildCPG workspace at or above {here} (looked for pyproject.toml with [tool.uv.workspace] and labs/)"
+    )
+
+
+def find_lab_dir(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) that holds a lab.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "lab.yaml").is_file():
+            return candidate
+    raise LabNotFoundError(f"no lab.yaml at or above {here}: run inside labs/<lab> or pass --lab-dir")
+
+
+@dataclass(frozen=True)
+class Lab:
+    """One lab: its paths and its validated lab.yaml."""
+
+    paths: LabPaths
+
+    @classmethod
+    def from_dir(cls, lab_dir: Path) -> Lab:
+        return cls(LabPaths.for_dir(lab_dir))
+
+    @property
+    def name(self) -> str:
+        return self.paths.name
+
+    @cached_property
+    def config(self) -> LabConfig:
+        return load_lab_config(self.paths.lab_yaml)
+
+    @property
+    def package(self) -> str:
+        """The lab's uv package name (its pyproject [project].name)."""
+        data = tomllib.loads((self.paths.root / "pyproject.toml").read_text(encoding="utf-8"))
+        return str(data["project"]["name"])
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace root and the labs under ``labs/``."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Workspace:
+        return cls(find_workspace_root(start))
+
+    @property
+    def labs_dir(self) -> Path:
+        return self.root / "labs"
+
+    @property
+    def state_dir(self) -> Path:
+        """Platform state at the root (run logs, history): git-ignored."""
+        return self.root / ".buildcpg"
+
+    def lab_names(self) -> list[str]:
+        return sorted(p.parent.name for p in self.labs_dir.glob("*/lab.yaml"))
+
+    def labs(self) -> list[Lab]:
+        return [Lab.from_dir(self.labs_dir / name) for name in self.lab_names()]
+
+    def lab(self, name: str) -> Lab:
+        """The lab called ``name``; a clear error (with a suggestion) if there is none."""
+        names = self.lab_names()
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise LabNotFoundError(
+                f"{name!r} is not a lab name: give a folder name under labs/ ({', '.join(names) or 'none yet'})"
+            )
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; labs: {', '.join(names) or 'none'}"
+            raise LabNotFoundError(f"unknown lab {name!r}{hint}")
+        return Lab.from_dir(self.labs_dir / name)

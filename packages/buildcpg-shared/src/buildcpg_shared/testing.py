@@ -1,0 +1,40 @@
+"""Helpers for labs' own test suites: run a lab on a temporary copy, never on the real folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from buildcpg_shared.registry import Lab
+from buildcpg_shared.registry.paths import db_env_var
+
+_IGNORE = shutil.ignore_patterns(
+    ".venv",
+    "target",
+    "logs",
+    "dbt_packages",
+    "*.duckdb",
+    "*.duckdb.wal",
+    "last_run.json",
+    ".buildcpg*",
+    "__pycache__",
+    "serving",
+)
+
+
+def copy_lab(lab_dir: Path, dest_parent: Path) -> Path:
+    """Copy a lab's contract, dbt project and raw data (no venv, database or artifacts)."""
+    dest = dest_parent / lab_dir.name
+    shutil.copytree(lab_dir, dest, ignore=_IGNORE)
+    return dest
+
+
+def run_lab_copy(lab_dir: Path, dest_parent: Path, **options: object) -> tuple[Lab, object]:
+    """Copy a lab and run its whole pipeline in this process; returns (lab, report)."""
+    from buildcpg_shared.pipeline.runner import LabRunner
+
+    copy = copy_lab(lab_dir, dest_parent)
+    os.environ.pop(db_env_var(lab_dir.name), None)
+    lab = Lab.from_dir(copy)
+    return lab, LabRunner(lab, **options).run()  # type: ignore[arg-type]

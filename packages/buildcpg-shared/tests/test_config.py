@@ -1,0 +1,78 @@
+"""lab.yaml validation: a bad file stops with one line naming file, key and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from buildcpg_shared.config import load_lab_config
+from buildcpg_shared.errors import ConfigError
+
+
+def _write(tmp_path: Path, text: str, folder: str = "lab9_tiny") -> Path:
+    lab = tmp_path / folder
+    lab.mkdir(parents=True, exist_ok=True)
+    path = lab / "lab.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_lab1_contract_is_valid(workspace_root: Path) -> None:
+    config = load_lab_config(workspace_root / "labs" / "lab1_sales_performance" / "lab.yaml")
+    assert config.name == "lab1_sales_performance"
+    assert config.sources["sales"].duckdb_columns["unit_price"] == "DECIMAL(10,2)"
+    assert config.sources["sales"].columns["transaction_id"].required
+
+
+def test_type_shorthand_and_normalisation(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    config = load_lab_config(_write(tmp_path, tiny_lab_yaml.replace('"DECIMAL(10,2)"', "decimal(10, 2)")))
+    assert config.sources["orders"].duckdb_columns == {
+        "order_id": "VARCHAR",
+        "order_date": "DATE",
+        "amount": "DECIMAL(10, 2)",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('amount: "DECIMAL(10,2)"', "amount: INTEGR"),
+            "sources.orders.columns.amount.type: unknown DuckDB type 'INTEGR'",
+        ),
+        (("primary_key: [order_id]", "primary_key: [id]"), "sources.orders: primary_key names unknown column(s): id"),
+        (("title: Tiny", "titel: Tiny"), "titel: unknown key"),
+        (
+            ('files: "orders*.csv"', 'files: "../other/*.csv"'),
+            "sources.orders.files: '../other/*.csv' must be a glob inside data/raw",
+        ),
+        (("name: lab9_tiny", "name: Lab9-Tiny"), "name: 'Lab9-Tiny' is not a lab name"),
+    ],
+)
+def test_bad_values_name_file_key_and_problem(
+    tmp_path: Path, tiny_lab_yaml: str, change: tuple[str, str], expected: str
+) -> None:
+    path = _write(tmp_path, tiny_lab_yaml.replace(*change))
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_name_must_match_folder(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    path = _write(tmp_path, tiny_lab_yaml, folder="lab8_other")
+    with pytest.raises(ConfigError, match="must match the lab folder name 'lab8_other'"):
+        load_lab_config(path)
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: lab9_tiny\nsources: [\n")
+    with pytest.raises(ConfigError, match=r"lab.yaml: line \d+: not valid YAML"):
+        load_lab_config(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_lab_config(tmp_path / "lab9_tiny" / "lab.yaml")

@@ -1,0 +1,115 @@
+"""Check and Load on real DuckDB files: ledger, quarantine, header contract, atomic replace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from buildcpg_shared.errors import LoadError
+from buildcpg_shared.ingest import check as check_module
+from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.check import scan
+from buildcpg_shared.ingest.load import ensure_tables, load_file
+from buildcpg_shared.registry import Lab
+
+
+def _load_all(lab: Lab, con: duckdb.DuckDBPyConnection) -> check_module.CheckResult:
+    ledger.ensure_ledger(con)
+    plan = scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
+    for name, source in lab.config.sources.items():
+        ensure_tables(con, name, source)
+    for raw in plan.pending:
+        load_file(con, raw, lab.config.sources[raw.source], "run1")
+    return plan
+
+
+def test_load_types_rejects_to_quarantine_and_ledger(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    plan = _load_all(lab, con)
+    assert [f.rel for f in plan.new] == ["orders_1.csv"]
+    rows = con.execute("select order_id, amount, _source_file from raw.orders order by 1").fetchall()
+    assert [(r[0], str(r[1]), r[2]) for r in rows] == [("A1", "10.50", "orders_1.csv"), ("A4", "4.25", "orders_1.csv")]
+    quarantined = con.execute("select line, column_name, error_type from quarantine.orders order by line").fetchall()
+    assert quarantined == [(3, "amount", "CAST"), (4, "order_date", "CAST")]
+    entry = ledger.read_ledger(con)["orders_1.csv"]
+    assert (entry.rows, entry.rejected) == (2, 2)
+    assert len(entry.sha256) == 64
+
+
+def test_unchanged_files_are_not_read(tiny_lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_all(lab, con)
+
+    def no_hash(path: Path, chunk: int = 0) -> str:
+        raise AssertionError(f"{path} was read although unchanged")
+
+    monkeypatch.setattr(check_module, "file_sha256", no_hash)
+    plan = scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
+    assert plan.pending == [] and [f.rel for f in plan.unchanged] == ["orders_1.csv"]
+
+
+def test_touched_but_same_content_is_not_reloaded(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_all(lab, con)
+    path = lab.paths.raw_dir / "orders_1.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+    plan = scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
+    assert plan.pending == [] and [f.rel for f in plan.touched] == ["orders_1.csv"]
+
+
+def test_changed_file_replaces_exactly_its_rows(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    (lab.paths.raw_dir / "orders_2.csv").write_text("order_id,order_date,amount\nB1,2026-03-01,1.00\n")
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_all(lab, con)
+    (lab.paths.raw_dir / "orders_1.csv").write_text("order_id,order_date,amount\nA9,2026-01-09,9.00\n")
+    plan = _load_all(lab, con)
+    assert [f.rel for f in plan.changed] == ["orders_1.csv"]
+    rows = con.execute("select order_id, _source_file from raw.orders order by 1").fetchall()
+    assert rows == [("A9", "orders_1.csv"), ("B1", "orders_2.csv")]
+    assert con.execute("select count(*) from quarantine.orders").fetchone() == (0,)
+
+
+def test_header_mismatch_rejects_whole_file_and_keeps_old_rows(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_all(lab, con)
+    raw = lab.paths.raw_dir / "orders_1.csv"
+    raw.write_text("order_id,date,amount,extra\nZ1,2026-01-01,1,x\n")
+    with pytest.raises(LoadError) as info:
+        _load_all(lab, con)
+    message = str(info.value)
+    assert "data/raw/orders_1.csv: header does not match the contract of source 'orders'" in message
+    assert "missing order_date" in message and "unexpected date, extra" in message
+    assert con.execute("select count(*) from raw.orders").fetchone() == (2,)
+    assert raw.read_text().startswith("order_id,date")  # raw files are never modified
+
+
+def test_empty_file_is_a_clear_error(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    (lab.paths.raw_dir / "orders_empty.csv").write_text("")
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    with pytest.raises(LoadError, match=r"data/raw/orders_empty.csv: the file is empty"):
+        _load_all(lab, con)
+
+
+def test_failed_load_rolls_back(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_all(lab, con)
+    raw = lab.paths.raw_dir / "orders_1.csv"
+    raw.write_bytes(b'order_id,order_date,amount\n"A1,2026-01-01,1.00\n')  # unterminated quote
+    plan = scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
+    try:
+        load_file(con, plan.pending[0], lab.config.sources["orders"], "run2")
+    except LoadError as err:
+        assert "data/raw/orders_1.csv" in str(err)
+    # either way: the old rows or the new ones, never a mix, and the ledger agrees with the table
+    count = con.execute("select count(*) from raw.orders").fetchone()[0]  # type: ignore[index]
+    entry = ledger.read_ledger(con)["orders_1.csv"]
+    assert count == entry.rows
