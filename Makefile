@@ -49,8 +49,8 @@ docs-serve: uv ## serve the docs on http://127.0.0.1:8000
 doctor: uv ## check lock, lab venvs, isolation and profiles
 	$(UV) run --locked buildcpg doctor
 
-bench: sync ## benchmarks (print ratios measured side by side)
-	$(UV) run --locked python tools/bench/bench_lab_runner.py
+bench: sync ## benchmarks, ratios measured side by side (BENCH_ARGS="--trials 5 --rows 1000000")
+	$(UV) run --locked python tools/bench/bench_lab_runner.py $(BENCH_ARGS)
 
 clean: ## remove venvs, tox envs, lab databases and dbt artifacts (never raw data)
 	rm -rf .venv .tox .buildcpg labs/*/.venv labs/*/dbt/target labs/*/dbt/logs site

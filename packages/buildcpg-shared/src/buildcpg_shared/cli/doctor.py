@@ -40,8 +40,16 @@ def profile_database(lab: Lab) -> tuple[str, Path | None, str]:
     if not default or Path(default).is_absolute():
         return var, None, f"{lab.paths.profiles_yml}: the default must be a relative path inside the lab"
     resolved = (lab.paths.dbt_dir / default).resolve()
-    if not resolved.is_relative_to(lab.paths.root):
-        return var, resolved, f"{lab.paths.profiles_yml}: default {default} resolves outside the lab"
+    if resolved != lab.paths.default_database:
+        expected = lab.paths.default_database.relative_to(lab.paths.root)
+        return (
+            var,
+            resolved,
+            (
+                f"{lab.paths.profiles_yml}: default {default} is not the lab database ../{expected}: "
+                "plain dbt and the runner would write different files"
+            ),
+        )
     return var, resolved, ""
 
 
@@ -53,7 +61,11 @@ def doctor_command() -> None:
     console.print(("[green]✓[/]" if lock.ok else "[red]✗[/]") + " uv.lock matches every pyproject.toml")
     if not lock.ok:
         problems.append(f"uv.lock is stale: run `uv lock` and commit it ({lock.last_line()})")
-    root_has_dbt = importlib.util.find_spec("dbt") is not None
+    root_python = workspace.root / ".venv" / "bin" / "python"
+    if root_python.exists():
+        root_has_dbt = installed_versions(root_python, ["dbt-core"])["dbt-core"] is not None
+    else:  # running from another env (e.g. tox): judge this interpreter
+        root_has_dbt = importlib.util.find_spec("dbt") is not None
     console.print(("[red]✗[/]" if root_has_dbt else "[green]✓[/]") + " root venv holds no dbt")
     if root_has_dbt:
         problems.append(

@@ -31,7 +31,7 @@ class ColumnProfile:
     name: str
     type: str
     nulls: int
-    distinct: int
+    approx_distinct: int
     min: Any = None
     max: Any = None
     mean: float | None = None

@@ -46,14 +46,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ).run()
     print(
         f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
-        + (f": {report.error}" if report.error else "")
+        + (f": {report.error}" if report.error and not report.error.startswith(("lab ", report.lab)) else "")
     )
     return 0 if report.ok else 1
 
 
 def _cmd_dbt(args: argparse.Namespace) -> int:
+    import duckdb
+
     from buildcpg_shared.pipeline.dbt_invoke import DbtSession
-    from buildcpg_shared.pipeline.guard import check_database_location
+    from buildcpg_shared.pipeline.guard import check_database_location, check_identity
     from buildcpg_shared.pipeline.lock import LabLock
 
     lab = _lab(args)
@@ -61,6 +63,9 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
     check_database_location(lab.paths, database)
     dbt_args = [a for a in args.dbt_args if a != "--"]
     with LabLock(lab.paths.lock_file, lab.name, wait=args.wait):
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(database)) as con:
+            check_identity(con, lab.name, database)
         return 0 if DbtSession(lab.paths).invoke_raw(dbt_args) else 1
 
 

@@ -32,7 +32,13 @@ class DbtSession:
         os.environ.update(paths.dbt_env())
         self.paths = paths
         self.threads = threads
-        from dbt.cli.main import dbtRunner  # imported here: a run that skips dbt never pays for it
+        try:
+            from dbt.cli.main import dbtRunner  # imported here: a run that skips dbt never pays for it
+        except ImportError as err:
+            raise StepError(
+                f"dbt is not installed in this Python ({err.name}); run the lab in its own venv: "
+                f"`make run` in labs/{paths.name} or `buildcpg run {paths.name}`"
+            ) from err
 
         self._runner_cls = dbtRunner
         self._runner = dbtRunner()

@@ -313,6 +313,11 @@ class LabRunner:
             self.report.status = "failed"
             self.report.error = str(err)
             self._say(f"error: {err}")
+        except Exception as err:  # an unexpected bug: still record the run as failed, then re-raise
+            self.report.status = "failed"
+            self.report.error = f"internal error: {type(err).__name__}: {err}"
+            self._say(f"error: {self.report.error}")
+            raise
         except KeyboardInterrupt:
             self.report.status = "failed"
             self.report.error = "interrupted"
