@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -57,6 +57,20 @@ class ColumnSpec(_Strict):
     type: str
     required: bool = False
     description: str = ""
+    accepted_values: list[str | int | float] | None = Field(default=None, description="the only values allowed")
+    min: int | float | str | None = Field(default=None, description="smallest allowed value (number or ISO date)")
+    max: int | float | str | None = Field(default=None, description="largest allowed value (number or ISO date)")
+    pattern: str | None = Field(default=None, description="regular expression a text value must match in full")
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise ValueError(f"pattern {value!r} is not a valid regular expression: {err}") from None
+        return value
 
     @field_validator("type")
     @classmethod
@@ -68,15 +82,54 @@ class ColumnSpec(_Strict):
         return normalized
 
 
+class PaginationConfig(_Strict):
+    """How an HTTP source pages: by page number, or by following a next link in the body."""
+
+    type: Literal["none", "page", "next_link"] = "none"
+    page_param: str = "page"
+    start: int = 1
+    next_path: str = "next"
+    max_pages: int = Field(default=1000, ge=1)
+
+
+class HttpConfig(_Strict):
+    """Where and how an HTTP source is polled (records land as a file under data/raw)."""
+
+    url: str
+    records_path: str = Field(default="", description="dotted path to the list of records in the JSON body")
+    auth_header: str = "Authorization"
+    auth_env: str | None = Field(default=None, description="env var holding the header value (never printed)")
+    auth_prefix: str = "Bearer "
+    params: dict[str, str] = Field(default_factory=dict)
+    pagination: PaginationConfig = PaginationConfig()
+    cursor_field: str | None = Field(default=None, description="record field that only grows (incremental)")
+    cursor_param: str | None = Field(default=None, description="query parameter that sends the last cursor")
+    timeout: float = Field(default=30, gt=0)
+    retries: int = Field(default=3, ge=0)
+    backoff: float = Field(default=1.0, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
 class SourceConfig(_Strict):
     """A raw source: which files under data/raw, and the contract their rows must meet."""
 
-    files: str = Field(description="glob under the lab's data/raw folder")
+    type: Literal["csv", "http"] = "csv"
+    files: str = Field(default="", description="glob under the lab's data/raw folder")
     description: str = ""
     columns: dict[str, ColumnSpec]
     primary_key: list[str] = Field(default_factory=list)
     delimiter: str = ","
     encoding: str = "utf-8"
+    date_format: str | None = Field(default=None, description="strptime format of DATE columns, e.g. %d/%m/%Y")
+    timestamp_format: str | None = Field(default=None, description="strptime format of TIMESTAMP columns")
+    max_reject_rate: float = Field(default=1.0, ge=0, le=1, description="fail the file above this share of rejects")
+    http: HttpConfig | None = None
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -103,7 +156,20 @@ class SourceConfig(_Strict):
         missing = [k for k in self.primary_key if k not in self.columns]
         if missing:
             raise ValueError(f"primary_key names unknown column(s): {', '.join(missing)}")
+        if self.type == "http":
+            if self.http is None:
+                raise ValueError("a source of type http needs an 'http' section (url, records_path, ...)")
+            if self.http.cursor_field and self.http.cursor_field not in self.columns:
+                raise ValueError(f"http.cursor_field {self.http.cursor_field!r} is not a declared column")
+        elif not self.files:
+            raise ValueError("files: a glob under data/raw is required for a csv source")
+        elif self.http is not None:
+            raise ValueError("http: only a source of type http has an 'http' section")
         return self
+
+    def file_glob(self, name: str) -> str:
+        """The glob of this source's files under data/raw (HTTP sources land under ``_http/<name>/``)."""
+        return f"_http/{name}/*.csv" if self.type == "http" else self.files
 
     @property
     def duckdb_columns(self) -> dict[str, str]:

@@ -4,6 +4,12 @@ DuckDB's own CSV reader does the work with the column types declared in lab.yaml
 and its rejects tables: a row that breaks the types lands in ``quarantine.<source>`` with line,
 column and reason, never silently dropped. The file's old rows, its new rows, its quarantined rows
 and its ledger entry commit in one transaction, so a killed run leaves the database as it was.
+
+Rules beyond types (required, accepted values, ranges, patterns, primary key) are the shared
+expectations of ``buildcpg_shared.validate``, checked in SQL in the same transaction: a cheap
+count over the file's rows first; only when something breaks a rule is the file read again in
+order, so each violating row is quarantined with its line number and the rest kept. A file whose
+share of rejected rows is above the source's ``max_reject_rate`` is not loaded at all.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from buildcpg_shared.config import SourceConfig
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile
+from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
 _REJECTS_TABLE = "buildcpg_reject_errors"
-_REJECTS_SCAN = "buildcpg_reject_scans"
+_REJECTS_SCAN = _REJECTS_TABLE + "_scan"
+_STAGE = "buildcpg_stage"
 
 
 @dataclass(frozen=True)
@@ -34,28 +42,37 @@ class LoadedFile:
     rows: int
     rejected: int
     replaced: int
+    first_problem: str = ""
 
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def read_header(path: Path, source: SourceConfig) -> list[str]:
+def read_header(path: Path, source: SourceConfig, rel: str = "") -> list[str]:
     """The header row of a CSV (BOM stripped), read with the source's delimiter and encoding."""
+    where = f"data/raw/{rel or path.name}"
     encoding = "utf-8-sig" if source.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else source.encoding
     try:
         with path.open(newline="", encoding=encoding) as handle:
             row = next(csv.reader(handle, delimiter=source.delimiter), None)
     except UnicodeDecodeError as err:
-        raise LoadError(f"data/raw/{path.name}: line 1: not {source.encoding} text ({err.reason})") from err
+        raise LoadError(f"{where}: line 1: not {source.encoding} text ({err.reason})") from err
+    except FileNotFoundError as err:
+        raise LoadError(
+            f"{where}: disappeared before it was loaded (renamed or deleted during the run); "
+            "the next run picks it up under its new name"
+        ) from err
+    except csv.Error as err:
+        raise LoadError(f"{where}: line 1: unreadable header ({err})") from err
     if row is None:
-        raise LoadError(f"data/raw/{path.name}: the file is empty (expected a header row)")
+        raise LoadError(f"{where}: the file is empty (expected a header row)")
     return [cell.strip() for cell in row]
 
 
 def check_header(raw: RawFile, source: SourceConfig) -> None:
     """Reject the whole file when its header does not match the contract, naming the columns."""
-    header = read_header(raw.path, source)
+    header = read_header(raw.path, source, raw.rel)
     expected = list(source.columns)
     if header == expected:
         return
@@ -105,20 +122,106 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfi
     )
 
 
-def _read_csv_sql(raw: RawFile, source: SourceConfig) -> str:
+def read_csv_sql(path: Path, source: SourceConfig, *, rejects: str = _REJECTS_TABLE, ordered: bool = False) -> str:
+    """DuckDB ``read_csv`` of one file with the contract's explicit types and a rejects table."""
     columns = "{" + ", ".join(f"{_sql_str(c)}: {_sql_str(t)}" for c, t in source.duckdb_columns.items()) + "}"
-    return (
-        f"read_csv({_sql_str(str(raw.path))}, columns = {columns}, header = true, auto_detect = false, "
-        f"delim = {_sql_str(source.delimiter)}, encoding = {_sql_str(source.encoding)}, "
-        f"store_rejects = true, rejects_table = {_sql_str(_REJECTS_TABLE)}, "
-        f"rejects_scan = {_sql_str(_REJECTS_SCAN)})"
+    options = [
+        f"columns = {columns}",
+        "header = true",
+        "auto_detect = false",
+        f"delim = {_sql_str(source.delimiter)}",
+        f"encoding = {_sql_str(source.encoding)}",
+        "store_rejects = true",
+        f"rejects_table = {_sql_str(rejects)}",
+        f"rejects_scan = {_sql_str(rejects + '_scan')}",  # _REJECTS_SCAN for the default
+    ]
+    if source.date_format:
+        options.append(f"dateformat = {_sql_str(source.date_format)}")
+    if source.timestamp_format:
+        options.append(f"timestampformat = {_sql_str(source.timestamp_format)}")
+    if ordered:
+        options.append("parallel = false")
+    return f"read_csv({_sql_str(str(path))}, {', '.join(options)})"
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+    row = con.execute(sql, params or []).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _quarantine_contract_violations(
+    con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, rules: list[Expectation], run_id: str
+) -> tuple[int, int]:
+    """Re-read the file in order, quarantine rows breaking a rule (with line numbers), keep the rest.
+
+    Returns (rows kept, rows quarantined). Line numbers count CSV records like DuckDB's rejects
+    (header = line 1), so a quoted newline does not shift them. Must run inside the file's transaction.
+    """
+    columns = ", ".join(source.columns)
+    ordered_rejects = _REJECTS_TABLE + "_ordered"
+    con.execute(f"delete from {RAW_SCHEMA}.{raw.source} where _source_file = ?", [raw.rel])
+    previous = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    con.execute("set preserve_insertion_order = true")
+    try:
+        # Good rows come out in file order; a good row's line = its ordinal + 2 + rejected records before it.
+        con.execute(
+            f"""create or replace temp table {_STAGE} as
+            with r as (
+                select line - 1 - row_number() over (order by line) as good_before
+                from (select distinct line from {_REJECTS_TABLE})
+            ), s as (
+                select row_number() over () - 1 as _ord, {columns}
+                from {read_csv_sql(raw.path, source, rejects=ordered_rejects, ordered=True)}
+            )
+            select s.* exclude (_ord),
+                   s._ord + 2 + (select count(*) from r where r.good_before <= s._ord) as _line
+            from s"""
+        )
+    finally:
+        con.execute(f"set preserve_insertion_order = {'true' if previous and previous[0] else 'false'}")
+    con.execute(f"create or replace temp table {_STAGE}_bad as {violations_query(_STAGE, rules, '_line')}")
+    line_text = " || ".join(
+        f"coalesce({c}::varchar, '')" + (f" || {_sql_str(source.delimiter)}" if i < len(source.columns) - 1 else "")
+        for i, c in enumerate(source.columns)
     )
+    con.execute(
+        f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
+            select ?, _line, _violation_column, _violation_type, _violation_reason, {line_text}, ?,
+                   current_timestamp::timestamp
+            from {_STAGE}_bad""",
+        [raw.rel, run_id],
+    )
+    kept = _count(
+        con,
+        f"insert into {RAW_SCHEMA}.{raw.source} select {columns}, ? as _source_file, "
+        f"current_timestamp::timestamp as _loaded_at from {_STAGE} "
+        f"where _line not in (select _line from {_STAGE}_bad)",
+        [raw.rel],
+    )
+    bad = _count(con, f"select count(distinct _line) from {_STAGE}_bad")
+    for table in (_STAGE, f"{_STAGE}_bad", ordered_rejects, ordered_rejects + "_scan"):
+        con.execute(f"drop table if exists {table}")
+    return kept, bad
+
+
+def _first_problem(con: duckdb.DuckDBPyConnection, raw: RawFile) -> str:
+    row = con.execute(
+        f"select line, column_name, reason from {QUARANTINE_SCHEMA}.{raw.source} where file = ? "
+        "order by line, column_name limit 1",
+        [raw.rel],
+    ).fetchone()
+    if not row:
+        return ""
+    column = f" column {row[1]}" if row[1] else ""
+    reason = " ".join(str(row[2]).split())[:200]
+    return f"line {row[0]}{column}: {reason}"
 
 
 def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, run_id: str) -> LoadedFile:
     """Replace the rows of one file in ``raw.<source>`` and record it, in one transaction."""
     check_header(raw, source)
     columns = ", ".join(source.columns)
+    rules = expectations_for(source)
     # DuckDB appends to existing rejects tables: start each file with empty ones.
     con.execute(f"drop table if exists {_REJECTS_TABLE}")
     con.execute(f"drop table if exists {_REJECTS_SCAN}")
@@ -132,7 +235,7 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
         con.execute(f"delete from {QUARANTINE_SCHEMA}.{raw.source} where file = ?", [raw.rel])
         inserted = con.execute(
             f"insert into {RAW_SCHEMA}.{raw.source} select {columns}, ? as _source_file, "
-            f"current_timestamp::timestamp as _loaded_at from {_read_csv_sql(raw, source)}",
+            f"current_timestamp::timestamp as _loaded_at from {read_csv_sql(raw.path, source)}",
             [raw.rel],
         ).fetchone()
         rows = int(inserted[0]) if inserted else 0
@@ -143,8 +246,19 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
                 from {_REJECTS_TABLE} e""",
             [raw.rel, run_id],
         )
-        rejected_row = con.execute(f"select count(distinct line) from {_REJECTS_TABLE}").fetchone()
-        rejected = int(rejected_row[0]) if rejected_row else 0
+        rejected = _count(con, f"select count(distinct line) from {_REJECTS_TABLE}")
+        in_file = f"_source_file = {_sql_str(raw.rel)}"
+        if rules and count_violations(con, f"{RAW_SCHEMA}.{raw.source}", rules, in_file):
+            rows, broken = _quarantine_contract_violations(con, raw, source, rules, run_id)
+            rejected += broken
+        first_problem = _first_problem(con, raw) if rejected else ""
+        total = rows + rejected
+        if total and rejected / total > source.max_reject_rate:
+            raise LoadError(
+                f"data/raw/{raw.rel}: {rejected} of {total} row(s) ({rejected / total:.1%}) break the contract of "
+                f"source {raw.source!r}, above max_reject_rate {source.max_reject_rate:.1%}; file not loaded, "
+                f"its previous rows kept; first: {first_problem}"
+            )
         ledger.record(
             con,
             ledger.LedgerEntry(raw.source, raw.rel, raw.size, raw.mtime_ns, raw.sha256, rows, rejected),
@@ -158,4 +272,4 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
     except BaseException:
         con.execute("rollback")
         raise
-    return LoadedFile(raw.source, raw.rel, rows, rejected, replaced)
+    return LoadedFile(raw.source, raw.rel, rows, rejected, replaced, first_problem)
