@@ -5,8 +5,10 @@ applying the business rules on their own terms, not by re-running the SQL:
 
 * a line whose values cannot be typed (units not an integer, a date that does not exist, a
   malformed number) never reaches raw;
-* one copy per transaction_id survives (the one from the later file; the injected duplicates are
-  exact copies, so which copy survives does not change any value);
+* a later copy of a transaction_id within the same file breaks the contract's primary key and is
+  quarantined at load (the first copy in the file stays);
+* across files, one copy per transaction_id survives (the one from the later file; the injected
+  duplicates are exact copies, so which copy survives does not change any value);
 * the surviving line is excluded when units <= 0, its store or SKU is unknown, or its revenue is
   more than 0.01 away from round(units * unit_price * (1 - discount_pct), 2).
 
@@ -60,6 +62,7 @@ class Expected:
     clean: list[Line] = field(default_factory=list)
     exceptions: list[tuple[str, str]] = field(default_factory=list)  # (transaction_id, reason)
     untyped: dict[str, list[str]] = field(default_factory=dict)  # kind -> transaction ids
+    key_quarantined: list[tuple[str, str]] = field(default_factory=list)  # (file, transaction_id)
 
 
 def read_csv(path: Path) -> Iterator[dict[str, str]]:
@@ -113,11 +116,15 @@ def compute_expected(raw_dir: Path) -> Expected:
     )
     copies: dict[str, list[Line]] = defaultdict(list)
     for path in sorted(raw_dir.glob("sales_*.csv")):
+        seen_in_file: set[str] = set()
         for row in read_csv(path):
             line, failure = parse_line(row, path.name)
             if line is None:
                 expected.untyped.setdefault(str(failure), []).append(row["transaction_id"])
+            elif line.transaction_id in seen_in_file:
+                expected.key_quarantined.append((path.name, line.transaction_id))
             else:
+                seen_in_file.add(line.transaction_id)
                 copies[line.transaction_id].append(line)
     for transaction_id, lines in copies.items():
         lines.sort(key=lambda ln: ln.source_file, reverse=True)
@@ -331,6 +338,18 @@ def test_exceptions_explain_every_dirty_line(
             "select count(*) from silver.int_sales where transaction_id = ?", [transaction_id]
         ).fetchone()
         assert count == 1, transaction_id
+
+
+def test_in_file_duplicate_keys_are_quarantined_at_load(
+    con: duckdb.DuckDBPyConnection,
+    expected: Expected,
+) -> None:
+    assert expected.key_quarantined, "the sample data injects a duplicate id within one file"
+    got = con.execute(
+        "select file, regexp_extract(reason, 'transaction_id=([^)]+)', 1) from quarantine.sales"
+        " where error_type = 'DUPLICATE_KEY'"
+    ).fetchall()
+    assert sorted(got) == sorted(expected.key_quarantined)
 
 
 def test_every_typed_line_accounted_for(
