@@ -1,12 +1,15 @@
 """Check: which raw files are new, changed, unchanged or removed, in one cheap pass.
 
 Stat first; a file is hashed only when its size or mtime differ from the ledger, so a run over
-thousands of unchanged files reads no file content.
+thousands of unchanged files reads no file content. An optional ``hold`` callback (see
+``ingest.monitor.CSVMonitor``) gets the candidates before hashing and names those still being
+written: they are reported as ``in_progress`` and left for a later run.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,7 @@ class CheckResult:
     unchanged: list[RawFile] = field(default_factory=list)
     touched: list[RawFile] = field(default_factory=list)
     removed: list[LedgerEntry] = field(default_factory=list)
+    in_progress: list[RawFile] = field(default_factory=list)
 
     @property
     def pending(self) -> list[RawFile]:
@@ -58,12 +62,18 @@ def _is_partial(path: Path) -> bool:
     return path.name.startswith(".") or path.name.lower().endswith(PARTIAL_SUFFIXES)
 
 
-def scan(raw_dir: Path, config: LabConfig, ledger: dict[str, LedgerEntry]) -> CheckResult:
+HoldCallback = Callable[[list[RawFile]], set[str]]
+
+
+def scan(
+    raw_dir: Path, config: LabConfig, ledger: dict[str, LedgerEntry], *, hold: HoldCallback | None = None
+) -> CheckResult:
     """Match files under ``raw_dir`` to sources and compare them with the ledger."""
     result = CheckResult()
     seen: dict[str, str] = {}
+    candidates: list[tuple[RawFile, LedgerEntry | None]] = []
     for source_name, source in config.sources.items():
-        for path in sorted(raw_dir.glob(source.files)):
+        for path in sorted(raw_dir.glob(source.file_glob(source_name))):
             if not path.is_file() or _is_partial(path):
                 continue
             rel = path.relative_to(raw_dir).as_posix()
@@ -76,16 +86,28 @@ def scan(raw_dir: Path, config: LabConfig, ledger: dict[str, LedgerEntry]) -> Ch
             stat = path.stat()
             raw = RawFile(source_name, path, rel, stat.st_size, stat.st_mtime_ns)
             known = ledger.get(rel)
-            if known is None or known.source != source_name:
-                result.new.append(_hashed(raw))
-            elif known.size == raw.size and known.mtime_ns == raw.mtime_ns:
+            if known is not None and known.source == source_name and (known.size, known.mtime_ns) == (
+                raw.size,
+                raw.mtime_ns,
+            ):
                 result.unchanged.append(raw)
             else:
-                hashed = _hashed(raw)
-                if hashed.sha256 == known.sha256:
-                    result.touched.append(hashed)
-                else:
-                    result.changed.append(hashed)
+                candidates.append((raw, known if known is not None and known.source == source_name else None))
+    held = hold([raw for raw, _ in candidates]) if hold and candidates else set()
+    for raw, known in candidates:
+        if raw.rel in held:
+            result.in_progress.append(raw)
+            continue
+        try:
+            hashed = _hashed(raw)
+        except FileNotFoundError:  # renamed or deleted since the stat: the next scan sees it as it is then
+            continue
+        if known is None:
+            result.new.append(hashed)
+        elif hashed.sha256 == known.sha256:
+            result.touched.append(hashed)
+        else:
+            result.changed.append(hashed)
     result.removed = [entry for rel, entry in sorted(ledger.items()) if rel not in seen]
     return result
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
+from buildcpg_shared.errors import LabBusyError
 from buildcpg_shared.pipeline.guard import META_SCHEMA
 
 LEDGER = f"{META_SCHEMA}.ledger"
@@ -66,3 +68,25 @@ def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, run_id: str) -> N
 def touch(con: duckdb.DuckDBPyConnection, file: str, size: int, mtime_ns: int) -> None:
     """Remember a new stat of a file whose content is unchanged (so it is not hashed again)."""
     con.execute(f"update {LEDGER} set size = ?, mtime_ns = ? where file = ?", [size, mtime_ns, file])
+
+
+def read_ledger_file(database: Path, lab_name: str) -> dict[str, LedgerEntry]:
+    """The ledger of a lab database opened read-only (empty when the database does not exist yet).
+
+    Raises LabBusyError when a run holds the file: DuckDB lets no reader in while a writer is active.
+    """
+    if not database.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.IOException as err:
+        if "lock" in str(err).lower():
+            raise LabBusyError(
+                f"lab {lab_name} is being written by a run right now ({database.name} is locked); "
+                "check again when it finishes"
+            ) from err
+        raise
+    try:
+        return read_ledger(con)
+    finally:
+        con.close()

@@ -21,8 +21,9 @@ import duckdb
 
 from buildcpg_shared.errors import BuildCPGError, LabBusyError
 from buildcpg_shared.ingest import ledger
-from buildcpg_shared.ingest.check import CheckResult, scan
+from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA, RAW_SCHEMA, ensure_tables, load_file
+from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.inspect import DataInspector
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.dbt_invoke import DbtOutcome, DbtSession
@@ -124,13 +125,18 @@ class LabRunner:
         result = StepResult("check")
         with timed(result):
             ledger.ensure_ledger(con)
-            plan = scan(self.paths.raw_dir, self.lab.config, ledger.read_ledger(con))
+            plan = CSVMonitor(self.paths.raw_dir, self.lab.config).check(ledger.read_ledger(con))
             result.detail = (
                 f"{len(plan.new)} new, {len(plan.changed)} changed, "
                 f"{len(plan.unchanged) + len(plan.touched)} unchanged file(s)"
                 + (f", {len(plan.removed)} removed (rows kept)" if plan.removed else "")
+                + (f", {len(plan.in_progress)} still being written (next run)" if plan.in_progress else "")
             )
-            result.data = {"pending": [f.rel for f in plan.pending], "removed": [e.file for e in plan.removed]}
+            result.data = {
+                "pending": [f.rel for f in plan.pending],
+                "removed": [e.file for e in plan.removed],
+                "in_progress": [f.rel for f in plan.in_progress],
+            }
         self._finish_step(result)
         return plan
 
@@ -150,6 +156,11 @@ class LabRunner:
                     continue
                 rows += loaded.rows
                 rejected += loaded.rejected
+                if loaded.rejected:
+                    self._say(
+                        f"load      warn    data/raw/{loaded.file}: {loaded.rejected} row(s) quarantined in "
+                        f"quarantine.{loaded.source}; first: {loaded.first_problem}"
+                    )
                 emit("file", self.events, lab=self.lab.name, **loaded.__dict__)
             for raw in plan.touched:
                 ledger.touch(con, raw.rel, raw.size, raw.mtime_ns)

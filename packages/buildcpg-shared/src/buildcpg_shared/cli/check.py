@@ -1,0 +1,56 @@
+"""``buildcpg check``: which raw files the next run would load, per lab, without loading anything.
+
+Reads each lab's ledger read-only and stats its raw folder (files are hashed only when their size
+or mtime changed). Exit code: 0 nothing to load, 1 some lab has files to load, 2 an error (a lab
+being written right now, a bad lab.yaml).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.ingest.ledger import read_ledger_file
+from buildcpg_shared.ingest.monitor import CSVMonitor
+from buildcpg_shared.registry import Workspace
+
+
+def check_command(
+    labs: list[str] | None = typer.Argument(None, help="labs to check (default: every lab)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing, only set the exit code"),
+) -> None:
+    """List the new, changed, removed and still-being-written raw files of labs; load nothing.
+
+    Exits 0 when there is nothing to load, 1 when some lab has files to load, 2 on an error.
+    """
+    workspace = Workspace.find()
+    selected = [workspace.lab(n) for n in dict.fromkeys(labs)] if labs else workspace.labs()
+    to_load = errors = 0
+    for lab in selected:
+        try:
+            ledger = read_ledger_file(lab.paths.database(), lab.name)
+            plan = CSVMonitor(lab.paths.raw_dir, lab.config).check(ledger)
+        except BuildCPGError as err:
+            errors += 1
+            print(f"{lab.name}: error: {err}", file=sys.stderr, flush=True)
+            continue
+        to_load += len(plan.pending)
+        if quiet:
+            continue
+        print(
+            f"{lab.name}: {len(plan.new)} new, {len(plan.changed)} changed, "
+            f"{len(plan.unchanged) + len(plan.touched)} unchanged, {len(plan.removed)} removed, "
+            f"{len(plan.in_progress)} still being written",
+        )
+        lines = [("new", f) for f in plan.new] + [("changed", f) for f in plan.changed]
+        lines += [("writing", f) for f in plan.in_progress]
+        for kind, raw in sorted(lines, key=lambda item: item[1].rel):
+            print(f"  {kind:<8} data/raw/{raw.rel}  ({raw.source})")
+        for entry in plan.removed:
+            print(f"  removed  data/raw/{entry.file}  ({entry.source}; its rows stay loaded)")
+        for name, source in lab.config.sources.items():
+            if source.type == "http":
+                print(f"  http     {name}: polled by the next run ({source.http.url if source.http else ''})")
+    raise typer.Exit(2 if errors else (1 if to_load else 0))
