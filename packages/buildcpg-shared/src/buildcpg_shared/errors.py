@@ -33,3 +33,7 @@ class LoadError(BuildCPGError):
 
 class StepError(BuildCPGError):
     """A pipeline step failed; the message says which and why."""
+
+
+class HttpSourceError(BuildCPGError):
+    """An HTTP source could not be polled (HTTP error, timeout, bad page, missing or expired token)."""

@@ -86,9 +86,14 @@ def scan(
             stat = path.stat()
             raw = RawFile(source_name, path, rel, stat.st_size, stat.st_mtime_ns)
             known = ledger.get(rel)
-            if known is not None and known.source == source_name and (known.size, known.mtime_ns) == (
-                raw.size,
-                raw.mtime_ns,
+            if (
+                known is not None
+                and known.source == source_name
+                and (known.size, known.mtime_ns)
+                == (
+                    raw.size,
+                    raw.mtime_ns,
+                )
             ):
                 result.unchanged.append(raw)
             else:

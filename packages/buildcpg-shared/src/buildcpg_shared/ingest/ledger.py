@@ -24,6 +24,7 @@ class LedgerEntry:
     sha256: str
     rows: int
     rejected: int
+    cursor: str | None = None  # HTTP sources: the largest cursor_field value in this landing
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
@@ -43,6 +44,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
             primary key (source, file)
         )"""
     )
+    con.execute(f"alter table {LEDGER} add column if not exists cursor varchar")
 
 
 def read_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, LedgerEntry]:
@@ -53,15 +55,30 @@ def read_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, LedgerEntry]:
     ).fetchone()
     if not exists or not exists[0]:
         return {}
-    rows = con.execute(f"select source, file, size, mtime_ns, sha256, rows, rejected from {LEDGER}").fetchall()
+    columns = {r[0] for r in con.execute(f"select column_name from (describe {LEDGER})").fetchall()}
+    cursor = "cursor" if "cursor" in columns else "null"
+    rows = con.execute(
+        f"select source, file, size, mtime_ns, sha256, rows, rejected, {cursor} from {LEDGER}"
+    ).fetchall()
     return {r[1]: LedgerEntry(*r) for r in rows}
 
 
 def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, run_id: str) -> None:
     """Insert or replace one file's entry (call inside the file's load transaction)."""
     con.execute(
-        f"insert or replace into {LEDGER} values (?, ?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-        [entry.source, entry.file, entry.size, entry.mtime_ns, entry.sha256, entry.rows, entry.rejected, run_id],
+        f"insert or replace into {LEDGER} (source, file, size, mtime_ns, sha256, rows, rejected, loaded_at, run_id, "
+        "cursor) values (?, ?, ?, ?, ?, ?, ?, current_timestamp, ?, ?)",
+        [
+            entry.source,
+            entry.file,
+            entry.size,
+            entry.mtime_ns,
+            entry.sha256,
+            entry.rows,
+            entry.rejected,
+            run_id,
+            entry.cursor,
+        ],
     )
 
 

@@ -259,9 +259,17 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
                 f"source {raw.source!r}, above max_reject_rate {source.max_reject_rate:.1%}; file not loaded, "
                 f"its previous rows kept; first: {first_problem}"
             )
+        cursor = None
+        if source.http is not None and source.http.cursor_field:
+            found = con.execute(
+                f"select max({source.http.cursor_field})::varchar from {RAW_SCHEMA}.{raw.source} "
+                "where _source_file = ?",
+                [raw.rel],
+            ).fetchone()
+            cursor = found[0] if found else None
         ledger.record(
             con,
-            ledger.LedgerEntry(raw.source, raw.rel, raw.size, raw.mtime_ns, raw.sha256, rows, rejected),
+            ledger.LedgerEntry(raw.source, raw.rel, raw.size, raw.mtime_ns, raw.sha256, rows, rejected, cursor),
             run_id,
         )
         con.execute("commit")

@@ -22,6 +22,7 @@ import duckdb
 from buildcpg_shared.errors import BuildCPGError, LabBusyError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
+from buildcpg_shared.ingest.http_source import HttpPoller
 from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA, RAW_SCHEMA, ensure_tables, load_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.inspect import DataInspector
@@ -125,7 +126,9 @@ class LabRunner:
         result = StepResult("check")
         with timed(result):
             ledger.ensure_ledger(con)
-            plan = CSVMonitor(self.paths.raw_dir, self.lab.config).check(ledger.read_ledger(con))
+            known = ledger.read_ledger(con)
+            polled = self._poll(known)
+            plan = CSVMonitor(self.paths.raw_dir, self.lab.config).check(known)
             result.detail = (
                 f"{len(plan.new)} new, {len(plan.changed)} changed, "
                 f"{len(plan.unchanged) + len(plan.touched)} unchanged file(s)"
@@ -136,9 +139,30 @@ class LabRunner:
                 "pending": [f.rel for f in plan.pending],
                 "removed": [e.file for e in plan.removed],
                 "in_progress": [f.rel for f in plan.in_progress],
+                "poll_errors": polled,
             }
+            if polled:
+                result.status = "failed"
+                result.detail = f"{polled[0]}; {result.detail}"
         self._finish_step(result)
         return plan
+
+    def _poll(self, known: dict[str, ledger.LedgerEntry]) -> list[str]:
+        """Poll every HTTP source into data/raw/_http/<source>/; return one line per failed source."""
+        errors: list[str] = []
+        for name, source in self.lab.config.sources.items():
+            if source.type != "http":
+                continue
+            try:
+                landed = HttpPoller(name, source).poll(self.paths.raw_dir, known)
+            except BuildCPGError as err:
+                errors.append(str(err))
+                self._say(f"check     error   {err}")
+                continue
+            if landed is not None:
+                rel = landed.relative_to(self.paths.raw_dir).as_posix()
+                self._say(f"check     polled  {name}: landed data/raw/{rel}")
+        return errors
 
     def _load(self, con: duckdb.DuckDBPyConnection, plan: CheckResult) -> StepResult:
         result = StepResult("load")

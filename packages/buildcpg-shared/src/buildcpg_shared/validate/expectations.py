@@ -203,6 +203,8 @@ def violations_query(relation: str, rules: list[Expectation], order_column: str)
         f"{sql_literal(rule.column)} as _violation_column, {rule.reason()} as _violation_reason "
         f"from _ranked where {rule.predicate()}"
         for rule in rules
-    ] or ["select * exclude (_dup_rank, _dup_first), '' as _violation_type, '' as _violation_column, "
-          "'' as _violation_reason from _ranked where false"]
+    ] or [
+        "select * exclude (_dup_rank, _dup_first), '' as _violation_type, '' as _violation_column, "
+        "'' as _violation_reason from _ranked where false"
+    ]
     return f"with _ranked as ({ranked}) " + " union all ".join(parts)
