@@ -288,7 +288,10 @@ def make_promotions(
             last = first + dt.timedelta(days=length - 1)
             taken = windows.setdefault(sku, [])
             # keep a one-week gap to any other promotion of the same SKU
-            if all(last + dt.timedelta(days=7) < s or first > e + dt.timedelta(days=7) for s, e in taken):
+            if all(
+                last + dt.timedelta(days=7) < s or first > e + dt.timedelta(days=7)
+                for s, e in taken
+            ):
                 taken.append((first, last))
                 drafts.append((first, last, sku, rng.choice(DISCOUNTS_BP)))
                 break
@@ -481,7 +484,9 @@ def generate(
                 continue
             active = promo_by_day.get(day, {})
             sku_cum = list(
-                itertools.accumulate(p.popularity * (PROMO_PICK_BOOST if p.sku in active else 1.0) for p in products)
+                itertools.accumulate(
+                    p.popularity * (PROMO_PICK_BOOST if p.sku in active else 1.0) for p in products
+                )
             )
             day_str = day.isoformat()
             picked_stores = rng.choices(store_ids, cum_weights=store_cum, k=count)
@@ -594,7 +599,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         required=True,
         help="directory to write the CSV files into (created if missing)",
     )
-    parser.add_argument("--rows", type=int, default=30000, help="total number of sales lines, dirty lines included")
+    parser.add_argument(
+        "--rows", type=int, default=30000, help="total number of sales lines, dirty lines included"
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed")
     parser.add_argument("--stores", type=int, default=20, help="number of stores")
     parser.add_argument("--skus", type=int, default=40, help="number of products (SKUs)")
@@ -615,7 +622,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--single-file",
         action="store_true",
-        help="write all sales lines into one sales.csv instead of one sales_YYYY_MM.csv per month (for benchmarks)",
+        help="write all sales lines into one sales.csv instead of one "
+        "sales_YYYY_MM.csv per month (for benchmarks)",
     )
     args = parser.parse_args(argv)
     if args.rows < 1 or args.stores < 1 or args.skus < 1 or args.months < 1:

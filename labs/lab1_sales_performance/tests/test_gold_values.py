@@ -302,7 +302,11 @@ def test_promotion_lift(con: duckdb.DuckDBPyConnection, expected: Expected) -> N
         start = dt.date.fromisoformat(promo["start_date"])
         end = dt.date.fromisoformat(promo["end_date"])
         during = [u for (s, d), u in daily.items() if s == sku and start <= d <= end]
-        baseline = [u for (s, d), u in daily.items() if s == sku and not any(a <= d <= b for a, b in windows[sku])]
+        baseline = [
+            u
+            for (s, d), u in daily.items()
+            if s == sku and not any(a <= d <= b for a, b in windows[sku])
+        ]
         assert during and baseline, promo_id
         avg_during = sum(during) / len(during)
         avg_baseline = sum(baseline) / len(baseline)
@@ -323,7 +327,9 @@ def test_exceptions_explain_every_dirty_line(
     con: duckdb.DuckDBPyConnection,
     expected: Expected,
 ) -> None:
-    got = sorted(con.execute("select transaction_id, reason from silver.int_sales_exceptions").fetchall())
+    got = sorted(
+        con.execute("select transaction_id, reason from silver.int_sales_exceptions").fetchall()
+    )
     assert got == sorted(expected.exceptions)
     assert {reason for _, reason in got} == REASONS  # every injected kind is caught
     # a duplicated id is kept exactly once in the clean fact
