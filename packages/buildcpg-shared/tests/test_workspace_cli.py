@@ -73,7 +73,7 @@ def _steps(report: dict[str, object]) -> dict[str, dict[str, object]]:
 
 
 def test_help_on_every_command(workspace: Path) -> None:
-    for command in ([], ["labs"], ["sync"], ["run"], ["doctor"]):
+    for command in ([], ["labs"], ["sync"], ["run"], ["doctor"], ["check"], ["watch"]):
         result = _cli(workspace, *command, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
@@ -205,3 +205,70 @@ def test_unknown_lab_is_one_clear_line(workspace: Path) -> None:
         result.stderr.strip()
         == "buildcpg: error: unknown lab 'lab1_sales_performanc'; did you mean lab1_sales_performance?"
     )
+
+
+def test_check_exit_codes_say_whether_there_is_work(workspace: Path) -> None:
+    first = _cli(workspace, "run", LAB, "--no-sync", "--steps", "check,load")
+    assert first.returncode == 0, first.stdout + first.stderr
+    idle = _cli(workspace, "check", LAB)
+    assert idle.returncode == 0, idle.stdout + idle.stderr
+    assert f"{LAB}: 0 new, 0 changed, 9 unchanged" in idle.stdout
+    extra = workspace / "labs" / LAB / "data" / "raw" / "sales_2030_01.csv"
+    extra.write_text(
+        "transaction_id,sale_date,store_id,sku,units,unit_price,discount_pct,revenue,promo_id\n"
+        "T900000001,2030-01-01,S001,SKU-1001,1,3.49,0,3.49,\n"
+    )
+    (extra.parent / "sales_2030_02.csv.part").write_text("transaction_id\n")
+    try:
+        busy = _cli(workspace, "check", LAB)
+        assert busy.returncode == 1
+        assert "  new      data/raw/sales_2030_01.csv  (sales)" in busy.stdout
+        assert "sales_2030_02" not in busy.stdout
+    finally:
+        extra.unlink()
+        (extra.parent / "sales_2030_02.csv.part").unlink()
+
+
+def test_watch_runs_once_for_a_burst_and_stops_on_ctrl_c(workspace: Path) -> None:
+    import signal
+
+    raw = workspace / "labs" / LAB / "data" / "raw"
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "buildcpg_shared.cli", "watch", LAB, "--debounce", "1", "--steps", "check,load"],
+        cwd=workspace,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert watch.stdout is not None
+        assert "watching" in watch.stdout.readline()
+        for i in range(50):
+            (raw / f"sales_2031_{i:02d}.csv").write_text(
+                "transaction_id,sale_date,store_id,sku,units,unit_price,discount_pct,revenue,promo_id\n"
+                f"T9100000{i:02d},2031-01-01,S001,SKU-1001,1,3.49,0,3.49,\n"
+            )
+        lines = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = watch.stdout.readline()
+            lines.append(line)
+            if ": run " in line:
+                break
+        time.sleep(2.5)  # a second run would start here if the burst were not debounced into one
+        watch.send_signal(signal.SIGINT)
+        out, _ = watch.communicate(timeout=60)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+        for path in raw.glob("sales_2031_*.csv"):
+            path.unlink()
+    text = "".join(lines) + out
+    assert watch.returncode == 0, text
+    assert text.count("raw folder changed, running") == 1, text
+    assert f"{LAB}: run ok" in text or f"{LAB}: run warn" in text, text
+    assert out.rstrip().endswith("stopped"), out
+    db = workspace / "labs" / LAB / "data" / f"{LAB}.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.sales where transaction_id like 'T9100000%'").fetchone() == (50,)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from buildcpg_shared.cli import check, doctor, labs, run, sync
+from buildcpg_shared.cli import check, doctor, labs, run, sync, watch
 from buildcpg_shared.errors import BuildCPGError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.command("sync")(sync.sync_command)
 app.command("run")(run.run_command)
 app.command("doctor")(doctor.doctor_command)
 app.command("check")(check.check_command)
+app.command("watch")(watch.watch_command)
 
 
 def main() -> None:

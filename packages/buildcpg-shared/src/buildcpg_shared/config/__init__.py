@@ -1,5 +1,12 @@
 """Validated configuration files: lab.yaml."""
 
-from buildcpg_shared.config.lab_config import ColumnSpec, LabConfig, SourceConfig, load_lab_config
+from buildcpg_shared.config.lab_config import (
+    ColumnSpec,
+    HttpConfig,
+    LabConfig,
+    PaginationConfig,
+    SourceConfig,
+    load_lab_config,
+)
 
-__all__ = ["ColumnSpec", "LabConfig", "SourceConfig", "load_lab_config"]
+__all__ = ["ColumnSpec", "HttpConfig", "LabConfig", "PaginationConfig", "SourceConfig", "load_lab_config"]

@@ -1,0 +1,49 @@
+"""``buildcpg watch``: run a lab whenever a complete new or changed file lands in its raw folder."""
+
+from __future__ import annotations
+
+import signal
+
+import typer
+
+from buildcpg_shared.cli.common import console, select_labs
+from buildcpg_shared.orchestrate.parallel import new_progress, run_labs
+from buildcpg_shared.orchestrate.watch import LabWatcher
+from buildcpg_shared.pipeline.steps import STEP_NAMES
+from buildcpg_shared.registry import Lab, Workspace
+
+
+def watch_command(
+    labs: list[str] | None = typer.Argument(None, help="labs to watch (see `buildcpg labs`)"),
+    all_labs: bool = typer.Option(False, "--all", help="watch every lab"),
+    debounce: float = typer.Option(2.0, "--debounce", help="seconds of quiet in a raw folder before a run"),
+    steps: str = typer.Option(",".join(STEP_NAMES), "--steps", help="steps of each triggered run"),
+    wait: float = typer.Option(
+        30.0, "--wait", help="seconds a triggered run waits for a run of the same lab started elsewhere"
+    ),
+) -> None:
+    """Watch labs' data/raw folders; run a lab (debounced, never twice at once) when files arrive.
+
+    Stops cleanly on Ctrl-C: a run in progress is allowed to finish.
+    """
+    workspace = Workspace.find()
+    selected = select_labs(workspace, labs, all_labs)
+    options = ["--steps", steps, "--wait", str(wait)]
+
+    def run(lab: Lab) -> None:
+        console.print(f"{lab.name}: raw folder changed, running …")
+        progress = run_labs(workspace, [lab], options, jobs=1, progress=new_progress([lab]))[lab.name]
+        detail = f": {progress.error}" if progress.error else ""
+        console.print(f"{lab.name}: run {progress.state} in {progress.elapsed:.1f}s{detail}", markup=False)
+
+    watcher = LabWatcher(selected, run, debounce=debounce)
+
+    def on_signal(signum: int, frame: object) -> None:
+        watcher.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    names = ", ".join(lab.name for lab in selected)
+    console.print(f"watching {names} (debounce {debounce:g}s); Ctrl-C to stop", markup=False)
+    watcher.serve()  # returns after Ctrl-C, once a run in progress has finished
+    console.print("stopped")
