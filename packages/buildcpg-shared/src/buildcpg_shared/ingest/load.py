@@ -50,22 +50,27 @@ def _sql_str(value: str) -> str:
 
 
 def read_header(path: Path, source: SourceConfig, rel: str = "") -> list[str]:
-    """The header row of a CSV (BOM stripped), read with the source's delimiter and encoding."""
+    """The header row of a CSV (BOM stripped), read with the source's delimiter and encoding.
+
+    Only the first line is read and decoded, so a bad byte further down is left to the row reader
+    (which quarantines that row) instead of failing the whole file.
+    """
     where = f"data/raw/{rel or path.name}"
     encoding = "utf-8-sig" if source.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else source.encoding
     try:
-        with path.open(newline="", encoding=encoding) as handle:
-            row = next(csv.reader(handle, delimiter=source.delimiter), None)
-    except UnicodeDecodeError as err:
-        raise LoadError(f"{where}: line 1: not {source.encoding} text ({err.reason})") from err
+        with path.open("rb") as handle:
+            first = handle.readline(1 << 20)
     except FileNotFoundError as err:
         raise LoadError(
             f"{where}: disappeared before it was loaded (renamed or deleted during the run); "
             "the next run picks it up under its new name"
         ) from err
-    except csv.Error as err:
-        raise LoadError(f"{where}: line 1: unreadable header ({err})") from err
-    if row is None:
+    try:
+        text = first.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise LoadError(f"{where}: line 1: not {source.encoding} text ({err.reason})") from err
+    row = next(csv.reader([text.rstrip("\r\n")], delimiter=source.delimiter), None)
+    if not first or row is None:
         raise LoadError(f"{where}: the file is empty (expected a header row)")
     return [cell.strip() for cell in row]
 

@@ -1,0 +1,141 @@
+"""Malformed raw files: each gives one clear line (what, which file, which line/column) and loses
+nothing already loaded. Every case first loads a good file, then the bad one, on a real DuckDB file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from buildcpg_shared.errors import LoadError
+from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.check import scan
+from buildcpg_shared.ingest.load import LoadedFile, ensure_tables, load_file
+from buildcpg_shared.registry import Lab
+
+HEADER = b"order_id,order_date,amount\n"
+
+# name -> (bytes of data/raw/orders_2.csv, expected outcome)
+# outcome: ("error", text in the one-line message) or ("quarantine", good rows, [(line, column, error_type)])
+CASES: dict[str, tuple[bytes, tuple[object, ...]]] = {
+    "renamed_column": (b"order_id,date,amount\nB1,2026-01-01,1\n", ("error", "missing order_date; unexpected date")),
+    "missing_column": (b"order_id,amount\nB1,1\n", ("error", "missing order_date")),
+    "extra_column": (b"order_id,order_date,amount,note\nB1,2026-01-01,1,x\n", ("error", "unexpected note")),
+    "wrong_type": (HEADER + b"B1,2026-01-01,1.00\nB2,2026-01-02,abc\n", ("quarantine", 1, [(3, "amount", "CAST")])),
+    "bad_date": (HEADER + b"B1,2026-13-01,1.00\nB2,2026-01-02,2\n", ("quarantine", 1, [(2, "order_date", "CAST")])),
+    "empty_file": (b"", ("error", "the file is empty")),
+    "header_only": (HEADER, ("quarantine", 0, [])),
+    "bom": (b"\xef\xbb\xbf" + HEADER + b"B1,2026-01-01,1.00\n", ("quarantine", 1, [])),
+    "crlf": (HEADER.replace(b"\n", b"\r\n") + b"B1,2026-01-01,1.00\r\nB2,2026-01-02,2\r\n", ("quarantine", 2, [])),
+    "quoted_newline": (
+        HEADER + b'"B\n1",2026-01-01,1.00\nB2,2026-01-02,x\nB3,2026-01-03,3\n',
+        ("quarantine", 2, [(3, "amount", "CAST")]),
+    ),
+    "other_delimiter": (b"order_id;order_date;amount\nB1;2026-01-01;1\n", ("error", "missing order_id, order_date")),
+    "truncated_last_line": (
+        HEADER + b"B1,2026-01-01,1.00\nB2,2026-0",
+        ("quarantine", 1, [(3, "amount", "MISSING COLUMNS"), (3, "order_date", "CAST")]),
+    ),
+    "non_utf8": (
+        HEADER + b"B1,2026-01-01,1.00\nB\xff2,2026-01-02,2\n",
+        ("quarantine", 1, [(3, "order_id", "INVALID ENCODING")]),
+    ),
+    "duplicate_key": (
+        HEADER + b"B1,2026-01-01,1\nB2,2026-01-02,2\nB1,2026-01-03,3\n",
+        ("quarantine", 2, [(4, "order_id", "DUPLICATE_KEY")]),
+    ),
+    "one_mb_field": (HEADER + b'"' + b"B" * 1_000_000 + b'",2026-01-01,1\n', ("quarantine", 1, [])),
+}
+
+
+def _plan_and_tables(lab: Lab, con: duckdb.DuckDBPyConnection):  # type: ignore[no-untyped-def]
+    ledger.ensure_ledger(con)
+    for name, source in lab.config.sources.items():
+        ensure_tables(con, name, source)
+    return scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
+
+
+def _load_pending(lab: Lab, con: duckdb.DuckDBPyConnection) -> list[LoadedFile]:
+    plan = _plan_and_tables(lab, con)
+    return [load_file(con, raw, lab.config.sources[raw.source], "r") for raw in plan.pending]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_file_gives_one_clear_line_and_loses_nothing(case: str, tiny_lab: Path, tmp_path: Path) -> None:
+    content, outcome = CASES[case]
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_pending(lab, con)  # the good file: orders_1.csv, 2 good rows (+2 quarantined)
+    before = con.execute("select * from raw.orders order by order_id").fetchall()
+    bad = lab.paths.raw_dir / "orders_2.csv"
+    bad.write_bytes(content)
+    if outcome[0] == "error":
+        with pytest.raises(LoadError) as info:
+            _load_pending(lab, con)
+        message = str(info.value)
+        assert "\n" not in message and message.startswith("data/raw/orders_2.csv: ")
+        assert str(outcome[1]) in message, message
+        assert "orders_2.csv" not in ledger.read_ledger(con)
+        added: list[object] = []
+    else:
+        (loaded,) = _load_pending(lab, con)
+        _, good, problems = outcome
+        assert loaded.rows == good
+        got = con.execute(
+            "select line, column_name, error_type from quarantine.orders where file = 'orders_2.csv'"
+            " order by line, column_name"
+        ).fetchall()
+        assert got == problems
+        if problems:
+            assert loaded.first_problem.startswith(f"line {problems[0][0]}")
+            assert "\n" not in loaded.first_problem
+        entry = ledger.read_ledger(con)["orders_2.csv"]
+        assert (entry.rows, entry.rejected) == (good, len({p[0] for p in problems}))
+        added = con.execute("select * from raw.orders where _source_file = 'orders_2.csv'").fetchall()
+        assert len(added) == good
+    after = con.execute("select * from raw.orders where _source_file = 'orders_1.csv' order by order_id").fetchall()
+    assert after == before  # what was loaded before is intact
+    assert bad.read_bytes() == content  # raw files are never modified
+
+
+def test_one_mb_field_is_loaded_whole(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    (lab.paths.raw_dir / "orders_2.csv").write_bytes(CASES["one_mb_field"][0])
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_pending(lab, con)
+    assert con.execute("select length(order_id) from raw.orders where _source_file = 'orders_2.csv'").fetchone() == (
+        1_000_000,
+    )
+
+
+def test_file_renamed_during_the_run_is_one_line_then_loaded_under_its_new_name(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    plan = _plan_and_tables(lab, con)
+    (raw,) = plan.pending
+    raw.path.rename(raw.path.with_name("orders_renamed.csv"))
+    with pytest.raises(LoadError) as info:
+        load_file(con, raw, lab.config.sources["orders"], "r")
+    assert str(info.value) == (
+        "data/raw/orders_1.csv: disappeared before it was loaded (renamed or deleted during the run); "
+        "the next run picks it up under its new name"
+    )
+    assert con.execute("select count(*) from raw.orders").fetchone() == (0,)
+    (loaded,) = _load_pending(lab, con)
+    assert (loaded.file, loaded.rows) == ("orders_renamed.csv", 2)
+
+
+def test_declared_delimiter_and_encoding_are_used(tiny_lab: Path, tmp_path: Path) -> None:
+    yaml = (
+        (tiny_lab / "lab.yaml")
+        .read_text()
+        .replace("    primary_key", '    delimiter: ";"\n    encoding: latin-1\n    primary_key')
+    )
+    (tiny_lab / "lab.yaml").write_text(yaml)
+    (tiny_lab / "data" / "raw" / "orders_1.csv").write_bytes(
+        "order_id;order_date;amount\nCafé;2026-01-01;1,5\n".encode("latin-1").replace(b"1,5", b"1.5")
+    )
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_pending(lab, con)
+    assert con.execute("select order_id, amount::varchar from raw.orders").fetchall() == [("Café", "1.50")]
