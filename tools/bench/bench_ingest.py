@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,9 +55,10 @@ BARE = (
     + _TYPES
     + """
 cols = '{' + ', '.join(f"'{c}': '{t}'" for c, t in columns.items()) + '}'
+scan = f"read_csv('{sys.argv[1]}', columns={cols}, header=true, auto_detect=false)"
 con = duckdb.connect(sys.argv[3])
 start = time.perf_counter()
-con.execute(f"create table sales as select * from read_csv('{sys.argv[1]}', columns={cols}, header=true, auto_detect=false)")
+con.execute(f"create table sales as select * from {scan}")
 n = con.execute('select count(*) from sales').fetchone()[0]
 con.close()
 print(json.dumps({'seconds': time.perf_counter() - start, 'rows': n}))
@@ -70,9 +70,10 @@ PARSER = (
     + _TYPES
     + """
 cols = '{' + ', '.join(f"'{c}': '{t}'" for c, t in columns.items()) + '}'
+scan = f"read_csv('{sys.argv[1]}', columns={cols}, header=true, auto_detect=false)"
 con = duckdb.connect()
 start = time.perf_counter()
-n = con.execute(f"select count(*), sum(units), max(sale_date), sum(revenue) from read_csv('{sys.argv[1]}', columns={cols}, header=true, auto_detect=false)").fetchone()[0]
+n = con.execute(f"select count(*), sum(units), max(sale_date), sum(revenue) from {scan}").fetchone()[0]
 print(json.dumps({'seconds': time.perf_counter() - start, 'rows': n}))
 """
 )
@@ -97,7 +98,8 @@ ledger.ensure_ledger(con)
 ensure_tables(con, 'sales', source)
 loaded = load_file(con, raw, source, 'bench')
 con.close()
-print(json.dumps({'seconds': time.perf_counter() - start, 'rows': loaded.rows, 'rejected': loaded.rejected, 'hash_seconds': hashed}))
+seconds = time.perf_counter() - start
+print(json.dumps({'seconds': seconds, 'rows': loaded.rows, 'rejected': loaded.rejected, 'hash_seconds': hashed}))
 """
 
 PANDAS = (
@@ -125,7 +127,8 @@ from buildcpg_shared.ingest import check, ledger
 from buildcpg_shared.ingest.monitor import CSVMonitor
 raw_dir = Path(sys.argv[1])
 raw_dir.mkdir(parents=True, exist_ok=True)
-config = LabConfig.model_validate({'name': 'lab9_bench', 'sources': {'s': {'files': 'f_*.csv', 'columns': {'a': 'INTEGER'}}}})
+sources = {'s': {'files': 'f_*.csv', 'columns': {'a': 'INTEGER'}}}
+config = LabConfig.model_validate({'name': 'lab9_bench', 'sources': sources})
 con = duckdb.connect(sys.argv[2])
 ledger.ensure_ledger(con)
 con.execute('begin')
@@ -152,11 +155,8 @@ def ensure_csv(rows: int, cache: Path) -> Path:
     path = folder / "sales.csv"
     if not path.exists():
         print(f"generating {rows:,} sales rows into {folder} (once) …", flush=True)
-        subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "generate_sales.py"), "--out", str(folder), "--rows", str(rows)]
-            + ["--single-file", "--no-dirty"],
-            check=True,
-        )
+        generator = [sys.executable, str(ROOT / "tools" / "generate_sales.py"), "--out", str(folder)]
+        subprocess.run([*generator, "--rows", str(rows), "--single-file", "--no-dirty"], check=True)
     return path
 
 

@@ -176,11 +176,16 @@ def count_violations(con: duckdb.DuckDBPyConnection, relation: str, rules: list[
         total += int(found[0]) if found else 0
     key = _key_rule(rules)
     if key is not None:
-        found = con.execute(
-            f"select coalesce(sum(n - 1), 0) from (select count(*) as n from {relation} {filt} "
-            f"group by {key.partition()} having count(*) > 1)"
-        ).fetchone()
-        total += int(found[0]) if found else 0
+        # Distinct 64-bit hashes prove distinct keys and are much cheaper to count than the keys;
+        # only when two hashes meet (a duplicate, or a rare collision) are the keys grouped exactly.
+        clash = con.execute(f"select count(*) - count(distinct hash({key.partition()})) from {relation} {filt}")
+        found = clash.fetchone()
+        if found and found[0]:
+            found = con.execute(
+                f"select coalesce(sum(n - 1), 0) from (select count(*) as n from {relation} {filt} "
+                f"group by {key.partition()} having count(*) > 1)"
+            ).fetchone()
+            total += int(found[0]) if found else 0
     return total
 
 

@@ -1,0 +1,76 @@
+"""CSVMonitor and the read-only ledger used by `buildcpg check`: real files, real DuckDB, real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from buildcpg_shared.errors import LabBusyError
+from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.monitor import CSVMonitor
+from buildcpg_shared.registry import Lab
+
+
+def test_file_still_growing_is_held_back_then_picked_up(tiny_lab: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    growing = lab.paths.raw_dir / "orders_2.csv"
+    growing.write_text("order_id,order_date,amount\n")
+    stop = threading.Event()
+
+    def writer() -> None:
+        with growing.open("a") as handle:
+            i = 0
+            while not stop.is_set():
+                handle.write(f"G{i},2026-01-01,1.00\n")
+                handle.flush()
+                i += 1
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        plan = CSVMonitor(lab.paths.raw_dir, lab.config, interval=0.2).check({})
+    finally:
+        stop.set()
+        thread.join()
+    assert [f.rel for f in plan.in_progress] == ["orders_2.csv"]
+    assert [f.rel for f in plan.new] == ["orders_1.csv"]
+    plan = CSVMonitor(lab.paths.raw_dir, lab.config, interval=0.2).check({})
+    assert plan.in_progress == [] and [f.rel for f in plan.new] == ["orders_1.csv", "orders_2.csv"]
+
+
+def test_settle_window_holds_back_a_just_written_file(tiny_lab: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    (lab.paths.raw_dir / "orders_2.csv").write_text("order_id,order_date,amount\n")
+    plan = CSVMonitor(lab.paths.raw_dir, lab.config, interval=0, settle=30).check({})
+    assert {f.rel for f in plan.in_progress} == {"orders_1.csv", "orders_2.csv"}
+
+
+def test_ledger_of_a_lab_being_written_is_one_clear_line(tmp_path: Path) -> None:
+    database = tmp_path / "lab.duckdb"
+    with duckdb.connect(str(database)) as con:
+        ledger.ensure_ledger(con)
+    assert ledger.read_ledger_file(database, "lab9_tiny") == {}
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(database)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with pytest.raises(LabBusyError, match=r"lab lab9_tiny is being written by a run right now"):
+            ledger.read_ledger_file(database, "lab9_tiny")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ledger.read_ledger_file(tmp_path / "missing.duckdb", "lab9_tiny") == {}
