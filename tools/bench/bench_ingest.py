@@ -48,14 +48,14 @@ def _child(code: str, *args: str) -> dict[str, float]:
 _TYPES = """
 from buildcpg_shared.config import load_lab_config
 columns = load_lab_config(__import__('pathlib').Path(sys.argv[2]) / 'lab.yaml').sources['sales'].duckdb_columns
+cols = '{' + ', '.join(f"'{c}': '{t}'" for c, t in columns.items()) + '}'
+scan = f"read_csv('{sys.argv[1]}', columns={cols}, header=true, auto_detect=false)"
 """
 
 BARE = (
     "import duckdb, json, sys, time"
     + _TYPES
     + """
-cols = '{' + ', '.join(f"'{c}': '{t}'" for c, t in columns.items()) + '}'
-scan = f"read_csv('{sys.argv[1]}', columns={cols}, header=true, auto_detect=false)"
 con = duckdb.connect(sys.argv[3])
 start = time.perf_counter()
 con.execute(f"create table sales as select * from {scan}")
@@ -69,8 +69,6 @@ PARSER = (
     "import duckdb, json, sys, time"
     + _TYPES
     + """
-cols = '{' + ', '.join(f"'{c}': '{t}'" for c, t in columns.items()) + '}'
-scan = f"read_csv('{sys.argv[1]}', columns={cols}, header=true, auto_detect=false)"
 con = duckdb.connect()
 start = time.perf_counter()
 n = con.execute(f"select count(*), sum(units), max(sale_date), sum(revenue) from {scan}").fetchone()[0]

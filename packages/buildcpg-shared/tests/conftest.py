@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
+from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.check import CheckResult, scan
+from buildcpg_shared.ingest.load import LoadedFile, ensure_tables, load_file
+from buildcpg_shared.registry import Lab
 
 WORKSPACE_ROOT = Path(__file__).resolve().parents[3]
 
@@ -57,3 +63,25 @@ def tiny_lab(tmp_path: Path) -> Path:
         )
     )
     return lab
+
+
+LoadPending = Callable[[Lab, duckdb.DuckDBPyConnection], list[LoadedFile]]
+
+
+def plan_load(lab: Lab, con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """Ledger and tables ready, then the Check plan of a lab's raw folder."""
+    ledger.ensure_ledger(con)
+    for name, source in lab.config.sources.items():
+        ensure_tables(con, name, source)
+    return scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
+
+
+@pytest.fixture
+def load_pending() -> LoadPending:
+    """Load every new or changed file of a lab into ``con`` (what the Load step does), in order."""
+
+    def load(lab: Lab, con: duckdb.DuckDBPyConnection) -> list[LoadedFile]:
+        plan = plan_load(lab, con)
+        return [load_file(con, raw, lab.config.sources[raw.source], "r1") for raw in plan.pending]
+
+    return load

@@ -8,9 +8,8 @@ import duckdb
 import pytest
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest import ledger
-from buildcpg_shared.ingest.check import scan
-from buildcpg_shared.ingest.load import LoadedFile, ensure_tables, load_file
 from buildcpg_shared.registry import Lab
+from conftest import LoadPending
 
 RULES_YAML = """\
 name: lab9_tiny
@@ -36,15 +35,9 @@ def _lab(tiny_lab: Path, text: str, rate: float = 1.0) -> Lab:
     return Lab.from_dir(tiny_lab)
 
 
-def _load(lab: Lab, con: duckdb.DuckDBPyConnection) -> list[LoadedFile]:
-    ledger.ensure_ledger(con)
-    plan = scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
-    for name, source in lab.config.sources.items():
-        ensure_tables(con, name, source)
-    return [load_file(con, raw, lab.config.sources[raw.source], "r1") for raw in plan.pending]
-
-
-def test_each_rule_quarantines_its_rows_with_line_and_reason(tiny_lab: Path, tmp_path: Path) -> None:
+def test_each_rule_quarantines_its_rows_with_line_and_reason(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
     lab = _lab(
         tiny_lab,
         "order_id,order_date,region,units\n"
@@ -59,7 +52,7 @@ def test_each_rule_quarantines_its_rows_with_line_and_reason(tiny_lab: Path, tmp
         "O9,09/01/2026,South,100\n",  # line 10: good
     )
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    (loaded,) = _load(lab, con)
+    (loaded,) = load_pending(lab, con)
     good = con.execute("select order_id, units from raw.orders order by order_id").fetchall()
     assert good == [("O1", 5), ("O9", 100)]
     bad = con.execute("select line, column_name, error_type, reason from quarantine.orders order by line").fetchall()
@@ -82,22 +75,24 @@ def test_each_rule_quarantines_its_rows_with_line_and_reason(tiny_lab: Path, tmp
     assert (entry.rows, entry.rejected) == (2, 7)
 
 
-def test_clean_file_takes_the_fast_path(tiny_lab: Path, tmp_path: Path) -> None:
+def test_clean_file_takes_the_fast_path(tiny_lab: Path, tmp_path: Path, load_pending: LoadPending) -> None:
     lab = _lab(tiny_lab, "order_id,order_date,region,units\nO1,01/01/2026,North,5\nO2,02/01/2026,South,6\n")
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    (loaded,) = _load(lab, con)
+    (loaded,) = load_pending(lab, con)
     assert (loaded.rows, loaded.rejected, loaded.first_problem) == (2, 0, "")
     assert con.execute("select count(*) from quarantine.orders").fetchone() == (0,)
 
 
-def test_reject_rate_above_threshold_fails_and_keeps_previous_rows(tiny_lab: Path, tmp_path: Path) -> None:
+def test_reject_rate_above_threshold_fails_and_keeps_previous_rows(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
     lab = _lab(tiny_lab, "order_id,order_date,region,units\nO1,01/01/2026,North,5\nO2,02/01/2026,South,6\n", 0.25)
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    _load(lab, con)
+    load_pending(lab, con)
     raw = lab.paths.raw_dir / "orders_1.csv"
     raw.write_text("order_id,order_date,region,units\nO1,01/01/2026,North,5\nO2,02/01/2026,West,6\n")
     with pytest.raises(LoadError) as info:
-        _load(lab, con)
+        load_pending(lab, con)
     assert str(info.value) == (
         "data/raw/orders_1.csv: 1 of 2 row(s) (50.0%) break the contract of source 'orders', above "
         "max_reject_rate 25.0%; file not loaded, its previous rows kept; first: line 3 column region: "

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest import ledger
-from buildcpg_shared.ingest.check import scan
-from buildcpg_shared.ingest.load import LoadedFile, ensure_tables, load_file
+from buildcpg_shared.ingest.load import load_file
 from buildcpg_shared.registry import Lab
+from conftest import LoadPending, plan_load
 
 HEADER = b"order_id,order_date,amount\n"
 
@@ -48,37 +48,27 @@ CASES: dict[str, tuple[bytes, tuple[object, ...]]] = {
 }
 
 
-def _plan_and_tables(lab: Lab, con: duckdb.DuckDBPyConnection):  # type: ignore[no-untyped-def]
-    ledger.ensure_ledger(con)
-    for name, source in lab.config.sources.items():
-        ensure_tables(con, name, source)
-    return scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
-
-
-def _load_pending(lab: Lab, con: duckdb.DuckDBPyConnection) -> list[LoadedFile]:
-    plan = _plan_and_tables(lab, con)
-    return [load_file(con, raw, lab.config.sources[raw.source], "r") for raw in plan.pending]
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_malformed_file_gives_one_clear_line_and_loses_nothing(case: str, tiny_lab: Path, tmp_path: Path) -> None:
+def test_malformed_file_gives_one_clear_line_and_loses_nothing(
+    case: str, tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
     content, outcome = CASES[case]
     lab = Lab.from_dir(tiny_lab)
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    _load_pending(lab, con)  # the good file: orders_1.csv, 2 good rows (+2 quarantined)
+    load_pending(lab, con)  # the good file: orders_1.csv, 2 good rows (+2 quarantined)
     before = con.execute("select * from raw.orders order by order_id").fetchall()
     bad = lab.paths.raw_dir / "orders_2.csv"
     bad.write_bytes(content)
     if outcome[0] == "error":
         with pytest.raises(LoadError) as info:
-            _load_pending(lab, con)
+            load_pending(lab, con)
         message = str(info.value)
         assert "\n" not in message and message.startswith("data/raw/orders_2.csv: ")
         assert str(outcome[1]) in message, message
         assert "orders_2.csv" not in ledger.read_ledger(con)
         added: list[object] = []
     else:
-        (loaded,) = _load_pending(lab, con)
+        (loaded,) = load_pending(lab, con)
         _, good, problems = outcome
         assert loaded.rows == good
         got = con.execute(
@@ -98,20 +88,22 @@ def test_malformed_file_gives_one_clear_line_and_loses_nothing(case: str, tiny_l
     assert bad.read_bytes() == content  # raw files are never modified
 
 
-def test_one_mb_field_is_loaded_whole(tiny_lab: Path, tmp_path: Path) -> None:
+def test_one_mb_field_is_loaded_whole(tiny_lab: Path, tmp_path: Path, load_pending: LoadPending) -> None:
     lab = Lab.from_dir(tiny_lab)
     (lab.paths.raw_dir / "orders_2.csv").write_bytes(CASES["one_mb_field"][0])
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    _load_pending(lab, con)
+    load_pending(lab, con)
     assert con.execute("select length(order_id) from raw.orders where _source_file = 'orders_2.csv'").fetchone() == (
         1_000_000,
     )
 
 
-def test_file_renamed_during_the_run_is_one_line_then_loaded_under_its_new_name(tiny_lab: Path, tmp_path: Path) -> None:
+def test_file_renamed_during_the_run_is_one_line_then_loaded_under_its_new_name(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
     lab = Lab.from_dir(tiny_lab)
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    plan = _plan_and_tables(lab, con)
+    plan = plan_load(lab, con)
     (raw,) = plan.pending
     raw.path.rename(raw.path.with_name("orders_renamed.csv"))
     with pytest.raises(LoadError) as info:
@@ -121,11 +113,11 @@ def test_file_renamed_during_the_run_is_one_line_then_loaded_under_its_new_name(
         "the next run picks it up under its new name"
     )
     assert con.execute("select count(*) from raw.orders").fetchone() == (0,)
-    (loaded,) = _load_pending(lab, con)
+    (loaded,) = load_pending(lab, con)
     assert (loaded.file, loaded.rows) == ("orders_renamed.csv", 2)
 
 
-def test_declared_delimiter_and_encoding_are_used(tiny_lab: Path, tmp_path: Path) -> None:
+def test_declared_delimiter_and_encoding_are_used(tiny_lab: Path, tmp_path: Path, load_pending: LoadPending) -> None:
     yaml = (
         (tiny_lab / "lab.yaml")
         .read_text()
@@ -137,5 +129,5 @@ def test_declared_delimiter_and_encoding_are_used(tiny_lab: Path, tmp_path: Path
     )
     lab = Lab.from_dir(tiny_lab)
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    _load_pending(lab, con)
+    load_pending(lab, con)
     assert con.execute("select order_id, amount::varchar from raw.orders").fetchall() == [("Café", "1.50")]
