@@ -38,7 +38,12 @@ class Api:
         self.token = TOKEN
         self.requests: list[str] = []
 
-    def page(self, query: dict[str, str]) -> tuple[int, bytes]:
+    def page(self, query: dict[str, str], path: str = "") -> tuple[int, bytes]:
+        if path.startswith("/v1/linked"):  # next_link paging: 3 records a page, then a link to the rest
+            after = int(query.get("after", "0"))
+            items = [r for r in RECORDS if r["id"] > after][:3]
+            following = f"/v1/linked?after={items[-1]['id']}" if items and items[-1]["id"] < RECORDS[-1]["id"] else None
+            return 200, json.dumps({"data": {"items": items}, "links": {"next": following}}).encode()
         since = int(query.get("since", "0"))
         page = int(query.get("page", "1"))
         if self.bad_page == page:
@@ -65,7 +70,8 @@ def api() -> Iterator[tuple[Api, str]]:
                 self.send_response(state.failures.pop(0))
                 self.end_headers()
                 return
-            status, body = state.page(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)))
+            parts = urllib.parse.urlsplit(self.path)
+            status, body = state.page(dict(urllib.parse.parse_qsl(parts.query)), parts.path)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -148,6 +154,16 @@ def test_pages_land_load_and_cursor_makes_the_next_poll_incremental(api: tuple[A
     assert con.execute("select count(*), count(distinct id) from raw.items").fetchone() == (8, 8)
     assert last_cursor("items", ledger.read_ledger(con)) == "8"
     assert _poll_and_load(source, raw_dir, con) is None  # nothing new: nothing landed
+
+
+def test_next_link_pagination_follows_links_until_none(api: tuple[Api, str]) -> None:
+    state, url = api
+    source = _source(
+        url.replace("/v1/items", "/v1/linked"), pagination={"type": "next_link", "next_path": "links.next"}
+    )
+    records = HttpPoller("items", source, {"ITEMS_TOKEN": TOKEN}).fetch(None)
+    assert [r["id"] for r in records] == list(range(1, 8))
+    assert state.requests == ["/v1/linked", "/v1/linked?after=3", "/v1/linked?after=6"]
 
 
 def test_500s_are_retried_then_succeed(api: tuple[Api, str], tmp_path: Path) -> None:
