@@ -47,6 +47,27 @@ def test_type_shorthand_and_normalisation(tmp_path: Path, tiny_lab_yaml: str) ->
             "sources.orders.files: '../other/*.csv' must be a glob inside data/raw",
         ),
         (("name: lab9_tiny", "name: Lab9-Tiny"), "name: 'Lab9-Tiny' is not a lab name"),
+        (
+            ("order_date: DATE", 'order_date: {type: DATE, pattern: "[0-9"}'),
+            "sources.orders.columns.order_date.pattern: pattern '[0-9' is not a valid regular expression",
+        ),
+        (("primary_key: [order_id]", "max_reject_rate: 1.5"), "sources.orders.max_reject_rate: Input should be less"),
+        (
+            ('files: "orders*.csv"', "type: http"),
+            "sources.orders: a source of type http needs an 'http' section",
+        ),
+        (
+            ('files: "orders*.csv"', 'files: "o.csv"\n    http: {url: "http://x"}'),
+            "sources.orders: http: only a source of type http has an 'http' section",
+        ),
+        (
+            ('files: "orders*.csv"', 'type: http\n    http: {url: "ftp://x"}'),
+            "sources.orders.http.url: 'ftp://x' is not an http(s) URL",
+        ),
+        (
+            ('files: "orders*.csv"', 'type: http\n    http: {url: "http://x", cursor_field: nope}'),
+            "sources.orders: http.cursor_field 'nope' is not a declared column",
+        ),
     ],
 )
 def test_bad_values_name_file_key_and_problem(

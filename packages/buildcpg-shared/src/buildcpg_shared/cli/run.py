@@ -14,7 +14,7 @@ from rich.table import Table
 from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.parallel import LabProgress, failure_tail, new_progress, run_labs
-from buildcpg_shared.orchestrate.uv import sync_lab, venv_is_current
+from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.pipeline.steps import STEP_NAMES, format_step
 from buildcpg_shared.registry import Workspace
 
@@ -72,12 +72,7 @@ def run_command(
     if unknown:
         raise BuildCPGError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
     if not no_sync:
-        for lab in selected:
-            if not venv_is_current(workspace, lab):
-                console.print(f"syncing {lab.name}'s venv from uv.lock …")
-                result = sync_lab(workspace, lab)
-                if not result.ok:
-                    raise BuildCPGError(f"{lab.name}: uv sync failed: {result.last_line()}")
+        sync_stale(workspace, selected, console.print)
     options = ["--steps", steps, "--wait", str(wait)] + (["--full-refresh"] if full_refresh else [])
     jobs = jobs or min(len(selected), os.cpu_count() or 1)
     title = f"buildcpg run: {len(selected)} lab(s), {jobs} at a time"

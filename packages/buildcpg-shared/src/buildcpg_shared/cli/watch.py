@@ -8,6 +8,7 @@ import typer
 
 from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.orchestrate.parallel import new_progress, run_labs
+from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.orchestrate.watch import LabWatcher
 from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, Workspace
@@ -21,6 +22,7 @@ def watch_command(
     wait: float = typer.Option(
         30.0, "--wait", help="seconds a triggered run waits for a run of the same lab started elsewhere"
     ),
+    no_sync: bool = typer.Option(False, "--no-sync", help="do not sync a missing or stale lab venv first"),
 ) -> None:
     """Watch labs' data/raw folders; run a lab (debounced, never twice at once) when files arrive.
 
@@ -28,6 +30,8 @@ def watch_command(
     """
     workspace = Workspace.find()
     selected = select_labs(workspace, labs, all_labs)
+    if not no_sync:
+        sync_stale(workspace, selected, console.print)
     options = ["--steps", steps, "--wait", str(wait)]
 
     def run(lab: Lab) -> None:

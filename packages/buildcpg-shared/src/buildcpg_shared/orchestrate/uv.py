@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,16 @@ def sync_lab(workspace: Workspace, lab: Lab) -> UvResult:
     if result.ok:
         (lab.paths.venv / SYNC_MARKER).write_text(lock_digest(workspace) + "\n")
     return result
+
+
+def sync_stale(workspace: Workspace, labs: list[Lab], say: Callable[[str], object]) -> None:
+    """Sync each lab venv that is missing or was synced from another lock; raise when a sync fails."""
+    for lab in labs:
+        if not venv_is_current(workspace, lab):
+            say(f"syncing {lab.name}'s venv from uv.lock …")
+            result = sync_lab(workspace, lab)
+            if not result.ok:
+                raise BuildCPGError(f"{lab.name}: uv sync failed: {result.last_line()}")
 
 
 def check_lab_venv(workspace: Workspace, lab: Lab) -> UvResult:
