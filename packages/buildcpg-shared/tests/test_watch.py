@@ -73,12 +73,15 @@ def test_burst_of_50_files_is_one_run(tiny_lab: Path) -> None:
     assert not thread.is_alive()
 
 
-def test_part_file_waits_for_its_rename(tiny_lab: Path) -> None:
+def test_part_file_waits_for_its_rename_and_http_landings_are_ignored(tiny_lab: Path) -> None:
     lab = Lab.from_dir(tiny_lab)
     recorder = Recorder()
     watcher = LabWatcher([lab], recorder, debounce=0.2)
     thread = _serve(watcher)
     try:
+        landing = lab.paths.raw_dir / "_http" / "api"
+        landing.mkdir(parents=True)
+        (landing / "20260101T000000Z.csv").write_text("id\n1\n")  # written by a run's own HTTP poll
         part = lab.paths.raw_dir / "orders_9.csv.part"
         part.write_text("order_id,order_date,amount\nZ1,2026-01-01,1\n")
         time.sleep(0.8)

@@ -3,8 +3,9 @@
 Events are debounced per lab: a lab runs once its raw folder has been quiet for ``debounce``
 seconds, so a burst of 50 files is one run. A lab never has two runs at once: while one goes,
 new events only mark the lab for one more run afterwards (and the lab lock refuses any other
-writer). Partial names (``.part``, ``.tmp``, dot-files) are ignored; files still being written
-when a run starts are held back by the runner's CSVMonitor and picked up by the next run.
+writer). Partial names (``.part``, ``.tmp``, dot-files) are ignored, and so is ``data/raw/_http``
+(HTTP landings are written by runs themselves); files still being written when a run starts are
+held back by the runner's CSVMonitor and picked up by the next run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from buildcpg_shared.ingest.check import PARTIAL_SUFFIXES
+from buildcpg_shared.ingest.http_source import HTTP_DIR
 from buildcpg_shared.registry import Lab
 
 
@@ -42,11 +44,17 @@ class _Handler(FileSystemEventHandler):
         self.state = state
         self.lock = lock
 
+    def _is_landing(self, path: Path) -> bool:
+        try:
+            return path.relative_to(self.state.lab.paths.raw_dir).parts[:1] == (HTTP_DIR,)
+        except ValueError:
+            return False
+
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory or event.event_type in ("opened", "closed_no_write"):
             return
         path = str(getattr(event, "dest_path", "") or event.src_path)
-        if not is_complete_name(path):
+        if not is_complete_name(path) or self._is_landing(Path(path)):
             return
         with self.lock:
             self.state.dirty = True
