@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from buildcpg_shared.cli import doctor, labs, run, sync
+from buildcpg_shared.cli import doctor, inspect_lab, labs, quality, report, run, sync
 from buildcpg_shared.errors import BuildCPGError
 
 app = typer.Typer(
@@ -19,6 +19,9 @@ app.command("labs")(labs.labs_command)
 app.command("sync")(sync.sync_command)
 app.command("run")(run.run_command)
 app.command("doctor")(doctor.doctor_command)
+app.command("inspect")(inspect_lab.inspect_command)
+app.command("quality")(quality.quality_command)
+app.command("report")(report.report_command)
 
 
 def main() -> None:

@@ -213,7 +213,8 @@ class DataInspector:
         row = self.con.execute(f"select {exprs} from {relation}").fetchone() or ()
         for column, counts in zip(wanted, row, strict=True):
             ranked = sorted((counts or {}).items(), key=lambda kv: (-kv[1], str(kv[0])))
-            column.top_values = [(k, int(v)) for k, v in ranked[:top]]
+            if ranked and ranked[0][1] > 1:  # all values distinct: nothing is "top"
+                column.top_values = [(k, int(v)) for k, v in ranked[:top]]
 
     def profile_schema(self, schema: str) -> list[TableProfile]:
         return [self.profile(s, t) for s, t in self.tables([schema])]

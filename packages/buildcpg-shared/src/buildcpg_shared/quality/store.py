@@ -151,3 +151,36 @@ def freshness(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                           order by recorded_at desc limit 1) order by name"""
     ).fetchall()
     return [dict(zip(("source", "status", "detail", "checked_at"), r, strict=True)) for r in rows]
+
+
+QUARANTINE_SUMMARY = f"{META_SCHEMA}.quarantine_summary"
+
+
+def quarantine_summary_sql(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A query of quarantined rows by source, column and reason (None when nothing is quarantined yet)."""
+    from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA
+
+    tables = [
+        str(r[0])
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and table_catalog = current_database() order by 1",
+            [QUARANTINE_SCHEMA],
+        ).fetchall()
+    ]
+    if not tables:
+        return None
+    return " union all ".join(
+        f"select '{t}' as source, column_name, error_type, count(*) as row_count "
+        f'from {QUARANTINE_SCHEMA}."{t}" group by all'
+        for t in tables
+    )
+
+
+def quarantine_by_reason(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Quarantined rows by source, column and reason: from the quarantine tables, or the serving summary."""
+    sql = f"select * from {QUARANTINE_SUMMARY}" if has_table(con, QUARANTINE_SUMMARY) else quarantine_summary_sql(con)
+    if sql is None:
+        return []
+    rows = con.execute(f"select * from ({sql}) order by row_count desc, source").fetchall()
+    return [dict(zip(("source", "column", "reason", "rows"), r, strict=True)) for r in rows]

@@ -16,11 +16,12 @@ from pathlib import Path
 import duckdb
 
 from buildcpg_shared.pipeline.guard import META_SCHEMA
+from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
 
 VERSION_TABLE = f"{META_SCHEMA}.serving_version"
 _ALIAS = "buildcpg_serving"
 # Metadata copied along, so `buildcpg quality` / `report` can read the serving copy while a run writes.
-_META_TABLES = ("quality_history", "test_results", "ledger")
+_META_TABLES = ("quality_history", "test_results", "ledger", "inspect_snapshots")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def publish(
         for table in _META_TABLES:
             if table in meta:
                 con.execute(f"create table {_ALIAS}.{META_SCHEMA}.{table} as select * from {META_SCHEMA}.{table}")
+        summary = quarantine_summary_sql(con)
+        if summary is not None:
+            con.execute(f"create table {_ALIAS}.{QUARANTINE_SUMMARY} as {summary}")
         con.execute(
             f"create table {_ALIAS}.{VERSION_TABLE} as select ? as lab, ? as version, ? as run_id, "
             "current_timestamp::timestamp as published_at, ?::json as tables",
