@@ -9,25 +9,21 @@ value) / sum of weights, with every other part unchanged (docs/quality.md).
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from buildcpg_shared.pipeline.runner import LabRunner, RunReport
+from buildcpg_shared.pipeline.runner import RunReport
 from buildcpg_shared.registry import Lab
-from buildcpg_shared.registry.paths import db_env_var
-from buildcpg_shared.testing import copy_lab
+from buildcpg_shared.testing import copy_lab, run_lab_dir
 
 LAB_DIR = Path(__file__).resolve().parents[1]
 
 
 def _run(lab_dir: Path) -> tuple[Lab, RunReport]:
-    os.environ.pop(db_env_var(lab_dir.name), None)  # each copy uses its own data/<lab>.duckdb
-    lab = Lab.from_dir(lab_dir)
-    return lab, LabRunner(lab, echo=False).run()
+    return run_lab_dir(lab_dir, echo=False)
 
 
 def _quality(report: RunReport) -> dict:
