@@ -23,6 +23,8 @@ SOURCES = "sources.json"
 class TestOutcome:
     """One dbt data test of one run."""
 
+    __test__ = False  # not a pytest test class
+
     unique_id: str
     name: str
     status: str  # pass | warn | fail | error | skipped

@@ -96,7 +96,7 @@ def _mean(values: list[float]) -> float | None:
     return None if not values else sum(values) / len(values)
 
 
-def tests_part(weight: float, outcomes: list[str]) -> QualityPart:
+def pass_rate_part(weight: float, outcomes: list[str]) -> QualityPart:
     counted = [TEST_VALUE[s] for s in outcomes if s in TEST_VALUE]
     counts = {s: outcomes.count(s) for s in sorted(set(outcomes))}
     detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no tests"
@@ -195,7 +195,7 @@ def score_lab(
         tables[relation] = QualityScore(
             relation,
             [
-                tests_part(weights.tests, [t.status for t in tested]),
+                pass_rate_part(weights.tests, [t.status for t in tested]),
                 validity_part(weights.validity, loaded, rejected),
                 _columns_part("completeness", weights.completeness, facts.completeness, "required column(s)"),
                 _columns_part("uniqueness", weights.uniqueness, facts.uniqueness, "key column(s)"),
@@ -216,7 +216,7 @@ def score_lab(
     lab = QualityScore(
         "lab",
         [
-            tests_part(weights.tests, [t.status for t in artifacts.tests]),
+            pass_rate_part(weights.tests, [t.status for t in artifacts.tests]),
             validity_part(weights.validity, loaded, sum(v[1] for v in ledger.values())),
             _columns_part("completeness", weights.completeness, required_raw, "required raw column(s)"),
             _columns_part("uniqueness", weights.uniqueness, gold_keys, "gold key column(s)"),
