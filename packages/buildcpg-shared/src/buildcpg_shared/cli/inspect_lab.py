@@ -6,12 +6,10 @@ from typing import Any
 
 import typer
 
-from buildcpg_shared.cli.common import console, err_console
+from buildcpg_shared.cli.common import console, read_lab
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.inspect import DataInspector
-from buildcpg_shared.inspect.readonly import open_lab
-from buildcpg_shared.inspect.render import FORMATS, Section, print_tables, to_json, to_markdown
-from buildcpg_shared.registry import Workspace
+from buildcpg_shared.inspect.render import FORMATS, Section, emit
 
 
 def overview_sections(inspector: DataInspector, schemas: list[str] | None) -> tuple[list[Section], dict[str, Any]]:
@@ -85,25 +83,12 @@ def inspect_command(
 
     Opens the lab database read-only; while a run writes it, reads the serving copy instead.
     """
-    if fmt not in FORMATS:
-        raise BuildCPGError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    lab = Workspace.find().lab(lab_name)
-    reader = open_lab(lab)
-    try:
-        if reader.note:
-            err_console.print(f"[yellow]{reader.note}[/yellow]")
+    with read_lab(lab_name, fmt) as (lab, reader):
         inspector = DataInspector(reader.con)
         if table:
             schema, _, name = table.rpartition(".")
             sections, data = table_sections(inspector, schema or "gold", name, sample)
         else:
             sections, data = overview_sections(inspector, schemas)
-    finally:
-        reader.close()
     heading = f"{lab.name} ({'serving copy' if reader.source == 'serving' else 'lab database'})"
-    if fmt == "json":
-        print(to_json({"lab": lab.name, "source": reader.source, **data}))
-    elif fmt == "markdown":
-        print(to_markdown(sections, heading))
-    else:
-        print_tables(console, sections, heading)
+    emit(fmt, console, sections, heading, {"lab": lab.name, "source": reader.source, **data})

@@ -6,12 +6,10 @@ from typing import Any
 
 import typer
 
-from buildcpg_shared.cli.common import console, err_console
+from buildcpg_shared.cli.common import console, read_lab
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.inspect.readonly import open_lab
-from buildcpg_shared.inspect.render import FORMATS, Section, print_tables, to_json, to_markdown
+from buildcpg_shared.inspect.render import FORMATS, Section, emit
 from buildcpg_shared.quality import store
-from buildcpg_shared.registry import Workspace
 
 
 def parts_section(title: str, entry: dict[str, Any]) -> Section:
@@ -37,17 +35,9 @@ def quality_command(
     fmt: str = typer.Option("table", "--format", "-f", help=f"output format: {', '.join(FORMATS)}"),
 ) -> None:
     """The lab's last quality score (0-100) with every part and weight, per lab and per gold table."""
-    if fmt not in FORMATS:
-        raise BuildCPGError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    lab = Workspace.find().lab(lab_name)
-    reader = open_lab(lab)
-    try:
-        if reader.note:
-            err_console.print(f"[yellow]{reader.note}[/yellow]")
+    with read_lab(lab_name, fmt) as (lab, reader):
         latest = store.latest(reader.con)
         runs = store.history(reader.con) if show_history else []
-    finally:
-        reader.close()
     if not latest:
         raise BuildCPGError(f"{lab.name}: no quality score yet; run the lab first (buildcpg run {lab.name})")
     lab_entry = latest[store.LAB_SCOPE]
@@ -69,9 +59,4 @@ def quality_command(
                 [[r["scored_at"], r["run_id"], r["score"], r["threshold"], r["passed"], r["row_count"]] for r in runs],
             )
         )
-    if fmt == "json":
-        print(to_json({"lab": lab.name, "source": reader.source, "latest": latest, "history": runs}))
-    elif fmt == "markdown":
-        print(to_markdown(sections, heading))
-    else:
-        print_tables(console, sections, heading)
+    emit(fmt, console, sections, heading, {"lab": lab.name, "source": reader.source, "latest": latest, "history": runs})

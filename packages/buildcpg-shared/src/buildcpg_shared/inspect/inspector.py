@@ -124,13 +124,17 @@ class DataInspector:
         self.con.close()
 
     # -- tables ------------------------------------------------------------------------------
-    def tables(self, schemas: list[str] | None = None) -> list[tuple[str, str]]:
-        """(schema, table) pairs of base tables and views, optionally limited to some schemas."""
+    def tables(self, schemas: list[str] | None = None, *, base_only: bool = False) -> list[tuple[str, str]]:
+        """(schema, table) pairs of base tables and views (or base tables only), optionally of some schemas."""
         rows = self.con.execute(
-            "select table_schema, table_name from information_schema.tables "
+            "select table_schema, table_name, table_type from information_schema.tables "
             "where table_catalog = current_database() order by 1, 2"
         ).fetchall()
-        return [(s, t) for s, t in rows if schemas is None or s in schemas]
+        return [
+            (s, t)
+            for s, t, kind in rows
+            if (schemas is None or s in schemas) and (not base_only or kind == "BASE TABLE")
+        ]
 
     def row_count(self, schema: str, table: str) -> int:
         row = self.con.execute(f"select count(*) from {_q(schema)}.{_q(table)}").fetchone()

@@ -66,3 +66,13 @@ def print_tables(console: Console, sections: list[Section], heading: str = "") -
         if not section.rows:
             table.add_row(*(["(none)"] + [""] * (len(section.columns) - 1)))
         console.print(table)
+
+
+def emit(fmt: str, console: Console, sections: list[Section], heading: str, data: dict[str, Any]) -> None:
+    """Print ``data`` as JSON, or ``sections`` as Markdown or rich tables."""
+    if fmt == "json":
+        print(to_json(data))
+    elif fmt == "markdown":
+        print(to_markdown(sections, heading))
+    else:
+        print_tables(console, sections, heading)

@@ -192,8 +192,8 @@ class LabRunner:
             fresh = self._session().command(["source", "freshness"])
             self._apply(result, tests, "test(s)")
             result.data["freshness"] = fresh.counts
-            try:
-                self._artifacts = read_artifacts(self.paths.dbt_dir / "target")
+            try:  # only when dbt test produced results: else run_results.json is an older command's
+                self._artifacts = read_artifacts(self.paths.dbt_dir / "target") if tests.counts else None
             except BuildCPGError as err:
                 result.status = "failed"
                 result.detail += f"; {err}"

@@ -7,6 +7,8 @@ from typing import Any
 
 import duckdb
 
+from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA
+from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.quality.artifacts import DbtArtifacts
 from buildcpg_shared.quality.score import QualityScore
@@ -94,38 +96,35 @@ def recent_row_counts(con: duckdb.DuckDBPyConnection, scope: str, window: int) -
     return [int(r[0]) for r in rows]
 
 
+def _scores(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows of ``quality_history`` as dicts, their ``parts`` JSON decoded."""
+    cursor = con.execute(sql, params)
+    keys = [d[0] for d in cursor.description or []]
+    out = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+    for item in out:
+        item["parts"] = json.loads(item["parts"]) if item.get("parts") else []
+    return out
+
+
 def history(con: duckdb.DuckDBPyConnection, scope: str = LAB_SCOPE, limit: int = 50) -> list[dict[str, Any]]:
     """Scores of one scope, oldest first (for the CLI and the report)."""
     if not has_table(con, QUALITY_HISTORY):
         return []
-    rows = con.execute(
+    sql = (
         f"select run_id, scored_at, score, threshold, passed, row_count, parts from {QUALITY_HISTORY} "
-        "where scope = ? order by scored_at desc limit ?",
-        [scope, limit],
-    ).fetchall()
-    keys = ("run_id", "scored_at", "score", "threshold", "passed", "row_count", "parts")
-    out = [dict(zip(keys, r, strict=True)) for r in reversed(rows)]
-    for item in out:
-        item["parts"] = json.loads(item["parts"]) if item["parts"] else []
-    return out
+        "where scope = ? order by scored_at desc limit ?"
+    )
+    return list(reversed(_scores(con, sql, [scope, limit])))
 
 
 def latest(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """The newest score of every scope of the last scored run (``lab`` and each gold table)."""
     if not has_table(con, QUALITY_HISTORY):
         return {}
-    rows = con.execute(
-        f"""select run_id, scored_at, scope, score, threshold, passed, row_count, parts from {QUALITY_HISTORY}
-            where run_id = (select run_id from {QUALITY_HISTORY} order by scored_at desc limit 1)
-            order by scope"""
-    ).fetchall()
-    keys = ("run_id", "scored_at", "scope", "score", "threshold", "passed", "row_count", "parts")
-    result = {}
-    for r in rows:
-        item = dict(zip(keys, r, strict=True))
-        item["parts"] = json.loads(item["parts"]) if item["parts"] else []
-        result[str(item["scope"])] = item
-    return result
+    sql = f"""select run_id, scored_at, scope, score, threshold, passed, row_count, parts from {QUALITY_HISTORY}
+              where run_id = (select run_id from {QUALITY_HISTORY} order by scored_at desc limit 1)
+              order by scope"""
+    return {str(item["scope"]): item for item in _scores(con, sql, [])}
 
 
 def failed_tests(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -158,16 +157,7 @@ QUARANTINE_SUMMARY = f"{META_SCHEMA}.quarantine_summary"
 
 def quarantine_summary_sql(con: duckdb.DuckDBPyConnection) -> str | None:
     """A query of quarantined rows by source, column and reason (None when nothing is quarantined yet)."""
-    from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA
-
-    tables = [
-        str(r[0])
-        for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? "
-            "and table_catalog = current_database() order by 1",
-            [QUARANTINE_SCHEMA],
-        ).fetchall()
-    ]
+    tables = [t for _, t in DataInspector(con).tables([QUARANTINE_SCHEMA])]
     if not tables:
         return None
     return " union all ".join(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
 
@@ -45,22 +46,9 @@ def publish(
     tmp = serving_file.with_name(serving_file.name + ".tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a publish killed half-way left it: never served
-    tables = [
-        str(r[0])
-        for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
-            "and table_catalog = current_database() order by 1",
-            [schema],
-        ).fetchall()
-    ]
-    meta = {
-        str(r[0])
-        for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? "
-            "and table_catalog = current_database()",
-            [META_SCHEMA],
-        ).fetchall()
-    }
+    inspector = DataInspector(con)
+    tables = [t for _, t in inspector.tables([schema], base_only=True)]
+    meta = {t for _, t in inspector.tables([META_SCHEMA])}
     counts: dict[str, int] = {}
     con.execute(f"attach {_sql_str(str(tmp))} as {_ALIAS}")
     try:
