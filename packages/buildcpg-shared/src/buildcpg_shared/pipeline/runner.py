@@ -252,12 +252,16 @@ class LabRunner:
                 result.status, result.detail = "skipped", "serving copy up to date"
             else:
                 version = int(fingerprint.get_state(con, "serving_version") or 0) + 1
-                published = publish(con, target, lab=self.lab.name, run_id=self.report.run_id, version=version)
-                fingerprint.set_state(con, "serving_version", str(version))
-                fingerprint.set_state(con, "last_published", self._build_key)
-                result.rows = sum(published.tables.values())
-                result.detail = f"version {version}: {len(published.tables)} gold table(s) → {target.name}"
-                result.data = {"version": version, "path": str(target), "tables": published.tables}
+                try:
+                    published = publish(con, target, lab=self.lab.name, run_id=self.report.run_id, version=version)
+                except BuildCPGError as err:
+                    result.status, result.detail = "failed", str(err)
+                else:
+                    fingerprint.set_state(con, "serving_version", str(version))
+                    fingerprint.set_state(con, "last_published", self._build_key)
+                    result.rows = sum(published.tables.values())
+                    result.detail = f"version {version}: {len(published.tables)} gold table(s) → {target.name}"
+                    result.data = {"version": version, "path": str(target), "tables": published.tables}
         self._finish_step(result)
         return result
 

@@ -1,7 +1,7 @@
 """Publish a lab's gold tables to ``data/serving/<lab>.duckdb``, swapped in atomically.
 
 The copy is written to ``<lab>.duckdb.tmp`` through DuckDB ``ATTACH`` and then renamed over the
-serving file with ``os.replace`` (atomic on POSIX and Windows). A BI tool or the ``duckdb`` CLI
+serving file with ``os.replace`` (atomic on macOS and Linux). A BI tool or the ``duckdb`` CLI
 that holds the serving file open keeps reading the complete version it opened; the next open sees
 the complete new one. Nobody ever sees half a publish, and a reader never blocks the lab's run.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from buildcpg_shared.errors import StepError
 from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
@@ -73,7 +74,14 @@ def publish(
         con.execute(f"checkpoint {_ALIAS}")
     finally:
         con.execute(f"detach {_ALIAS}")
-    os.replace(tmp, serving_file)
+    try:
+        os.replace(tmp, serving_file)
+    except PermissionError as err:  # Windows: a file held open by a reader cannot be replaced
+        tmp.unlink(missing_ok=True)
+        raise StepError(
+            f"{serving_file}: cannot replace the serving copy ({err.strerror}); a reader holds it open on a "
+            "system that locks open files. Close it; the next run publishes again"
+        ) from err
     return PublishResult(serving_file, version, counts)
 
 
