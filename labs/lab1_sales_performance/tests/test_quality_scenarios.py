@@ -177,6 +177,9 @@ def test_a_dropped_volume_is_flagged_and_fails_the_threshold(baseline: tuple[Pat
     assert not report.ok and report.step("inspect").status == "failed"  # type: ignore[union-attr]
     assert "below the threshold" in report.step("inspect").detail  # type: ignore[union-attr]
     assert report.step("publish").status == "skipped"  # type: ignore[union-attr]
+    _, rerun = _run(lab_dir)  # nothing new: dbt is skipped, the stored score still fails the run
+    assert rerun.step("transform").status == "skipped"  # type: ignore[union-attr]
+    assert not rerun.ok and "below the threshold" in rerun.step("inspect").detail  # type: ignore[union-attr]
     with duckdb.connect(str(lab_dir / "data" / "serving" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
         assert con.execute("select version, run_id from _buildcpg.serving_version").fetchone() == (
             1,
