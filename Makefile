@@ -14,7 +14,7 @@ export UV_COMPILE_BYTECODE = 1
 JOBS ?= 0
 LAB ?=
 
-.PHONY: help uv sync run test lint docs docs-serve doctor bench clean
+.PHONY: help uv sync run test lint docs docs-serve doctor report bench bench-inspector clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 14
@@ -49,8 +49,15 @@ docs-serve: uv ## serve the docs on http://127.0.0.1:8000
 doctor: uv ## check lock, lab venvs, isolation and profiles
 	$(UV) run --locked buildcpg doctor
 
+report: uv ## write the HTML report of every lab to .buildcpg/report.html (open it from disk)
+	$(UV) run --locked buildcpg report
+
 bench: sync ## benchmarks, ratios measured side by side (BENCH_ARGS="--trials 5 --rows 1000000")
 	$(UV) run --locked python tools/bench/bench_lab_runner.py $(BENCH_ARGS)
+
+bench-inspector: uv ## DataInspector vs a bare SQL pass, SUMMARIZE and pandas (BENCH_ARGS="--rows 10000000")
+	$(UV) sync --locked
+	$(UV) run --locked python tools/bench/bench_inspector.py $(BENCH_ARGS)
 
 clean: ## remove venvs, tox envs, lab databases and dbt artifacts (never raw data)
 	rm -rf .venv .tox .buildcpg labs/*/.venv labs/*/dbt/target labs/*/dbt/logs site

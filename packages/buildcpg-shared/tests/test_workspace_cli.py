@@ -272,3 +272,111 @@ def test_watch_runs_once_for_a_burst_and_stops_on_ctrl_c(workspace: Path) -> Non
     db = workspace / "labs" / LAB / "data" / f"{LAB}.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from raw.sales where transaction_id like 'T9100000%'").fetchone() == (50,)
+def test_quality_inspect_report_help(workspace: Path) -> None:
+    for command in (["inspect"], ["quality"], ["report"]):
+        result = _cli(workspace, *command, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout, command
+
+
+def test_quality_shows_every_part_with_its_weight(workspace: Path) -> None:
+    result = _cli(workspace, "quality", LAB, "--history", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    lab = data["latest"]["lab"]
+    parts = {p["name"]: p["weight"] for p in lab["parts"]}
+    assert parts == {"tests": 30, "validity": 20, "completeness": 15, "uniqueness": 15, "freshness": 10, "volume": 10}
+    assert "gold.store_ranking" in data["latest"] and data["history"][-1]["score"] == lab["score"]
+    text = _cli(workspace, "quality", LAB)
+    assert text.returncode == 0 and "passes the threshold 80" in text.stdout and "freshness" in text.stdout
+
+
+def test_inspect_lists_tables_and_profiles_one(workspace: Path) -> None:
+    listing = _cli(workspace, "inspect", LAB, "--format", "json", "--schema", "gold")
+    assert listing.returncode == 0, listing.stderr
+    tables = {t["name"]: t for t in json.loads(listing.stdout)["tables"]}
+    db = workspace / "labs" / LAB / "data" / f"{LAB}.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("select count(*), count(distinct region) from gold.store_ranking").fetchone()
+    assert tables["store_ranking"]["rows"] == rows[0]
+    one = _cli(workspace, "inspect", LAB, "gold.store_ranking", "--format", "json")
+    profile = json.loads(one.stdout)["profile"]
+    region = next(c for c in profile["columns"] if c["name"] == "region")
+    assert profile["rows"] == rows[0] and region["approx_distinct"] == rows[1] and region["top_values"]
+    markdown = _cli(workspace, "inspect", LAB, "gold.store_ranking", "--format", "markdown")
+    assert "| column | type | nulls |" in markdown.stdout and "## Sample (5 rows)" in markdown.stdout
+    missing = _cli(workspace, "inspect", LAB, "gold.nope")
+    assert missing.returncode == 2 and missing.stderr.strip().startswith("buildcpg: error: no table gold.nope")
+
+
+def _hold_write_lock(db: Path) -> subprocess.Popen[str]:
+    """Another process holding the lab database open for writing, as a running lab run does."""
+    probe = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.readline()"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", probe, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_readers_say_the_lab_is_being_written_and_use_the_serving_copy(workspace: Path) -> None:
+    db = workspace / "labs" / LAB / "data" / f"{LAB}.duckdb"
+    serving = workspace / "labs" / LAB / "data" / "serving" / f"{LAB}.duckdb"
+    assert serving.exists()
+    holder = _hold_write_lock(db)
+    try:
+        result = _cli(workspace, "inspect", LAB, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        assert f"lab {LAB} is being written by a run (pid {holder.pid})" in result.stderr
+        assert "showing the serving copy" in result.stderr
+        data = json.loads(result.stdout)
+        assert data["source"] == "serving" and {t["schema"] for t in data["tables"]} == {"gold", "_buildcpg"}
+        assert _cli(workspace, "quality", LAB).returncode == 0
+        hidden = serving.with_name("hidden.duckdb")
+        serving.rename(hidden)
+        try:
+            refused = _cli(workspace, "inspect", LAB)
+        finally:
+            hidden.rename(serving)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert refused.stderr.strip() == (
+            f"buildcpg: error: lab {LAB} is being written by a run (pid {holder.pid}); try again when it finishes"
+        )
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def test_report_renders_in_headless_chromium(workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = _cli(workspace, "report", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = out.read_text()
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html  # offline
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is needed (Debian package 'chromium'; .ci/run installs it)"
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--dump-dom",
+            out.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    labs = [p.name for p in (workspace / "labs").iterdir() if (p / "lab.yaml").exists()]
+    for lab in labs:
+        assert f'data-lab="{lab}"' in dom
+    assert dom.count('<svg class="score-chart"') == len(labs)
+    assert "<circle" in dom and "<polyline" in dom  # one point per scored run, joined
+    assert "Quarantined rows by reason" in dom and "Failed tests" in dom and "Freshness" in dom

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from buildcpg_shared.cli import check, doctor, labs, run, sync, watch
+from buildcpg_shared.cli import check, doctor, inspect_lab, labs, quality, report, run, sync, watch
 from buildcpg_shared.errors import BuildCPGError
 
 app = typer.Typer(
@@ -21,6 +21,9 @@ app.command("run")(run.run_command)
 app.command("doctor")(doctor.doctor_command)
 app.command("check")(check.check_command)
 app.command("watch")(watch.watch_command)
+app.command("inspect")(inspect_lab.inspect_command)
+app.command("quality")(quality.quality_command)
+app.command("report")(report.report_command)
 
 
 def main() -> None:

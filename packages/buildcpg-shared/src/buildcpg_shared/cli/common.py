@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.inspect.readonly import LabReader, open_lab
+from buildcpg_shared.inspect.render import FORMATS
 from buildcpg_shared.registry import Lab, Workspace
 
 console = Console(highlight=False)
@@ -23,3 +28,18 @@ def select_labs(workspace: Workspace, names: list[str] | None, all_labs: bool) -
     if not names:
         raise BuildCPGError("name at least one lab (see `buildcpg labs`) or pass --all")
     return [workspace.lab(name) for name in dict.fromkeys(names)]
+
+
+@contextmanager
+def read_lab(lab_name: str, fmt: str) -> Iterator[tuple[Lab, LabReader]]:
+    """The lab and a read-only reader of its data (serving copy while a run writes it, said on stderr)."""
+    if fmt not in FORMATS:
+        raise BuildCPGError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    lab = Workspace.find().lab(lab_name)
+    reader = open_lab(lab)
+    try:
+        if reader.note:
+            err_console.print(f"[yellow]{reader.note}[/yellow]")
+        yield lab, reader
+    finally:
+        reader.close()

@@ -48,6 +48,7 @@ def watch_command(
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     names = ", ".join(lab.name for lab in selected)
+    watcher.start()  # before saying "watching": a file dropped right after that line must be seen
     console.print(f"watching {names} (debounce {debounce:g}s); Ctrl-C to stop", markup=False)
     watcher.serve()  # returns after Ctrl-C, once a run in progress has finished
     console.print("stopped")

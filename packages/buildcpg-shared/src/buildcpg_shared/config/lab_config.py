@@ -177,10 +177,58 @@ class SourceConfig(_Strict):
         return {name: spec.type for name, spec in self.columns.items()}
 
 
+class QualityWeights(_Strict):
+    """Weight of each part of the quality score (any non-negative numbers; the score divides by their sum)."""
+
+    tests: float = Field(default=30, ge=0)
+    validity: float = Field(default=20, ge=0)
+    completeness: float = Field(default=15, ge=0)
+    uniqueness: float = Field(default=15, ge=0)
+    freshness: float = Field(default=10, ge=0)
+    volume: float = Field(default=10, ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> QualityWeights:
+        if not sum(self.model_dump().values()):
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class FreshnessSLA(_Strict):
+    """How old the newest ``_loaded_at`` of a source may be before dbt's freshness warns or errors."""
+
+    warn_after_hours: int = Field(default=168, ge=1)
+    error_after_hours: int = Field(default=720, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FreshnessSLA:
+        if self.error_after_hours < self.warn_after_hours:
+            raise ValueError("error_after_hours must be at least warn_after_hours")
+        return self
+
+    def dbt_vars(self) -> dict[str, int]:
+        """The dbt vars the sources yml reads in its ``freshness`` block (one source of truth: lab.yaml)."""
+        return {
+            "buildcpg_warn_after_hours": self.warn_after_hours,
+            "buildcpg_error_after_hours": self.error_after_hours,
+        }
+
+
+class VolumeConfig(_Strict):
+    """When a row count counts as a sudden drop or spike against the median of the recent runs."""
+
+    window: int = Field(default=5, ge=1, description="how many previous scored runs form the baseline")
+    max_drop: float = Field(default=0.3, gt=0, lt=1, description="flag below (1 - max_drop) x baseline")
+    max_spike: float = Field(default=1.0, gt=0, description="flag above (1 + max_spike) x baseline")
+
+
 class QualityConfig(_Strict):
-    """Quality thresholds of the lab."""
+    """Quality thresholds of the lab (see docs/quality.md)."""
 
     min_score: float = Field(default=80, ge=0, le=100)
+    weights: QualityWeights = QualityWeights()
+    freshness: FreshnessSLA = FreshnessSLA()
+    volume: VolumeConfig = VolumeConfig()
 
 
 class LabConfig(_Strict):

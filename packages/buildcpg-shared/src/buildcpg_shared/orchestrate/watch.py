@@ -99,8 +99,9 @@ class LabWatcher:
                 state.running = False
 
     def start(self) -> None:
-        """Start watching (returns at once)."""
-        self._observer.start()
+        """Start watching (returns at once; events from now on are seen). Idempotent."""
+        if not self._observer.is_alive():
+            self._observer.start()
 
     def poll(self) -> None:
         """Start the runs that are due (called in a loop by ``serve``)."""

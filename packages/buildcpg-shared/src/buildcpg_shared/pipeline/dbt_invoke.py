@@ -7,7 +7,9 @@ values exported here are absolute and the same on every run.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +30,11 @@ class DbtOutcome:
 class DbtSession:
     """One dbt import and one parsed manifest for a whole lab run."""
 
-    def __init__(self, paths: LabPaths, *, threads: int = 1) -> None:
+    def __init__(self, paths: LabPaths, *, threads: int = 1, dbt_vars: Mapping[str, object] | None = None) -> None:
         os.environ.update(paths.dbt_env())
         self.paths = paths
         self.threads = threads
+        self.dbt_vars = dict(dbt_vars or {})
         try:
             from dbt.cli.main import dbtRunner  # imported here: a run that skips dbt never pays for it
         except ImportError as err:
@@ -53,12 +56,10 @@ class DbtSession:
         DuckDBConnectionManager.close_all_connections()
 
     def _common(self) -> list[str]:
-        return [
-            "--project-dir",
-            str(self.paths.dbt_dir),
-            "--profiles-dir",
-            str(self.paths.dbt_dir),
-        ]
+        common = ["--project-dir", str(self.paths.dbt_dir), "--profiles-dir", str(self.paths.dbt_dir)]
+        if self.dbt_vars:  # e.g. the freshness SLA of lab.yaml, read by the sources yml through var()
+            common += ["--vars", json.dumps(self.dbt_vars, sort_keys=True)]
+        return common
 
     def _invoke(self, args: list[str]) -> Any:
         if self._manifest is None:

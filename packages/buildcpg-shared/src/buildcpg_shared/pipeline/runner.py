@@ -1,4 +1,4 @@
-"""Run one lab: Check → Load → Transform → Test → Inspect, in this process, as the only writer.
+"""Run one lab: Check → Load → Transform → Test → Inspect → Publish, in this process, as the only writer.
 
 The platform CLI starts one such process per lab in the lab's own venv; ``make run`` in a lab
 folder does the same directly. dbt is imported only when Transform or Test has work to do.
@@ -26,12 +26,16 @@ from buildcpg_shared.ingest.http_source import HttpPoller
 from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA, RAW_SCHEMA, ensure_tables, load_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.inspect import DataInspector
+from buildcpg_shared.inspect.inspector import take_snapshot
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.dbt_invoke import DbtOutcome, DbtSession
 from buildcpg_shared.pipeline.guard import check_database_location, check_identity
 from buildcpg_shared.pipeline.lock import LabLock
 from buildcpg_shared.pipeline.steps import STEP_NAMES, StepResult, emit, format_step, timed
+from buildcpg_shared.quality import DbtArtifacts, read_artifacts
+from buildcpg_shared.quality.runstep import score_run
 from buildcpg_shared.registry import Lab
+from buildcpg_shared.serving import publish
 
 GOLD_SCHEMA = "gold"
 
@@ -106,6 +110,8 @@ class LabRunner:
         self.echo = echo
         self.database = self.paths.database()
         self._dbt: DbtSession | None = None
+        self._artifacts: DbtArtifacts | None = None  # set when dbt test ran in this run
+        self._build_key = ""
         self.report = RunReport(
             lab=lab.name, run_id=uuid.uuid4().hex[:12], started_at=_now(), database=str(self.database)
         )
@@ -202,7 +208,8 @@ class LabRunner:
 
     def _session(self) -> DbtSession:
         if self._dbt is None:
-            self._dbt = DbtSession(self.paths, threads=self.threads)
+            sla = self.lab.config.quality.freshness
+            self._dbt = DbtSession(self.paths, threads=self.threads, dbt_vars=sla.dbt_vars())
         return self._dbt
 
     def _transform(self) -> StepResult:
@@ -220,6 +227,11 @@ class LabRunner:
             fresh = self._session().command(["source", "freshness"])
             self._apply(result, tests, "test(s)")
             result.data["freshness"] = fresh.counts
+            try:  # only when dbt test produced results: else run_results.json is an older command's
+                self._artifacts = read_artifacts(self.paths.dbt_dir / "target") if tests.counts else None
+            except BuildCPGError as err:
+                result.status = "failed"
+                result.detail += f"; {err}"
             if not fresh.success or fresh.failures:
                 result.status = "failed"
                 result.detail += f"; freshness: {', '.join(fresh.failures) or 'failed'}"
@@ -261,6 +273,30 @@ class LabRunner:
                 result.detail = "no gold tables"
             elif empty:
                 result.status = "warn"
+            if self._artifacts is not None:
+                take_snapshot(con, self.report.run_id, [GOLD_SCHEMA, RAW_SCHEMA])
+            score_run(con, self.lab.config, self.report.run_id, self._artifacts, sorted(gold), result)
+        self._finish_step(result)
+        return result
+
+    def _publish(self, con: duckdb.DuckDBPyConnection) -> StepResult:
+        result = StepResult("publish")
+        with timed(result):
+            target = self.paths.serving_file
+            if fingerprint.get_state(con, "last_published") == self._build_key and target.exists():
+                result.status, result.detail = "skipped", "serving copy up to date"
+            else:
+                version = int(fingerprint.get_state(con, "serving_version") or 0) + 1
+                try:
+                    published = publish(con, target, lab=self.lab.name, run_id=self.report.run_id, version=version)
+                except BuildCPGError as err:
+                    result.status, result.detail = "failed", str(err)
+                else:
+                    fingerprint.set_state(con, "serving_version", str(version))
+                    fingerprint.set_state(con, "last_published", self._build_key)
+                    result.rows = sum(published.tables.values())
+                    result.detail = f"version {version}: {len(published.tables)} gold table(s) → {target.name}"
+                    result.data = {"version": version, "path": str(target), "tables": published.tables}
         self._finish_step(result)
         return result
 
@@ -290,12 +326,12 @@ class LabRunner:
                 self._reset(con)
             plan = self._check(con) if "check" in want or "load" in want else None
             if "load" in want and plan is not None and self._load(con, plan).status == "failed":
-                for name in ("transform", "test", "inspect"):
+                for name in ("transform", "test", "inspect", "publish"):
                     if name in want:
                         self._skipped(name, "load failed")
                 return
             up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
-            build_key = fingerprint.build_key(self.paths, con)
+            build_key = self._build_key = fingerprint.build_key(self.paths, con)
         finally:
             con.close()
 
@@ -317,10 +353,17 @@ class LabRunner:
                     fingerprint.set_state(con, "last_good_build", build_key)
                 finally:
                     con.close()
-        if "inspect" in want:
+        if "inspect" in want or "publish" in want:
             con = self._connect()
             try:
-                self._inspect(con)
+                if "inspect" in want:
+                    self._inspect(con)
+                if "publish" in want:
+                    failed = [s.name for s in self.report.steps if s.status == "failed"]
+                    if failed:
+                        self._skipped("publish", f"{', '.join(failed)} failed: the last good serving copy stays")
+                    else:
+                        self._publish(con)
             finally:
                 con.close()
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["ok", "warn", "failed", "skipped"]
-STEP_NAMES = ("check", "load", "transform", "test", "inspect")
+STEP_NAMES = ("check", "load", "transform", "test", "inspect", "publish")
 EVENT_PREFIX = "@@buildcpg "
 
 

@@ -1,0 +1,193 @@
+"""The quality score reacts to real situations, built for real on copies of this lab.
+
+A baseline run of a lab copy is scored; each scenario copies that baseline (database included),
+changes one thing the way it happens in practice, runs the whole pipeline again with real dbt,
+and checks that the score dropped by the documented amount: 100 x weight x (drop of the part's
+value) / sum of weights, with every other part unchanged (docs/quality.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from buildcpg_shared.pipeline.runner import RunReport
+from buildcpg_shared.registry import Lab
+from buildcpg_shared.testing import copy_lab, run_lab_dir
+
+LAB_DIR = Path(__file__).resolve().parents[1]
+
+
+def _run(lab_dir: Path) -> tuple[Lab, RunReport]:
+    return run_lab_dir(lab_dir, echo=False)
+
+
+def _quality(report: RunReport) -> dict:
+    step = report.step("inspect")
+    assert step is not None and "parts" in step.data.get("quality", {}), (report.error, step)
+    return step.data["quality"]
+
+
+def _parts(quality: dict) -> dict[str, dict]:
+    return {p["name"]: p for p in quality["parts"]}
+
+
+def _test_count(detail: str) -> int:
+    """Tests counted in a tests part's detail, e.g. '75 pass, 1 warn' -> 76."""
+    return sum(int(item.split()[0]) for item in detail.split(", "))
+
+
+def _expected_drop(before: dict, after: dict, part: str) -> float:
+    parts = _parts(before)
+    total = sum(p["weight"] for p in parts.values())
+    return 100 * parts[part]["weight"] * (parts[part]["value"] - _parts(after)[part]["value"]) / total
+
+
+def _assert_only(before: dict, after: dict, part: str) -> None:
+    """``part`` changed, no other part did, and the score fell by exactly its weighted change."""
+    for name, p in _parts(before).items():
+        if name != part:
+            assert _parts(after)[name]["value"] == pytest.approx(p["value"]), name
+    drop = before["score"] - after["score"]
+    assert drop > 0
+    assert drop == pytest.approx(_expected_drop(before, after, part), abs=0.011)  # scores are rounded to 0.01
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A lab copy after one full run (its folder, with database and dbt target, and its quality)."""
+    lab_dir = copy_lab(LAB_DIR, tmp_path_factory.mktemp("baseline"))
+    _, report = _run(lab_dir)
+    assert report.ok, report.error
+    return lab_dir, _quality(report)
+
+
+def _scenario(baseline: tuple[Path, dict], tmp_path: Path) -> Path:
+    lab_dir = tmp_path / baseline[0].name
+    shutil.copytree(baseline[0], lab_dir, ignore=shutil.ignore_patterns(".buildcpg*"))
+    return lab_dir
+
+
+def _edit_lab_yaml(lab_dir: Path, **quality: object) -> None:
+    path = lab_dir / "lab.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("quality", {}).update(quality)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_baseline_scores_every_part(baseline: tuple[Path, dict]) -> None:
+    lab_dir, quality = baseline
+    parts = _parts(quality)
+    assert list(parts) == ["tests", "validity", "completeness", "uniqueness", "freshness", "volume"]
+    assert [p["weight"] for p in parts.values()] == [30, 20, 15, 15, 10, 10]
+    assert quality["passed"] and quality["score"] >= 80
+    with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
+        tests = con.execute("select count(*) from _buildcpg.test_results where kind = 'test'").fetchone()[0]
+        loaded, rejected = con.execute("select sum(rows), sum(rejected) from _buildcpg.ledger").fetchone()
+        scopes = {r[0] for r in con.execute("select scope from _buildcpg.quality_history").fetchall()}
+    assert _test_count(parts["tests"]["detail"]) == tests
+    assert parts["validity"]["value"] == pytest.approx(1 - rejected / (loaded + rejected))
+    assert {"lab", "gold.store_ranking", "gold.sku_performance"} <= scopes
+
+
+def test_a_failing_dbt_test_lowers_the_tests_part(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    lab_dir = _scenario(baseline, tmp_path)
+    (lab_dir / "dbt" / "tests" / "assert_no_store_sells_above_1000_lines.sql").write_text(
+        "-- a rule the data breaks: some stores have more than 1000 sales lines\n"
+        "select store_id, transactions from {{ ref('store_ranking') }} where transactions > 1000\n"
+    )
+    _, report = _run(lab_dir)
+    after, before = _quality(report), baseline[1]
+    assert report.step("test").status == "failed"  # type: ignore[union-attr]
+    n_before = _test_count(_parts(before)["tests"]["detail"])
+    expected = _parts(before)["tests"]["value"] * n_before / (n_before + 1)  # one more test, worth 0
+    assert _parts(after)["tests"]["value"] == pytest.approx(expected)
+    _assert_only(before, after, "tests")
+    assert after["tables"]["gold.store_ranking"]["score"] < before["tables"]["gold.store_ranking"]["score"]
+    with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
+        row = con.execute(
+            "select status, failures, relation from _buildcpg.test_results "
+            "where name = 'assert_no_store_sells_above_1000_lines' and run_id = ?",
+            [report.run_id],
+        ).fetchone()
+    assert row is not None and row[0] == "fail" and row[1] > 0 and row[2] == "gold.store_ranking"
+
+
+def test_a_stale_source_lowers_the_freshness_part(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    lab_dir = _scenario(baseline, tmp_path)
+    # stores.csv was last loaded three days ago; the SLA in lab.yaml says: error after two days
+    with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb")) as con:
+        con.execute("update raw.stores set _loaded_at = _loaded_at - interval 72 hour")
+    _edit_lab_yaml(lab_dir, freshness={"warn_after_hours": 24, "error_after_hours": 48})
+    _, report = _run(lab_dir)
+    after, before = _quality(report), baseline[1]
+    assert _parts(after)["freshness"]["value"] == pytest.approx(3 / 4)  # 4 sources, stores in error
+    assert "raw.stores error" in _parts(after)["freshness"]["detail"]
+    _assert_only(before, after, "freshness")
+    assert before["score"] - after["score"] == pytest.approx(2.5, abs=0.011)  # 10 x (1 - 3/4)
+
+
+def test_a_spike_in_rejects_lowers_the_validity_part(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    lab_dir = _scenario(baseline, tmp_path)
+    source = lab_dir / "data" / "raw" / "sales_2026_06.csv"
+    with source.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:301]
+    units = header.index("units")
+    with (lab_dir / "data" / "raw" / "sales_2026_07.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i, row in enumerate(body):  # a broken export: every units value is text
+            writer.writerow([f"J{i:09d}", *row[1:units], "n/a", *row[units + 1 :]])
+    # lab1 refuses a file with over 1% bad lines (max_reject_rate); a lab that accepts them must see
+    # the spike in its score instead, so this copy lifts the threshold for sales.
+    path = lab_dir / "lab.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["sources"]["sales"]["max_reject_rate"] = 1.0
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    _, report = _run(lab_dir)
+    after, before = _quality(report), baseline[1]
+    assert report.step("load").data["rejected"] == 300  # type: ignore[union-attr]
+    loaded = int(_parts(before)["validity"]["detail"].split(" of ")[1].split()[0].replace(",", ""))
+    rejected_before = int(_parts(before)["validity"]["detail"].split()[0].replace(",", ""))
+    assert _parts(after)["validity"]["value"] == pytest.approx(1 - (rejected_before + 300) / (loaded + 300))
+    _assert_only(before, after, "validity")
+
+
+def test_a_dropped_volume_is_flagged_and_fails_the_threshold(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    lab_dir = _scenario(baseline, tmp_path)
+    raw = lab_dir / "data" / "raw"
+    for name in ("sales_2026_04.csv", "sales_2026_05.csv", "sales_2026_06.csv"):  # re-exported, truncated
+        lines = (raw / name).read_text().splitlines(keepends=True)
+        (raw / name).write_text("".join(lines[:11]))
+    _edit_lab_yaml(lab_dir, min_score=95)
+    _, report = _run(lab_dir)
+    after, before = _quality(report), baseline[1]
+    volume = _parts(after)["volume"]
+    assert volume["value"] == 0 and volume["flagged"] and "(drop)" in volume["detail"]
+    assert _expected_drop(before, after, "volume") == pytest.approx(10)  # the whole weight of volume
+    for name in ("tests", "completeness", "uniqueness", "freshness"):
+        assert _parts(after)[name]["value"] == pytest.approx(_parts(before)[name]["value"]), name
+    # validity moves only as far as the removed lines held rejects: recompute it from the ledger
+    with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
+        loaded, rejected = con.execute("select sum(rows), sum(rejected) from _buildcpg.ledger").fetchone()
+    assert _parts(after)["validity"]["value"] == pytest.approx(1 - rejected / (loaded + rejected))
+    assert before["score"] - after["score"] == pytest.approx(
+        sum(_expected_drop(before, after, p) for p in ("volume", "validity")), abs=0.011
+    )
+    # below the lab's threshold (95 here): the run fails and the serving copy is not replaced
+    assert not report.ok and report.step("inspect").status == "failed"  # type: ignore[union-attr]
+    assert "below the threshold" in report.step("inspect").detail  # type: ignore[union-attr]
+    assert report.step("publish").status == "skipped"  # type: ignore[union-attr]
+    _, rerun = _run(lab_dir)  # nothing new: dbt is skipped, the stored score still fails the run
+    assert rerun.step("transform").status == "skipped"  # type: ignore[union-attr]
+    assert not rerun.ok and "below the threshold" in rerun.step("inspect").detail  # type: ignore[union-attr]
+    with duckdb.connect(str(lab_dir / "data" / "serving" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
+        assert con.execute("select version, run_id from _buildcpg.serving_version").fetchone() == (
+            1,
+            con.execute("select run_id from _buildcpg.quality_history order by scored_at limit 1").fetchone()[0],
+        )

@@ -1,0 +1,23 @@
+"""``buildcpg report``: one static HTML file over every lab (no server, no network to open it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from buildcpg_shared.cli.common import console, select_labs
+from buildcpg_shared.registry import Workspace
+from buildcpg_shared.report import write_report
+
+
+def report_command(
+    names: list[str] | None = typer.Argument(None, metavar="[LAB]...", help="labs to cover (default: every lab)"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="HTML file to write (default: .buildcpg/report.html)"),
+) -> None:
+    """Write the report: last run per step, quality and its parts, score history chart, failed tests,
+    quarantined rows by reason and freshness, for every lab. Reads each lab read-only."""
+    workspace = Workspace.find()
+    labs = select_labs(workspace, names, all_labs=not names)
+    path = write_report(labs, out or workspace.root / ".buildcpg" / "report.html")
+    console.print(f"report for {len(labs)} lab(s) written to {path}")

@@ -1,0 +1,231 @@
+"""The quality score (0-100) of a lab and of each gold table, from parts shown with their weights.
+
+score = 100 x sum(weight x value) / sum(weight), over the parts that apply (value in 0..1):
+
+* ``tests``        dbt test pass rate: pass 1, warn 0.5, fail/error 0 (skipped tests do not count)
+* ``validity``     1 - rejected / (loaded + rejected) rows of the upstream sources (the ledger)
+* ``completeness`` share of non-null values in required columns (lab: ``required: true`` in lab.yaml;
+                   table: columns with a ``not_null`` test)
+* ``uniqueness``   distinct / non-null values of key columns (columns with a ``unique`` test)
+* ``freshness``    dbt source freshness of the upstream sources: pass 1, warn 0.5, error 0
+* ``volume``       1, or 0 when the row count is a sudden drop or spike against the median of the
+                   recent scored runs (no history yet: 1)
+
+A part with nothing to measure (e.g. a table without key columns) is shown as n/a and left out.
+See docs/quality.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import duckdb
+
+from buildcpg_shared.config.lab_config import LabConfig, QualityWeights, VolumeConfig
+from buildcpg_shared.ingest.ledger import LEDGER
+from buildcpg_shared.ingest.load import RAW_SCHEMA
+from buildcpg_shared.quality.artifacts import DbtArtifacts
+
+TEST_VALUE = {"pass": 1.0, "success": 1.0, "warn": 0.5, "fail": 0.0, "error": 0.0, "runtime error": 0.0}
+FRESHNESS_VALUE = {"pass": 1.0, "warn": 0.5, "error": 0.0, "runtime error": 0.0}
+PART_NAMES = ("tests", "validity", "completeness", "uniqueness", "freshness", "volume")
+
+
+@dataclass
+class QualityPart:
+    """One part of a score: its value (0..1, None = not applicable), its weight and what it is made of."""
+
+    name: str
+    weight: float
+    value: float | None
+    detail: str
+    flagged: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class QualityScore:
+    """The score of one scope: ``lab`` or a gold table ``gold.<name>``."""
+
+    scope: str
+    parts: list[QualityPart]
+    threshold: float | None = None
+    row_count: int | None = None
+    tables: dict[str, QualityScore] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        applicable = [p for p in self.parts if p.value is not None and p.weight > 0]
+        total = sum(p.weight for p in applicable)
+        if not total:
+            return 100.0
+        return round(100 * sum(p.weight * float(p.value or 0) for p in applicable) / total, 2)
+
+    @property
+    def passed(self) -> bool:
+        return self.threshold is None or self.score >= self.threshold
+
+    def part(self, name: str) -> QualityPart:
+        return next(p for p in self.parts if p.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "score": self.score,
+            "threshold": self.threshold,
+            "passed": self.passed,
+            "row_count": self.row_count,
+            "parts": [p.to_dict() for p in self.parts],
+            "tables": {k: v.to_dict() for k, v in self.tables.items()},
+        }
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den <= 0 else num / den
+
+
+def _mean(values: list[float]) -> float | None:
+    return None if not values else sum(values) / len(values)
+
+
+def pass_rate_part(weight: float, outcomes: list[str]) -> QualityPart:
+    counted = [TEST_VALUE[s] for s in outcomes if s in TEST_VALUE]
+    counts = {s: outcomes.count(s) for s in sorted(set(outcomes))}
+    detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no tests"
+    return QualityPart("tests", weight, _mean(counted), detail)
+
+
+def validity_part(weight: float, loaded: int, rejected: int) -> QualityPart:
+    rate = _ratio(rejected, loaded + rejected)
+    detail = f"{rejected:,} of {loaded + rejected:,} rows rejected" if rate is not None else "no rows loaded"
+    return QualityPart("validity", weight, None if rate is None else 1 - rate, detail)
+
+
+def freshness_part(weight: float, statuses: dict[str, str]) -> QualityPart:
+    values = [FRESHNESS_VALUE.get(s, 0.0) for s in statuses.values()]
+    stale = [f"{src} {s}" for src, s in sorted(statuses.items()) if s != "pass"]
+    detail = f"{len(values)} source(s)" + (f"; {', '.join(stale)}" if stale else ", all fresh") if values else ""
+    return QualityPart("freshness", weight, _mean(values), detail or "no source freshness")
+
+
+def volume_part(weight: float, rows: int, previous: list[int], rule: VolumeConfig) -> QualityPart:
+    """1, or 0 (flagged) when ``rows`` is outside [(1 - max_drop), (1 + max_spike)] x median(previous)."""
+    if not previous:
+        return QualityPart("volume", weight, 1.0, f"{rows:,} rows; no baseline yet")
+    base = statistics.median(previous)
+    change = (rows - base) / base if base else (0.0 if rows == 0 else float("inf"))
+    flagged = change < -rule.max_drop or change > rule.max_spike
+    kind = ("drop" if change < 0 else "spike") if flagged else "within range"
+    detail = f"{rows:,} rows vs median {base:,.0f} of {len(previous)} run(s): {change:+.0%} ({kind})"
+    return QualityPart("volume", weight, 0.0 if flagged else 1.0, detail, flagged=flagged)
+
+
+def _columns_part(name: str, weight: float, ratios: dict[str, float], what: str) -> QualityPart:
+    if not ratios:
+        return QualityPart(name, weight, None, f"no {what}")
+    worst = min(ratios, key=lambda c: ratios[c])
+    detail = f"{len(ratios)} {what}" + (f"; lowest {worst} {ratios[worst]:.2%}" if ratios[worst] < 1 else ", all 100%")
+    return QualityPart(name, weight, _mean(list(ratios.values())), detail)
+
+
+@dataclass
+class _TableFacts:
+    rows: int
+    completeness: dict[str, float]
+    uniqueness: dict[str, float]
+
+
+def _table_facts(con: duckdb.DuckDBPyConnection, relation: str, required: list[str], keys: list[str]) -> _TableFacts:
+    """Row count, non-null share of required columns and distinct share of key columns in one pass."""
+    schema, _, table = relation.partition(".")
+    exprs = ["count(*)"]
+    exprs += [f"count({_q(c)})" for c in required]
+    exprs += [f"count(distinct {_q(c)})" for c in keys] + [f"count({_q(c)})" for c in keys]
+    row = con.execute(f"select {', '.join(exprs)} from {_q(schema)}.{_q(table)}").fetchone() or (0,)
+    rows = int(row[0])
+    completeness = {c: (row[1 + i] / rows if rows else 1.0) for i, c in enumerate(required)}
+    base = 1 + len(required)
+    uniqueness = {
+        c: (row[base + i] / row[base + len(keys) + i] if row[base + len(keys) + i] else 1.0) for i, c in enumerate(keys)
+    }
+    return _TableFacts(rows, completeness, uniqueness)
+
+
+def _ledger_totals(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    rows = con.execute(f"select source, sum(rows), sum(rejected) from {LEDGER} group by source").fetchall()
+    return {str(s): (int(r or 0), int(j or 0)) for s, r, j in rows}
+
+
+def score_lab(
+    con: duckdb.DuckDBPyConnection,
+    config: LabConfig,
+    artifacts: DbtArtifacts,
+    gold_tables: list[str],
+    previous_rows: dict[str, list[int]],
+) -> QualityScore:
+    """Score the lab and each gold table (``schema.table``) from this run's artifacts and data.
+
+    ``previous_rows`` maps a scope (``lab`` or ``gold.<t>``) to the row counts of its recent runs.
+    """
+    weights: QualityWeights = config.quality.weights
+    rule = config.quality.volume
+    ledger = _ledger_totals(con)
+    fresh = {f.source: f.status for f in artifacts.freshness}
+
+    tables: dict[str, QualityScore] = {}
+    gold_keys: dict[str, float] = {}
+    for relation in gold_tables:
+        tested = [t for t in artifacts.tests if relation in t.models]
+        required = sorted({t.column_name for t in tested if t.test_type == "not_null" and t.column_name})
+        keys = sorted({t.column_name for t in tested if t.test_type == "unique" and t.column_name})
+        facts = _table_facts(con, relation, required, keys)
+        gold_keys.update({f"{relation}.{c}": v for c, v in facts.uniqueness.items()})
+        upstream = artifacts.upstream_sources.get(relation, [])
+        names = [s.split(".", 1)[-1] for s in upstream]
+        loaded = sum(ledger.get(n, (0, 0))[0] for n in names)
+        rejected = sum(ledger.get(n, (0, 0))[1] for n in names)
+        tables[relation] = QualityScore(
+            relation,
+            [
+                pass_rate_part(weights.tests, [t.status for t in tested]),
+                validity_part(weights.validity, loaded, rejected),
+                _columns_part("completeness", weights.completeness, facts.completeness, "required column(s)"),
+                _columns_part("uniqueness", weights.uniqueness, facts.uniqueness, "key column(s)"),
+                freshness_part(weights.freshness, {s: fresh[s] for s in upstream if s in fresh}),
+                volume_part(weights.volume, facts.rows, previous_rows.get(relation, []), rule),
+            ],
+            threshold=None,
+            row_count=facts.rows,
+        )
+
+    required_raw: dict[str, float] = {}
+    for name, source in config.sources.items():
+        cols = [c for c, spec in source.columns.items() if spec.required]
+        if cols and name in ledger:
+            facts = _table_facts(con, f"{RAW_SCHEMA}.{name}", cols, [])
+            required_raw.update({f"{name}.{c}": v for c, v in facts.completeness.items()})
+    loaded = sum(v[0] for v in ledger.values())
+    lab = QualityScore(
+        "lab",
+        [
+            pass_rate_part(weights.tests, [t.status for t in artifacts.tests]),
+            validity_part(weights.validity, loaded, sum(v[1] for v in ledger.values())),
+            _columns_part("completeness", weights.completeness, required_raw, "required raw column(s)"),
+            _columns_part("uniqueness", weights.uniqueness, gold_keys, "gold key column(s)"),
+            freshness_part(weights.freshness, fresh),
+            volume_part(weights.volume, loaded, previous_rows.get("lab", []), rule),
+        ],
+        threshold=config.quality.min_score,
+        row_count=loaded,
+        tables=tables,
+    )
+    return lab
+

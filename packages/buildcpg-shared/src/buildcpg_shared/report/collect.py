@@ -1,0 +1,48 @@
+"""Gather what the report shows of one lab, read-only (serving copy while a run writes the lab)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.inspect.readonly import open_lab
+from buildcpg_shared.quality import store
+from buildcpg_shared.registry import Lab
+
+
+def _last_run(lab: Lab) -> dict[str, Any] | None:
+    try:
+        return json.loads(lab.paths.last_run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
+    """Last run, quality (with parts), score history, failed tests, quarantine, freshness of one lab."""
+    data: dict[str, Any] = {
+        "name": lab.name,
+        "title": lab.config.title,
+        "last_run": _last_run(lab),
+        "note": "",
+        "latest": {},
+        "history": [],
+        "failed_tests": [],
+        "quarantine": [],
+        "freshness": [],
+    }
+    try:
+        reader = open_lab(lab)
+    except BuildCPGError as err:
+        data["note"] = str(err)
+        return data
+    try:
+        data["note"] = reader.note
+        data["latest"] = store.latest(reader.con)
+        data["history"] = store.history(reader.con, limit=history_limit)
+        data["failed_tests"] = store.failed_tests(reader.con)
+        data["quarantine"] = store.quarantine_by_reason(reader.con)
+        data["freshness"] = store.freshness(reader.con)
+    finally:
+        reader.close()
+    return data

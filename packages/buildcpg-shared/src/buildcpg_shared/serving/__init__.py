@@ -1,0 +1,7 @@
+"""BI-safe serving: gold tables published to a read-only file that is swapped atomically."""
+
+from __future__ import annotations
+
+from buildcpg_shared.serving.publish import VERSION_TABLE, PublishResult, publish
+
+__all__ = ["VERSION_TABLE", "PublishResult", "publish"]

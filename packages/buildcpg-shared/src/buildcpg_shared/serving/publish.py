@@ -1,0 +1,89 @@
+"""Publish a lab's gold tables to ``data/serving/<lab>.duckdb``, swapped in atomically.
+
+The copy is written to ``<lab>.duckdb.tmp`` through DuckDB ``ATTACH`` and then renamed over the
+serving file with ``os.replace`` (atomic on macOS and Linux). A BI tool or the ``duckdb`` CLI
+that holds the serving file open keeps reading the complete version it opened; the next open sees
+the complete new one. Nobody ever sees half a publish, and a reader never blocks the lab's run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from buildcpg_shared.errors import StepError
+from buildcpg_shared.inspect.inspector import DataInspector
+from buildcpg_shared.pipeline.guard import META_SCHEMA
+from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
+
+VERSION_TABLE = f"{META_SCHEMA}.serving_version"
+_ALIAS = "buildcpg_serving"
+# Metadata copied along, so `buildcpg quality` / `report` can read the serving copy while a run writes.
+_META_TABLES = ("quality_history", "test_results", "ledger", "inspect_snapshots")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one publish wrote."""
+
+    path: Path
+    version: int
+    tables: dict[str, int]
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection, serving_file: Path, *, lab: str, run_id: str, version: int, schema: str = "gold"
+) -> PublishResult:
+    """Copy every table of ``schema`` (plus quality metadata) from ``con`` to the serving file, atomically."""
+    serving_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = serving_file.with_name(serving_file.name + ".tmp")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # a publish killed half-way left it: never served
+    inspector = DataInspector(con)
+    tables = [t for _, t in inspector.tables([schema], base_only=True)]
+    meta = {t for _, t in inspector.tables([META_SCHEMA])}
+    counts: dict[str, int] = {}
+    con.execute(f"attach {_sql_str(str(tmp))} as {_ALIAS}")
+    try:
+        con.execute(f"create schema {_ALIAS}.{_q(schema)}")
+        con.execute(f"create schema {_ALIAS}.{META_SCHEMA}")
+        for table in tables:
+            src, dst = f"{_q(schema)}.{_q(table)}", f"{_ALIAS}.{_q(schema)}.{_q(table)}"
+            con.execute(f"create table {dst} as select * from {src}")
+            row = con.execute(f"select count(*) from {dst}").fetchone()
+            counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+        for table in _META_TABLES:
+            if table in meta:
+                con.execute(f"create table {_ALIAS}.{META_SCHEMA}.{table} as select * from {META_SCHEMA}.{table}")
+        summary = quarantine_summary_sql(con)
+        if summary is not None:
+            con.execute(f"create table {_ALIAS}.{QUARANTINE_SUMMARY} as {summary}")
+        con.execute(
+            f"create table {_ALIAS}.{VERSION_TABLE} as select ? as lab, ? as version, ? as run_id, "
+            "current_timestamp::timestamp as published_at, ?::json as tables",
+            [lab, version, run_id, json.dumps(counts)],
+        )
+        con.execute(f"checkpoint {_ALIAS}")
+    finally:
+        con.execute(f"detach {_ALIAS}")
+    try:
+        os.replace(tmp, serving_file)
+    except PermissionError as err:  # Windows: a file held open by a reader cannot be replaced
+        tmp.unlink(missing_ok=True)
+        raise StepError(
+            f"{serving_file}: cannot replace the serving copy ({err.strerror}); a reader holds it open on a "
+            "system that locks open files. Close it; the next run publishes again"
+        ) from err
+    return PublishResult(serving_file, version, counts)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
