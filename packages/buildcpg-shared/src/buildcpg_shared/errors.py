@@ -33,3 +33,7 @@ class LoadError(BuildCPGError):
 
 class StepError(BuildCPGError):
     """A pipeline step failed; the message says which and why."""
+
+
+class ScaffoldError(BuildCPGError):
+    """A lab could not be created, adopted or removed (nothing was left half-made)."""

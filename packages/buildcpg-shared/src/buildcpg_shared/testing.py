@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from buildcpg_shared.registry import Lab
@@ -28,6 +30,49 @@ def copy_lab(lab_dir: Path, dest_parent: Path) -> Path:
     dest = dest_parent / lab_dir.name
     shutil.copytree(lab_dir, dest, ignore=_IGNORE)
     return dest
+
+
+_WORKSPACE_IGNORE = shutil.ignore_patterns(
+    ".venv", ".tox", "target", "logs", "*.duckdb", "*.duckdb.wal", "last_run.json", ".buildcpg*", "__pycache__", "site"
+)
+
+
+def copy_workspace(source: Path, dest: Path) -> Path:
+    """Copy a workspace (pyproject, lock, tox files, packages/, labs/, tools/) without venvs, databases or state."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "uv.lock", "tox.ini", "toxfile.py"):
+        if (source / name).exists():
+            shutil.copy2(source / name, dest / name)
+    for folder in ("packages", "labs", "tools"):
+        shutil.copytree(source / folder, dest / folder, ignore=_WORKSPACE_IGNORE)
+    return dest
+
+
+def uv_path() -> str:
+    """The uv this Python would use (PATH, then next to the interpreter)."""
+    return shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for running ``buildcpg`` in a test: no BUILDCPG_* overrides, wide output, uv found."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
+    env["UV"] = uv_path()
+    env["COLUMNS"] = "200"
+    env.update(extra)
+    return env
+
+
+def run_cli(root: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``buildcpg ARGS`` (this Python) in a workspace; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "buildcpg_shared.cli", *args],
+        cwd=cwd or root,
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
 
 
 def run_lab_copy(lab_dir: Path, dest_parent: Path, **options: object) -> tuple[Lab, object]:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from buildcpg_shared.cli import doctor, labs, run, sync
+from buildcpg_shared.cli import doctor, labs, new_lab, run, sync
 from buildcpg_shared.errors import BuildCPGError
 
 app = typer.Typer(
@@ -19,6 +19,8 @@ app.command("labs")(labs.labs_command)
 app.command("sync")(sync.sync_command)
 app.command("run")(run.run_command)
 app.command("doctor")(doctor.doctor_command)
+app.command("new-lab")(new_lab.new_lab_command)
+app.command("remove-lab")(new_lab.remove_lab_command)
 
 
 def main() -> None:
