@@ -95,7 +95,9 @@ def test_a_failure_half_way_leaves_no_lab_behind(workspace: Path, tmp_path: Path
     """uv stands in for a failing sync (e.g. a registry outage) through $UV: lock is real, sync fails."""
     fake = tmp_path / "uv"
     fake.write_text(
-        f'#!/bin/sh\nif [ "$1" = "sync" ]; then echo "error: simulated outage" >&2; exit 1; fi\nexec "{uv_path()}" "$@"\n'
+        "#!/bin/sh\n"
+        'if [ "$1" = "sync" ]; then echo "error: simulated outage" >&2; exit 1; fi\n'
+        f'exec "{uv_path()}" "$@"\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     before = _digests(workspace)
@@ -136,7 +138,12 @@ def _dbt_project(folder: Path) -> Path:
         "tests/assert_three_customers.sql": (
             "select * from (select sum(customers) as n from {{ ref('customers_per_country') }}) where n != 3\n"
         ),
-        "profiles.yml": "shop_warehouse:\n  target: prod\n  outputs:\n    prod: {type: duckdb, path: /nowhere/x.duckdb}\n",
+        "profiles.yml": """\
+            shop_warehouse:
+              target: prod
+              outputs:
+                prod: {type: duckdb, path: /nowhere/x.duckdb}
+            """,
     }
     for name, text in files.items():
         path = folder / name
