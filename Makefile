@@ -51,6 +51,12 @@ doctor: uv ## check lock, lab venvs, isolation and profiles
 
 bench: sync ## benchmarks, ratios measured side by side (BENCH_ARGS="--trials 5 --rows 1000000")
 	$(UV) run --locked python tools/bench/bench_lab_runner.py $(BENCH_ARGS)
+	$(UV) run --locked python tools/bench/bench_labs.py
+
+new-lab: uv ## a new lab from the template, locked and synced: NAME=lab<N>_<words> [FROM_DBT=dbt/project]
+	@test -n "$(NAME)" || { echo "usage: make new-lab NAME=lab<N>_<words> [FROM_DBT=path/to/dbt/project]"; exit 2; }
+	$(UV) sync --locked
+	$(UV) run --locked buildcpg new-lab $(NAME) $(if $(FROM_DBT),--from-dbt $(FROM_DBT),)
 
 clean: ## remove venvs, tox envs, lab databases and dbt artifacts (never raw data)
 	rm -rf .venv .tox .buildcpg labs/*/.venv labs/*/dbt/target labs/*/dbt/logs site
