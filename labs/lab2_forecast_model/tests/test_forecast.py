@@ -146,3 +146,11 @@ def test_forecast_next_12_weeks_with_intervals(lab_db: Path, expected: dict[str,
     for sku, region, week, _, value, lower, upper in rows:
         assert value == pytest.approx(forecasts[(sku, region, week)], abs=0.006)
         assert lower < value < upper
+
+
+def test_this_venv_has_statsmodels_but_not_lab3s_scikit_learn() -> None:
+    """Each lab's venv holds its own dependencies only (this suite runs in lab 2's venv or tox env)."""
+    import importlib.util
+
+    assert importlib.util.find_spec("statsmodels") is not None
+    assert importlib.util.find_spec("sklearn") is None

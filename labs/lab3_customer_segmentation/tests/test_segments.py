@@ -152,3 +152,11 @@ def test_clusters_silhouette_and_numbering(lab_db: Path, gold: dict[str, tuple])
 
     tried = {n: _silhouette(x, KMeans(n_clusters=n, n_init=10, random_state=0).fit_predict(x)) for n in range(2, 7)}
     assert k == max(tried, key=lambda n: (tried[n], -n)), tried
+
+
+def test_this_venv_has_scikit_learn_but_not_lab2s_statsmodels() -> None:
+    """Each lab's venv holds its own dependencies only (this suite runs in lab 3's venv or tox env)."""
+    import importlib.util
+
+    assert importlib.util.find_spec("sklearn") is not None
+    assert importlib.util.find_spec("statsmodels") is None

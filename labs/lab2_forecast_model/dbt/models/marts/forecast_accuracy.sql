@@ -1,8 +1,5 @@
 -- Rolling-origin backtest accuracy, per series and overall, for the model and the
--- seasonal-naive baseline:
---   WAPE = sum|actual - forecast| / sum actual
---   MAPE = mean(|actual - forecast| / actual)      (actual > 0)
---   bias = sum(forecast - actual) / sum actual     (positive: over-forecast)
+-- seasonal-naive baseline (WAPE, MAPE, bias: macro accuracy_metrics; positive bias = over-forecast).
 with
 
 backtest as (
@@ -27,10 +24,7 @@ per_series as (
         sku,
         region,
         method,
-        count(*) as n_points,
-        sum(abs(actual_units - forecast_units)) / sum(actual_units) as wape,
-        avg(abs(actual_units - forecast_units) / actual_units) filter (where actual_units > 0) as mape,
-        sum(forecast_units - actual_units) / sum(actual_units) as bias
+        {{ accuracy_metrics('actual_units', 'forecast_units') }}
     from points
     group by sku, region, method
 
@@ -43,10 +37,7 @@ overall as (
         null as sku,
         null as region,
         method,
-        count(*) as n_points,
-        sum(abs(actual_units - forecast_units)) / sum(actual_units) as wape,
-        avg(abs(actual_units - forecast_units) / actual_units) filter (where actual_units > 0) as mape,
-        sum(forecast_units - actual_units) / sum(actual_units) as bias
+        {{ accuracy_metrics('actual_units', 'forecast_units') }}
     from points
     group by method
 
