@@ -8,11 +8,13 @@ dbt project is adopted without touching its files.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import stat
 import subprocess
 import textwrap
 from pathlib import Path
 
+import buildcpg_shared.scaffold
 import duckdb
 import pytest
 from buildcpg_shared.testing import cli_env, copy_workspace, run_cli, uv_path
@@ -175,3 +177,41 @@ def test_adopt_an_existing_dbt_project(workspace: Path, tmp_path: Path) -> None:
 
     assert run_cli(workspace, "remove-lab", "lab9_shop", "--yes").returncode == 0
     assert _digests(workspace) == before
+
+
+def test_upgrade_lab_applies_template_changes_and_keeps_local_edits(workspace: Path, tmp_path: Path) -> None:
+    """A team template ($BUILDCPG_LAB_TEMPLATE, a copy of the shipped one) changes after the lab was made."""
+    template = tmp_path / "template"
+    shutil.copytree(Path(buildcpg_shared.scaffold.__file__).parent / "template", template)
+    env = {"BUILDCPG_LAB_TEMPLATE": str(template)}
+    created = run_cli(workspace, "new-lab", "lab6_upgrade", "--no-sync", **env)
+    assert created.returncode == 0, created.stdout + created.stderr
+    lab = workspace / "labs" / "lab6_upgrade"
+    models = lab / "dbt" / "models"
+    edited = "-- edited in the lab\n" + (models / "intermediate" / "int_orders.sql").read_text()
+    (models / "intermediate" / "int_orders.sql").write_text(edited)
+
+    (template / "dbt" / "models" / "marts" / "orders_by_day.sql").write_text("select 1 as changed_in_template\n")
+    (template / "dbt" / "models" / "intermediate" / "int_orders.sql").write_text("select 2 as also_changed\n")
+    (template / "dbt" / "models" / "marts" / "new_model.sql").write_text("select 3 as new_in_template\n")
+
+    dry = run_cli(workspace, "upgrade-lab", "lab6_upgrade", "--dry-run", **env)
+    assert dry.returncode == 0 and "1 would be updated, 1 would be added, 1 kept" in dry.stdout, dry.stdout
+    assert (models / "marts" / "orders_by_day.sql").read_text() != "select 1 as changed_in_template\n"
+
+    upgraded = run_cli(workspace, "upgrade-lab", "lab6_upgrade", **env)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert (models / "marts" / "orders_by_day.sql").read_text() == "select 1 as changed_in_template\n"
+    assert (models / "marts" / "new_model.sql").read_text() == "select 3 as new_in_template\n"
+    assert (models / "intermediate" / "int_orders.sql").read_text() == edited
+    assert (models / "intermediate" / "int_orders.sql.template-new").read_text() == "select 2 as also_changed\n"
+
+    again = run_cli(workspace, "upgrade-lab", "lab6_upgrade", **env)
+    assert "0 updated, 0 added, 0 kept" in again.stdout, again.stdout
+    assert run_cli(workspace, "remove-lab", "lab6_upgrade", "--yes").returncode == 0
+
+
+def test_upgrade_lab_refuses_a_lab_not_made_from_the_template(workspace: Path) -> None:
+    result = run_cli(workspace, "upgrade-lab", "lab1_sales_performance")
+    assert result.returncode == 2
+    assert "was not made by `buildcpg new-lab` (no .buildcpg-template.json)" in result.stderr

@@ -20,6 +20,7 @@ app.command("sync")(sync.sync_command)
 app.command("run")(run.run_command)
 app.command("doctor")(doctor.doctor_command)
 app.command("new-lab")(new_lab.new_lab_command)
+app.command("upgrade-lab")(new_lab.upgrade_lab_command)
 app.command("remove-lab")(new_lab.remove_lab_command)
 
 

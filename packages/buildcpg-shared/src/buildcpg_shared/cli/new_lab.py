@@ -1,4 +1,4 @@
-"""``buildcpg new-lab`` and ``buildcpg remove-lab``: add or drop a lab in one command."""
+"""``buildcpg new-lab``, ``upgrade-lab`` and ``remove-lab``: add, update or drop a lab in one command."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from buildcpg_shared.cli.common import console
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.scaffold import create_lab, remove_lab
+from buildcpg_shared.scaffold.upgrade import NEW_SUFFIX, upgrade_lab
 
 
 def new_lab_command(
@@ -42,3 +43,26 @@ def remove_lab_command(
         typer.confirm(f"delete {lab.paths.root} with its data and venv?", abort=True)
     remove_lab(workspace, name, say=lambda text: console.print(f"  {text}"))
     console.print(f"[green]removed[/] labs/{name}")
+
+
+def upgrade_lab_command(
+    name: str = typer.Argument(..., help="a lab created by `buildcpg new-lab`"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="only say what would change"),
+) -> None:
+    """Apply the template's changes to labs/NAME; files edited in the lab are never overwritten.
+
+    An edited file that the template also changed is kept; the template's version is written next to
+    it as <file>.template-new to merge by hand.
+    """
+    workspace = Workspace.find()
+    report = upgrade_lab(workspace, name, dry_run=dry_run, say=lambda text: console.print(f"  {text}"))
+    verb = "would be " if dry_run else ""
+    for label, files in (("updated", report.updated), ("added", report.added)):
+        for rel in files:
+            console.print(f"  {verb}{label}: {rel}")
+    for rel in report.kept:
+        console.print(f"  [yellow]kept[/] (edited here, changed in the template): {rel} → see {rel}{NEW_SUFFIX}")
+    console.print(
+        f"{name}: {len(report.updated)} {verb}updated, {len(report.added)} {verb}added, "
+        f"{len(report.kept)} kept, {report.unchanged} unchanged" + ("; uv.lock updated" if report.relocked else "")
+    )

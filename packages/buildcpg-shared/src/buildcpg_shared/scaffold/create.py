@@ -9,6 +9,7 @@ tox plugin (toxfile.py) pick the lab up without further edits.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -18,9 +19,9 @@ from pathlib import Path
 from buildcpg_shared.config.lab_config import LAB_NAME_RE
 from buildcpg_shared.errors import ScaffoldError
 from buildcpg_shared.orchestrate.uv import run_uv, sync_lab
-from buildcpg_shared.registry import Lab, Workspace, db_env_var
+from buildcpg_shared.registry import Lab, LabPaths, Workspace, db_env_var
 from buildcpg_shared.scaffold.adopt import copy_project, read_profile_name
-from buildcpg_shared.scaffold.render import render_tree
+from buildcpg_shared.scaffold.render import file_digest, render_tree
 
 _SNAPSHOT_FILES = ("pyproject.toml", "uv.lock")
 # what an adopted dbt project replaces in the template (its profiles.yml is still generated)
@@ -66,17 +67,29 @@ def _context(name: str, *, adopted_from: Path | None, profile: str | None) -> di
     }
 
 
-class _Snapshot:
-    """Bytes of the workspace files a lab creation may change, to put back on failure."""
+def write_record(lab_root: Path, context: dict[str, object], skip: tuple[str, ...], written: list[Path]) -> None:
+    """Record the render (context, skipped parts, digest of every file written) for ``upgrade-lab``."""
+    record = {
+        "context": context,
+        "skip": list(skip),
+        "files": {p.relative_to(lab_root).as_posix(): file_digest(p) for p in sorted(written)},
+    }
+    LabPaths.for_dir(lab_root).template_record.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
-    def __init__(self, workspace: Workspace) -> None:
-        self.files = {
-            path: path.read_bytes() for path in (workspace.root / n for n in _SNAPSHOT_FILES) if path.exists()
-        }
+
+class Snapshot:
+    """Bytes of files an operation may change (default: pyproject.toml, uv.lock), to put back on failure."""
+
+    def __init__(self, workspace: Workspace, extra: tuple[Path, ...] = ()) -> None:
+        paths = [workspace.root / n for n in _SNAPSHOT_FILES] + list(extra)
+        self.files = {path: path.read_bytes() if path.exists() else None for path in paths}
 
     def restore(self) -> None:
         for path, data in self.files.items():
-            if not path.exists() or path.read_bytes() != data:
+            if data is None:
+                path.unlink(missing_ok=True)
+            elif not path.exists() or path.read_bytes() != data:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
 
 
@@ -94,7 +107,7 @@ def create_lab(
     profile = read_profile_name(project) if project else None
     if project and re.search(r"(^|/)labs/", project.as_posix()) and workspace.root in project.parents:
         raise ScaffoldError(f"{project} is inside this workspace's labs/: copy a project from outside")
-    snapshot = _Snapshot(workspace)
+    snapshot = Snapshot(workspace)
     target = workspace.labs_dir / name
     workspace.state_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"new-lab-{name}-", dir=workspace.state_dir))
@@ -105,11 +118,9 @@ def create_lab(
             (staging / name / "data" / "raw").mkdir(parents=True)
             (staging / name / "data" / "raw" / ".gitkeep").write_text("")
         say(f"rendering the lab template into labs/{name}")
-        render_tree(
-            staging / name,
-            _context(name, adopted_from=project, profile=profile),
-            skip=_ADOPT_SKIPS if project else (),
-        )
+        context, skip = _context(name, adopted_from=project, profile=profile), _ADOPT_SKIPS if project else ()
+        written = render_tree(staging / name, context, skip=skip)
+        write_record(staging / name, context, skip, written)
         (staging / name).rename(target)
         say("uv lock (registers the lab in the one lock)")
         locked = run_uv(workspace, ["lock"])
@@ -134,7 +145,7 @@ def create_lab(
 def remove_lab(workspace: Workspace, name: str, *, say: Callable[[str], None] = lambda _: None) -> None:
     """Delete ``labs/<name>`` (venv, database and raw data included) and drop it from uv.lock."""
     lab = workspace.lab(name)
-    snapshot = _Snapshot(workspace)
+    snapshot = Snapshot(workspace)
     parked = workspace.state_dir / f"removed-{name}"
     shutil.rmtree(parked, ignore_errors=True)
     workspace.state_dir.mkdir(parents=True, exist_ok=True)

@@ -8,20 +8,34 @@ package data is easy to lose).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "template"
+TEMPLATE_ENV = "BUILDCPG_LAB_TEMPLATE"
 _RENAMES = {"gitignore": ".gitignore"}
+
+
+def template_dir() -> Path:
+    """The lab template: ``$BUILDCPG_LAB_TEMPLATE`` if set (a team's own template), else the shipped one."""
+    override = os.environ.get(TEMPLATE_ENV)
+    return Path(override).expanduser().resolve() if override else Path(__file__).resolve().parent / "template"
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (what new-lab records and upgrade-lab compares)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def render_tree(dest: Path, context: Mapping[str, object], *, skip: Iterable[str] = ()) -> list[Path]:
     """Render every template file into ``dest`` (created); ``skip``: template-relative prefixes left out."""
     import jinja2  # platform-only dependency, imported when a lab is created
 
+    source_dir = template_dir()
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        loader=jinja2.FileSystemLoader(str(source_dir)),
         variable_start_string="[[",
         variable_end_string="]]",
         block_start_string="[%",
@@ -36,8 +50,8 @@ def render_tree(dest: Path, context: Mapping[str, object], *, skip: Iterable[str
     )
     skipped = tuple(skip)
     written = []
-    for source in sorted(p for p in TEMPLATE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        relative = source.relative_to(TEMPLATE_DIR).as_posix()
+    for source in sorted(p for p in source_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        relative = source.relative_to(source_dir).as_posix()
         if any(relative == s or relative.startswith(s.rstrip("/") + "/") for s in skipped):
             continue
         target_rel = relative.removesuffix(".jinja")
