@@ -92,3 +92,37 @@ def test_package_of_one_lab_is_not_importable_in_another(tmp_path: Path) -> None
     assert imports(venv_a, "beta") is None
     assert imports(venv_b, "beta") == "1.0"
     assert imports(venv_b, "alpha") is None
+
+
+CONFLICTS = """conflicts = [[{ package = "lab-a" }, { package = "lab-b" }]]
+preview-features = ["package-conflicts"]
+"""
+
+
+def test_two_labs_can_pin_conflicting_versions_of_one_package(tmp_path: Path) -> None:
+    """uv `conflicts` lets lab_a pin alpha==1.0 and lab_b alpha==2.0 in one lock; without it, lock fails."""
+    labs = {"lab_a": ["alpha==1.0"], "lab_b": ["alpha==2.0"]}
+    plain = make_workspace(tmp_path / "plain", labs)
+    declared = make_workspace(tmp_path / "declared", labs, extra_uv=CONFLICTS)
+    for root in (plain, declared):
+        build_wheel(root / "wheels", "alpha", "1.0")
+        build_wheel(root / "wheels", "alpha", "2.0")
+
+    refused = uv(plain, "lock")
+    assert refused.returncode != 0
+    assert "unsatisfiable" in refused.stderr
+
+    locked = uv(declared, "lock")
+    assert locked.returncode == 0, locked.stderr
+    lock_text = (declared / "uv.lock").read_text()
+    assert 'version = "1.0"' in lock_text and 'version = "2.0"' in lock_text
+    venv_a, venv_b = declared / "labs" / "lab_a" / ".venv", declared / "labs" / "lab_b" / ".venv"
+    for package, venv in (("lab-a", venv_a), ("lab-b", venv_b)):
+        synced = uv(declared, "sync", "--locked", "--package", package, venv=venv)
+        assert synced.returncode == 0, synced.stderr
+    assert imports(venv_a, "alpha") == "1.0"
+    assert imports(venv_b, "alpha") == "2.0"
+    # the two labs can never share one environment
+    both = uv(declared, "sync", "--locked", "--all-packages", venv=declared / "both")
+    assert both.returncode != 0
+    assert "conflict" in both.stderr

@@ -7,7 +7,6 @@ test syncs lab venvs there with the real uv (from the warm cache) and runs real 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,52 +15,20 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from buildcpg_shared.testing import cli_env as _env
+from buildcpg_shared.testing import copy_workspace
+from buildcpg_shared.testing import run_cli as _cli
 
 LAB = "lab1_sales_performance"
-_IGNORE = shutil.ignore_patterns(
-    ".venv", ".tox", "target", "logs", "*.duckdb", "*.duckdb.wal", "last_run.json", ".buildcpg*", "__pycache__", "site"
-)
-
-
-def _uv() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    assert Path(found).exists(), "uv must be installed in the test env (root dev group)"
-    return found
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the workspace with lab 1's venv synced (once per module)."""
-    source = Path(__file__).resolve().parents[3]
-    root = tmp_path_factory.mktemp("ws") / "buildcpg-labs"
-    root.mkdir()
-    for name in ("pyproject.toml", "uv.lock"):
-        shutil.copy2(source / name, root / name)
-    for folder in ("packages", "labs", "tools"):
-        shutil.copytree(source / folder, root / folder, ignore=_IGNORE)
-    result = _cli(root, "sync", LAB)
+    """A copy of the workspace with every lab's venv synced (once per module; warm uv cache)."""
+    root = copy_workspace(Path(__file__).resolve().parents[3], tmp_path_factory.mktemp("ws") / "buildcpg-labs")
+    result = _cli(root, "sync")
     assert result.returncode == 0, result.stdout + result.stderr
     return root
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
-    env["UV"] = _uv()
-    env["COLUMNS"] = "200"
-    env.update(extra)
-    return env
-
-
-def _cli(root: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "buildcpg_shared.cli", *args],
-        cwd=cwd or root,
-        env=_env(**env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
 
 
 def _last_run(root: Path) -> dict[str, object]:
@@ -73,7 +40,9 @@ def _steps(report: dict[str, object]) -> dict[str, dict[str, object]]:
 
 
 def test_help_on_every_command(workspace: Path) -> None:
-    for command in ([], ["labs"], ["sync"], ["run"], ["doctor"], ["check"], ["watch"]):
+    commands = ["labs", "sync", "run", "doctor", "check", "watch", "inspect", "quality", "report"]
+    commands += ["new-lab", "upgrade-lab", "remove-lab"]
+    for command in ([], *([c] for c in commands)):
         result = _cli(workspace, *command, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
@@ -196,6 +165,8 @@ def test_doctor_passes_and_reports_versions(workspace: Path) -> None:
     result = _cli(workspace, "doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all checks passed" in result.stdout and "1.12" in result.stdout
+    # each lab's own key packages, from its own venv
+    assert "statsmodels 0." in result.stdout and "scikit-learn 1." in result.stdout
 
 
 def test_unknown_lab_is_one_clear_line(workspace: Path) -> None:

@@ -37,3 +37,5 @@ class StepError(BuildCPGError):
 
 class HttpSourceError(BuildCPGError):
     """An HTTP source could not be polled (HTTP error, timeout, bad page, missing or expired token)."""
+class ScaffoldError(BuildCPGError):
+    """A lab could not be created, adopted or removed (nothing was left half-made)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,3 +48,75 @@ def run_lab_dir(lab_dir: Path, **options: Any) -> tuple[Lab, RunReport]:
 def run_lab_copy(lab_dir: Path, dest_parent: Path, **options: Any) -> tuple[Lab, RunReport]:
     """Copy a lab and run its whole pipeline in this process; returns (lab, report)."""
     return run_lab_dir(copy_lab(lab_dir, dest_parent), **options)
+
+
+_WORKSPACE_IGNORE = shutil.ignore_patterns(
+    ".venv", ".tox", "target", "logs", "*.duckdb", "*.duckdb.wal", "last_run.json", ".buildcpg*", "__pycache__", "site"
+)
+
+
+def copy_workspace(source: Path, dest: Path) -> Path:
+    """Copy a workspace (pyproject, lock, tox files, packages/, labs/, tools/) without venvs, databases or state."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "uv.lock", "tox.ini", "toxfile.py"):
+        if (source / name).exists():
+            shutil.copy2(source / name, dest / name)
+    for folder in ("packages", "labs", "tools"):
+        shutil.copytree(source / folder, dest / folder, ignore=_WORKSPACE_IGNORE)
+    return dest
+
+
+def uv_path() -> str:
+    """The uv this Python would use (PATH, then next to the interpreter)."""
+    return shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for running ``buildcpg`` in a test: no BUILDCPG_* overrides, wide output, uv found."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
+    env["UV"] = uv_path()
+    env["COLUMNS"] = "200"
+    env.update(extra)
+    return env
+
+
+def run_cli(root: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``buildcpg ARGS`` (this Python) in a workspace; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "buildcpg_shared.cli", *args],
+        cwd=cwd or root,
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+# -- pytest fixtures for a lab's own suite ----------------------------------------------------------
+# A lab's tests/conftest.py defines ``lab_dir`` (its folder) and imports these three, so every lab
+# runs its pipeline once per session on a temporary copy in the same way.
+try:
+    import pytest
+except ImportError:  # pytest is a dev dependency: the fixtures exist only where it is installed
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def lab_run(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Lab, RunReport]:
+        """(lab copy, report) of a full run on the shipped sample data; fails the session if the run fails."""
+        lab, report = run_lab_copy(lab_dir, tmp_path_factory.mktemp("lab"))
+        steps = [(s.name, s.status, s.detail) for s in report.steps]
+        assert report.ok, f"lab run failed: {report.error}; steps: {steps}"
+        return lab, report
+
+    @pytest.fixture(scope="session")
+    def lab_db(lab_run: tuple[Lab, RunReport]) -> Path:
+        """The lab copy's DuckDB file after the full run (open it read_only)."""
+        return lab_run[0].paths.database()
+
+    @pytest.fixture(scope="session")
+    def raw_dir(lab_run: tuple[Lab, RunReport]) -> Path:
+        """The lab copy's data/raw folder (same files as the shipped sample data)."""
+        return lab_run[0].paths.raw_dir

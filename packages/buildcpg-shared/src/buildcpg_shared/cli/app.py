@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from buildcpg_shared.cli import check, doctor, inspect_lab, labs, quality, report, run, sync, watch
+from buildcpg_shared.cli import check, doctor, inspect_lab, labs, new_lab, quality, report, run, sync, watch
 from buildcpg_shared.errors import BuildCPGError
 
 app = typer.Typer(
@@ -24,6 +24,9 @@ app.command("watch")(watch.watch_command)
 app.command("inspect")(inspect_lab.inspect_command)
 app.command("quality")(quality.quality_command)
 app.command("report")(report.report_command)
+app.command("new-lab")(new_lab.new_lab_command)
+app.command("upgrade-lab")(new_lab.upgrade_lab_command)
+app.command("remove-lab")(new_lab.remove_lab_command)
 
 
 def main() -> None:

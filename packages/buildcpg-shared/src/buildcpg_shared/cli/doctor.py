@@ -21,12 +21,15 @@ _ENV_VAR = re.compile(r"env_var\(\s*['\"]([^'\"]+)['\"]\s*(?:,\s*['\"]([^'\"]*)[
 
 def profile_database(lab: Lab) -> tuple[str, Path | None, str]:
     """(env var, default path resolved like dbt run from the dbt folder, problem) of a lab's profile."""
+    profile = lab.name
     try:
+        project = yaml.safe_load((lab.paths.dbt_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+        profile = str(project.get("profile") or lab.name)  # an adopted dbt project keeps its own profile name
         data = yaml.safe_load(lab.paths.profiles_yml.read_text(encoding="utf-8")) or {}
-        target_name = data[lab.name]["target"]
-        raw_path = str(data[lab.name]["outputs"][target_name]["path"])
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as err:
-        return "", None, f"{lab.paths.profiles_yml}: no path for profile {lab.name!r} ({err})"
+        target_name = data[profile]["target"]
+        raw_path = str(data[profile]["outputs"][target_name]["path"])
+    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError) as err:
+        return "", None, f"{lab.paths.profiles_yml}: no path for profile {profile!r} ({err})"
     match = _ENV_VAR.search(raw_path)
     if not match:
         return (
@@ -73,13 +76,13 @@ def doctor_command() -> None:
         )
 
     table = Table(title="Labs")
-    for column in ("lab", "venv", "profile → database", *KEY_PACKAGES):
+    for column in ("lab", "venv", "profile → database", *KEY_PACKAGES, "lab's own"):
         table.add_column(column)
     for lab in workspace.labs():
         if not lab.paths.venv_python.exists():
             venv_state = "[red]missing[/]"
             problems.append(f"{lab.name}: no venv; run `buildcpg sync {lab.name}`")
-            versions: dict[str, str | None] = dict.fromkeys(KEY_PACKAGES)
+            versions: dict[str, str | None] = dict.fromkeys(KEY_PACKAGES + lab.own_dependencies())
         else:
             check = check_lab_venv(workspace, lab)
             venv_state = "[green]in sync, exact[/]" if check.ok else "[red]out of sync[/]"
@@ -87,7 +90,7 @@ def doctor_command() -> None:
                 problems.append(
                     f"{lab.name}: venv differs from uv.lock; run `buildcpg sync {lab.name}` ({check.last_line()})"
                 )
-            versions = installed_versions(lab.paths.venv_python, KEY_PACKAGES)
+            versions = installed_versions(lab.paths.venv_python, KEY_PACKAGES + lab.own_dependencies())
             if not versions.get("dbt-core"):
                 problems.append(f"{lab.name}: dbt-core is not installed in its venv")
         _, resolved, problem = profile_database(lab)
@@ -96,7 +99,8 @@ def doctor_command() -> None:
             profile_text = f"[red]{problem}[/]"
         else:
             profile_text = str(resolved.relative_to(workspace.root)) if resolved else "?"
-        table.add_row(lab.name, venv_state, profile_text, *(versions.get(p) or "-" for p in KEY_PACKAGES))
+        own = ", ".join(f"{p} {versions.get(p) or '-'}" for p in lab.own_dependencies())
+        table.add_row(lab.name, venv_state, profile_text, *(versions.get(p) or "-" for p in KEY_PACKAGES), own or "-")
     console.print(table)
     if problems:
         for problem in problems:

@@ -61,13 +61,21 @@ class DbtSession:
             common += ["--vars", json.dumps(self.dbt_vars, sort_keys=True)]
         return common
 
-    def _invoke(self, args: list[str]) -> Any:
+    def _parse(self) -> Any:
         if self._manifest is None:
             parsed = self._runner.invoke(["parse", *self._common()])
             if not parsed.success:
                 raise StepError(f"dbt parse failed: {parsed.exception or 'see the dbt output above'}")
             self._manifest = parsed.result
             self._runner = self._runner_cls(manifest=self._manifest)
+        return self._manifest
+
+    def has_seeds(self) -> bool:
+        """Does the project define seeds (e.g. an adopted dbt project)? Then Transform runs ``dbt seed`` first."""
+        return any(getattr(n, "resource_type", None) == "seed" for n in self._parse().nodes.values())
+
+    def _invoke(self, args: list[str]) -> Any:
+        self._parse()
         return self._runner.invoke([*args, *self._common()])
 
     def invoke_raw(self, args: list[str]) -> bool:

@@ -215,7 +215,13 @@ class LabRunner:
     def _transform(self) -> StepResult:
         result = StepResult("transform")
         with timed(result):
-            outcome = self._session().command(["run"], ["--full-refresh"] if self.full_refresh else [])
+            session, extra = self._session(), ["--full-refresh"] if self.full_refresh else []
+            # seeds first (an adopted dbt project may select from them); a failed seed stops here
+            seeded = session.command(["seed"], extra) if session.has_seeds() else None
+            if seeded is not None and (not seeded.success or seeded.failures):
+                outcome = seeded
+            else:
+                outcome = session.command(["run"], extra)
             self._apply(result, outcome, "model(s)")
         self._finish_step(result)
         return result

@@ -70,6 +70,11 @@ class LabPaths:
         return self.data_dir / "last_run.json"
 
     @property
+    def template_record(self) -> Path:
+        """What ``new-lab`` rendered (context and file digests), read by ``upgrade-lab``; committed."""
+        return self.root / ".buildcpg-template.json"
+
+    @property
     def db_env_var(self) -> str:
         return db_env_var(self.name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
@@ -74,11 +75,19 @@ class Lab:
     def config(self) -> LabConfig:
         return load_lab_config(self.paths.lab_yaml)
 
+    def _project(self) -> dict[str, object]:
+        data = tomllib.loads((self.paths.root / "pyproject.toml").read_text(encoding="utf-8"))
+        return dict(data["project"])
+
     @property
     def package(self) -> str:
         """The lab's uv package name (its pyproject [project].name)."""
-        data = tomllib.loads((self.paths.root / "pyproject.toml").read_text(encoding="utf-8"))
-        return str(data["project"]["name"])
+        return str(self._project()["name"])
+
+    def own_dependencies(self) -> list[str]:
+        """Distribution names the lab declares besides the shared base (buildcpg-shared, dbt-*)."""
+        names = [re.split(r"[\s<>=!~;\[(]", str(d).strip(), maxsplit=1)[0] for d in self._project()["dependencies"]]
+        return [n for n in names if n and n != "buildcpg-shared" and not n.startswith("dbt-")]
 
 
 @dataclass(frozen=True)
