@@ -33,3 +33,7 @@ class LoadError(BuildCPGError):
 
 class StepError(BuildCPGError):
     """A pipeline step failed; the message says which and why."""
+
+
+class AlertDeliveryError(BuildCPGError):
+    """An alert route could not deliver (the run it reports on is not failed by this)."""

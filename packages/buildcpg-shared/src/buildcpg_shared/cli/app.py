@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from buildcpg_shared.cli import doctor, labs, run, sync
+from buildcpg_shared.cli import doctor, labs, run, runs, schedule, status, sync
 from buildcpg_shared.errors import BuildCPGError
 
 app = typer.Typer(
@@ -19,6 +19,9 @@ app.command("labs")(labs.labs_command)
 app.command("sync")(sync.sync_command)
 app.command("run")(run.run_command)
 app.command("doctor")(doctor.doctor_command)
+app.command("runs")(runs.runs_command)
+app.command("status")(status.status_command)
+app.command("schedule")(schedule.schedule_command)
 
 
 def main() -> None:

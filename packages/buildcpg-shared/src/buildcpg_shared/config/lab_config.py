@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from buildcpg_shared.config.alerts import AlertsConfig, validate_cron
 from buildcpg_shared.errors import ConfigError
 
 LAB_NAME_RE = re.compile(r"^lab\d+_[a-z0-9]+(?:_[a-z0-9]+)*$")
@@ -125,6 +126,8 @@ class LabConfig(_Strict):
     description: str = ""
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     quality: QualityConfig = QualityConfig()
+    schedule: str | None = Field(default=None, description="cron expression: when `buildcpg run --due` runs it")
+    alerts: AlertsConfig = AlertsConfig()
 
     @field_validator("name")
     @classmethod
@@ -132,6 +135,11 @@ class LabConfig(_Strict):
         if not LAB_NAME_RE.match(value):
             raise ValueError(f"{value!r} is not a lab name (lowercase 'lab<N>_<words>', e.g. lab4_pricing)")
         return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return validate_cron(value)
 
     @field_validator("sources")
     @classmethod

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from buildcpg_shared.orchestrate.history import LabRunRecord, now_iso
 from buildcpg_shared.pipeline.steps import parse_event
 from buildcpg_shared.registry import Lab, Workspace
 
@@ -35,6 +36,10 @@ class LabProgress:
     returncode: int | None = None
     error: str = ""
     log: Path | None = None
+    started_at: str = ""
+    finished_at: str = ""
+    busy: bool = False  # refused: the lab was already running elsewhere (not a failure of the lab)
+    run_id: str = ""
 
     @property
     def elapsed(self) -> float:
@@ -45,6 +50,30 @@ class LabProgress:
     @property
     def ok(self) -> bool:
         return self.state in ("ok", "warn")
+
+    @property
+    def quality(self) -> float | None:
+        """The lab's quality score, when its inspect step reports one (``data.quality.score``)."""
+        score = ((self.steps.get("inspect") or {}).get("data") or {}).get("quality", {})
+        score = score.get("score") if isinstance(score, dict) else None
+        return float(score) if isinstance(score, int | float) else None
+
+    def record(self) -> LabRunRecord:
+        """What the history keeps of this run."""
+        rows = [s.get("rows") for s in self.steps.values() if s.get("name") == "load"]
+        return LabRunRecord(
+            lab=self.lab,
+            status="busy" if self.busy else (self.state if self.state in ("ok", "warn") else "failed"),
+            started_at=self.started_at or now_iso(),
+            finished_at=self.finished_at or now_iso(),
+            duration_s=round(self.elapsed, 3),
+            error=self.error,
+            lab_run_id=self.run_id,
+            rows=rows[0] if rows and isinstance(rows[0], int) else None,
+            quality=self.quality,
+            log=str(self.log or ""),
+            steps=tuple(self.steps.values()),
+        )
 
 
 def lab_command(lab: Lab, options: list[str]) -> list[str]:
@@ -83,7 +112,7 @@ def run_one(
     log_dir = workspace.state_dir / "logs" / lab.name
     log_dir.mkdir(parents=True, exist_ok=True)
     progress.log = log_dir / f"{stamp}-{os.getpid()}.log"
-    progress.state, progress.started = "running", time.monotonic()
+    progress.state, progress.started, progress.started_at = "running", time.monotonic(), now_iso()
     on_change()
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["VIRTUAL_ENV"] = str(lab.paths.venv)
@@ -119,12 +148,15 @@ def run_one(
                 progress.steps[event["name"]] = event
                 progress.current = event["name"]
                 on_change()
+            elif event["event"] == "start":
+                progress.run_id = str(event.get("run_id", ""))
             elif event["event"] == "end":
                 end = event
         proc.wait()
         if timer:
             timer.cancel()
-    progress.finished = time.monotonic()
+    progress.finished, progress.finished_at = time.monotonic(), now_iso()
+    progress.busy = bool(end.get("busy"))
     progress.returncode = proc.returncode
     if timed_out.is_set():
         progress.state, progress.error = "failed", f"timed out after {timeout:g}s and was killed"
@@ -154,23 +186,26 @@ def run_labs(
     timeout: float | None = None,
     on_change: Callable[[], None] = lambda: None,
     progress: dict[str, LabProgress] | None = None,
+    on_done: Callable[[Lab, LabProgress], None] = lambda lab, p: None,
 ) -> dict[str, LabProgress]:
     """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
 
-    Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on.
+    Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on; ``on_done`` is
+    called (in a worker thread) as soon as each lab has finished, failed or been killed.
     """
     progress = progress if progress is not None else new_progress(labs)
+
+    def one(lab: Lab) -> None:
+        try:
+            run_one(workspace, lab, options, progress[lab.name], timeout=timeout, on_change=on_change)
+        except Exception as err:  # a broken venv or missing python must not stop the others
+            progress[lab.name].state = "failed"
+            progress[lab.name].error = f"could not start: {err}"
+        on_done(lab, progress[lab.name])
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [
-            pool.submit(run_one, workspace, lab, options, progress[lab.name], timeout=timeout, on_change=on_change)
-            for lab in labs
-        ]
-        for future, lab in zip(futures, labs, strict=True):
-            try:
-                future.result()
-            except Exception as err:  # a broken venv or missing python must not stop the others
-                progress[lab.name].state = "failed"
-                progress[lab.name].error = f"could not start: {err}"
+        for future in [pool.submit(one, lab) for lab in labs]:
+            future.result()
     return progress
 
 
