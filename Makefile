@@ -51,6 +51,7 @@ doctor: uv ## check lock, lab venvs, isolation and profiles
 
 bench: sync ## benchmarks, ratios measured side by side (BENCH_ARGS="--trials 5 --rows 1000000")
 	$(UV) run --locked python tools/bench/bench_lab_runner.py $(BENCH_ARGS)
+	$(UV) run --locked python tools/bench/bench_platform.py
 
 clean: ## remove venvs, tox envs, lab databases and dbt artifacts (never raw data)
 	rm -rf .venv .tox .buildcpg labs/*/.venv labs/*/dbt/target labs/*/dbt/logs site

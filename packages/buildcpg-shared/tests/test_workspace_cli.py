@@ -73,7 +73,7 @@ def _steps(report: dict[str, object]) -> dict[str, dict[str, object]]:
 
 
 def test_help_on_every_command(workspace: Path) -> None:
-    for command in ([], ["labs"], ["sync"], ["run"], ["doctor"]):
+    for command in ([], ["labs"], ["sync"], ["run"], ["doctor"], ["runs"], ["status"], ["schedule"]):
         result = _cli(workspace, *command, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
