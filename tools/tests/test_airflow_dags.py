@@ -58,6 +58,16 @@ def test_dags_come_from_the_registry(two_labs: Path) -> None:
     dag = dags["buildcpg_labs"]
     assert sorted(dag.task_ids) == ["lab1_sales_performance", "lab2_broken"]
     assert all(not dag.get_task(t).upstream_task_ids for t in dag.task_ids)  # labs in parallel
+    assert dag.schedule == "0 0 * * *"
+
+    lab_yaml = two_labs / "labs" / "lab2_broken" / "lab.yaml"
+    original = lab_yaml.read_text()
+    lab_yaml.write_text(original + 'schedule: "30 5 * * *"\n')
+    try:
+        own = _load_factory().build_dags()["buildcpg_lab2_broken"]
+    finally:
+        lab_yaml.write_text(original)
+    assert own.task_ids == ["lab2_broken"] and own.schedule == "30 5 * * *"
 
 
 def test_dag_test_one_lab_fails_one_alert_other_completes(two_labs: Path) -> None:
