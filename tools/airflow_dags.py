@@ -25,7 +25,7 @@ from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import AirflowException
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.orchestrate.history import History, LabRunRecord, now_iso
-from buildcpg_shared.orchestrate.parallel import new_progress, run_one
+from buildcpg_shared.orchestrate.parallel import lab_timeout, new_progress, run_one
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.registry.workspace import WORKSPACE_ENV
 
@@ -64,7 +64,7 @@ def run_lab(lab_name: str, steps: str = "", timeout: float | None = None) -> dic
     lab: Lab = workspace.lab(lab_name)
     options = ["--steps", steps] if steps else []
     progress = new_progress([lab])[lab.name]
-    run_one(workspace, lab, options, progress, timeout=timeout, on_change=lambda: None)
+    run_one(workspace, lab, options, progress, timeout=lab_timeout(lab, timeout), on_change=lambda: None)
     history = History.for_state_dir(workspace.state_dir)
     run_id = history.start_run(f"airflow {lab.name}", 1)
     history.record_lab(run_id, progress.record())

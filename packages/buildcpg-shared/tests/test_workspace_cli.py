@@ -16,11 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from buildcpg_shared.testing import copy_workspace
 
 LAB = "lab1_sales_performance"
-_IGNORE = shutil.ignore_patterns(
-    ".venv", ".tox", "target", "logs", "*.duckdb", "*.duckdb.wal", "last_run.json", ".buildcpg*", "__pycache__", "site"
-)
 
 
 def _uv() -> str:
@@ -32,13 +30,7 @@ def _uv() -> str:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the workspace with lab 1's venv synced (once per module)."""
-    source = Path(__file__).resolve().parents[3]
-    root = tmp_path_factory.mktemp("ws") / "buildcpg-labs"
-    root.mkdir()
-    for name in ("pyproject.toml", "uv.lock"):
-        shutil.copy2(source / name, root / name)
-    for folder in ("packages", "labs", "tools"):
-        shutil.copytree(source / folder, root / folder, ignore=_IGNORE)
+    root = copy_workspace(Path(__file__).resolve().parents[3], tmp_path_factory.mktemp("ws") / "buildcpg-labs")
     result = _cli(root, "sync", LAB)
     assert result.returncode == 0, result.stdout + result.stderr
     return root

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from buildcpg_shared.alerts.message import Alert
 from buildcpg_shared.alerts.routes import deliver, describe
+from buildcpg_shared.config import LabConfig
 from buildcpg_shared.config.alerts import Route, load_workspace_config
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.history import History, LabRunRecord
@@ -34,11 +35,21 @@ class AlertDispatcher:
         self.history = history
         self.config = load_workspace_config(workspace.root).alerts
 
+    @staticmethod
+    def _lab_config(lab: Lab) -> LabConfig | None:
+        """The lab's config, or None when its lab.yaml is broken (then only global routes apply)."""
+        try:
+            return lab.config
+        except BuildCPGError:
+            return None
+
     def routes(self, lab: Lab) -> list[Route]:
-        return [*self.config.routes, *lab.config.alerts.routes]
+        config = self._lab_config(lab)
+        return [*self.config.routes, *(config.alerts.routes if config else [])]
 
     def stale_after_hours(self, lab: Lab) -> float | None:
-        return lab.config.alerts.stale_after_hours or self.config.stale_after_hours
+        config = self._lab_config(lab)
+        return (config.alerts.stale_after_hours if config else None) or self.config.stale_after_hours
 
     def send(self, lab: Lab, alert: Alert) -> list[Delivery]:
         """Deliver through every route of the lab that takes this kind; never raises."""
@@ -76,8 +87,9 @@ class AlertDispatcher:
         else:
             out += self._close(lab, "failed", f"run passed ({record.status})")
             out += self._close(lab, "stale", "a run passed, data is fresh again")
-        if record.quality is not None:
-            threshold = lab.config.quality.min_score
+        config = self._lab_config(lab)
+        if record.quality is not None and config is not None:
+            threshold = config.quality.min_score
             if record.quality < threshold:
                 out += self._open(lab, "quality", f"quality score {record.quality:g} is under {threshold:g}")
             else:

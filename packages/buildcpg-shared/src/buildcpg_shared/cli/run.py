@@ -66,7 +66,9 @@ def run_command(
     wait: float = typer.Option(
         0.0, "--wait", help="seconds to wait for a lab that is already running (default: refuse)"
     ),
-    timeout: float = typer.Option(0.0, "--timeout", help="kill a lab run after this many seconds (0: no limit)"),
+    timeout: float = typer.Option(
+        0.0, "--timeout", help="kill a lab run after this many seconds (0: no limit); a lab's timeout_s wins"
+    ),
     no_sync: bool = typer.Option(False, "--no-sync", help="do not sync a missing or stale lab venv first"),
     labs_option: str = typer.Option("", "--labs", help="comma-separated lab names (same as naming them)"),
     due: bool = typer.Option(False, "--due", help="run the labs whose schedule (lab.yaml) is due since their last run"),

@@ -128,6 +128,7 @@ class LabConfig(_Strict):
     quality: QualityConfig = QualityConfig()
     schedule: str | None = Field(default=None, description="cron expression: when `buildcpg run --due` runs it")
     alerts: AlertsConfig = AlertsConfig()
+    timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
 
     @field_validator("name")
     @classmethod

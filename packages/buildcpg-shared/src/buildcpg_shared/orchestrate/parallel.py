@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.history import LabRunRecord, now_iso
 from buildcpg_shared.pipeline.steps import parse_event
 from buildcpg_shared.registry import Lab, Workspace
@@ -88,6 +89,14 @@ def lab_command(lab: Lab, options: list[str]) -> list[str]:
         "--events",
         *options,
     ]
+
+
+def lab_timeout(lab: Lab, default: float | None) -> float | None:
+    """The lab's own ``timeout_s`` (lab.yaml) if it has one, else ``default``."""
+    try:
+        return lab.config.timeout_s or default
+    except BuildCPGError:  # a broken lab.yaml: the run itself reports it
+        return default
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -197,7 +206,8 @@ def run_labs(
 
     def one(lab: Lab) -> None:
         try:
-            run_one(workspace, lab, options, progress[lab.name], timeout=timeout, on_change=on_change)
+            limit = lab_timeout(lab, timeout)
+            run_one(workspace, lab, options, progress[lab.name], timeout=limit, on_change=on_change)
         except Exception as err:  # a broken venv or missing python must not stop the others
             progress[lab.name].state = "failed"
             progress[lab.name].error = f"could not start: {err}"
