@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from buildcpg_shared.orchestrate.history import History, LabRunRecord
 from buildcpg_shared.orchestrate.parallel import LabProgress
 from buildcpg_shared.orchestrate.schedule import crontab_block, is_due, merge_crontab
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.testing import run_cli
 
 WRITER = """
 import sys
@@ -86,30 +86,22 @@ def test_crontab_install_replaces_only_our_block(tiny_lab: Path, tmp_path: Path)
     assert once == twice and once.startswith(theirs) and once.count("lab9_tiny") == 1
 
 
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "buildcpg_shared.cli", *args], cwd=root, env=env, capture_output=True, text=True
-    )
-
-
 def test_schedule_cli_installs_into_a_crontab_file_and_due_dry_run(tiny_lab: Path, tmp_path: Path) -> None:
     workspace = _scheduled(tiny_lab, "0 6 * * *")
     crontab = tmp_path / "crontab"
     crontab.write_text("5 4 * * * /usr/bin/backup\n")
     for _ in range(2):
-        result = _cli(workspace.root, "schedule", "--install", "--crontab-file", str(crontab))
+        result = run_cli(workspace.root, "schedule", "--install", "--crontab-file", str(crontab))
         assert result.returncode == 0, result.stderr
     text = crontab.read_text()
     assert text.startswith("5 4 * * * /usr/bin/backup\n") and text.count(" run lab9_tiny ") == 1
     assert f"# BEGIN buildcpg {workspace.root}" in text
-    printed = _cli(workspace.root, "schedule", "--systemd").stdout
+    printed = run_cli(workspace.root, "schedule", "--systemd").stdout
     assert "OnCalendar=*:0/5" in printed and "run --due" in printed
-    due = _cli(workspace.root, "run", "--due", "--dry-run", "--no-sync")
+    due = run_cli(workspace.root, "run", "--due", "--dry-run", "--no-sync")
     assert due.returncode == 0, due.stderr
     assert "1 lab(s) would run" in due.stdout and "lab9_tiny" in due.stdout and "orders_1.csv" in due.stdout
-    assert _cli(workspace.root, "runs", "--json").stdout.strip() == "[]"  # a dry run records nothing
+    assert run_cli(workspace.root, "runs", "--json").stdout.strip() == "[]"  # a dry run records nothing
 
 
 def test_progress_reads_the_quality_score_of_inspect() -> None:

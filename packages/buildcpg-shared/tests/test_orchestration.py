@@ -27,28 +27,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from alert_servers import free_port, webhook_server
-from buildcpg_shared.testing import clone_lab, copy_workspace
+from buildcpg_shared.testing import clean_env, clone_lab, copy_workspace, run_cli
 
 LAB = "lab1_sales_performance"
 TIMEOUT = 20  # lab3_hang's own timeout_s (lab.yaml); every other lab gets the generous --timeout
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
-    env["COLUMNS"] = "200"
-    env.update(extra)
-    return env
-
-
-def _cli(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "buildcpg_shared.cli", *args],
-        cwd=root,
-        env=_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +43,7 @@ def hook() -> Iterator[tuple[str, list[dict[str, object]]]]:
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Workspace copy: lab 1 synced, three clones, global and per-lab alert routes."""
     root = copy_workspace(Path(__file__).resolve().parents[3], tmp_path_factory.mktemp("orch") / "ws")
-    synced = _cli(root, "sync", LAB)
+    synced = run_cli(root, "sync", LAB)
     assert synced.returncode == 0, synced.stdout + synced.stderr
     labs = root / "labs"
     broken = clone_lab(labs / LAB, "lab2_broken")
@@ -116,7 +98,7 @@ def test_failures_are_isolated_recorded_and_alerted_once(ws: Path, hook: tuple[s
     proc = subprocess.Popen(
         [sys.executable, "-m", "buildcpg_shared.cli", "run", "--all", "-j4", "--no-sync", "--timeout", "600"],
         cwd=ws,
-        env=_env(**hooks),
+        env=clean_env(**hooks),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -153,23 +135,25 @@ def test_failures_are_isolated_recorded_and_alerted_once(ws: Path, hook: tuple[s
         ("lab4_killed", "open"),
     ]
 
-    status = _cli(ws, "status", "--json")
+    status = run_cli(ws, "status", "--json")
     assert status.returncode == 1
     health = {h["lab"]: h for h in json.loads(status.stdout)}
     assert health[LAB]["healthy"] and not health["lab2_broken"]["healthy"]
     assert health["lab2_broken"]["failures_in_a_row"] == 1 and health["lab2_broken"]["open_incidents"] == ["failed"]
 
     # still broken: recorded again, no second alert (one per incident)
-    again = _cli(ws, "run", "lab2_broken", "--no-sync", **hooks)
+    again = run_cli(ws, "run", "lab2_broken", "--no-sync", **hooks)
     assert again.returncode == 1
     assert len(_alerts(ws)) == 3 and len(received) == 3
-    runs = json.loads(_cli(ws, "runs", "lab2_broken", "--json").stdout)
+    runs = json.loads(run_cli(ws, "runs", "lab2_broken", "--json").stdout)
     assert [r["status"] for r in runs] == ["failed", "failed"]
 
     # fixed: the next run recovers, one recovery message per incident, through every route
     (ws / "labs" / "lab2_broken" / "dbt" / "models" / "marts" / "zz_broken.sql").unlink()
     (ws / "labs" / "lab3_hang" / "dbt" / "models" / "marts" / "zz_hang.sql").unlink()
-    fixed = _cli(ws, "run", "--labs", "lab2_broken,lab3_hang,lab4_killed", "--no-sync", **hooks)
+    hang_yaml = ws / "labs" / "lab3_hang" / "lab.yaml"  # its short timeout was only there to catch the hang
+    hang_yaml.write_text(hang_yaml.read_text().replace(f"timeout_s: {TIMEOUT}\n", ""))
+    fixed = run_cli(ws, "run", "--labs", "lab2_broken,lab3_hang,lab4_killed", "--no-sync", **hooks)
     assert fixed.returncode == 0, fixed.stdout  # the down webhook does not fail the run
     recovered = [a for a in _alerts(ws) if a[2] == "recovered"]
     assert sorted(recovered) == [
@@ -183,14 +167,14 @@ def test_failures_are_isolated_recorded_and_alerted_once(ws: Path, hook: tuple[s
     with duckdb.connect(str(killed_db), read_only=True) as con:
         loaded = con.execute("select sum(rows) from _buildcpg.ledger where source = 'sales'").fetchone()
         assert con.execute("select count(*) from raw.sales").fetchone() == loaded
-    assert _cli(ws, "status").returncode == 0
+    assert run_cli(ws, "status").returncode == 0
 
 
 def test_dry_run_runs_nothing(ws: Path) -> None:
-    before = json.loads(_cli(ws, "runs", "--last", "100", "--json").stdout)
-    result = _cli(ws, "run", "--labs", f"{LAB},lab2_broken", "--dry-run", "--steps", "check,load")
+    before = json.loads(run_cli(ws, "runs", "--last", "100", "--json").stdout)
+    result = run_cli(ws, "run", "--labs", f"{LAB},lab2_broken", "--dry-run", "--steps", "check,load")
     assert result.returncode == 0, result.stderr
-    assert json.loads(_cli(ws, "runs", "--last", "100", "--json").stdout) == before
+    assert json.loads(run_cli(ws, "runs", "--last", "100", "--json").stdout) == before
     assert "2 lab(s) would run (nothing was run)" in result.stdout
     assert "check,load" in result.stdout and "lab3_hang" not in result.stdout
 
@@ -201,11 +185,11 @@ def test_broken_lab_yaml_fails_that_lab_only_and_alerts(ws: Path, hook: tuple[st
         with (bad / "lab.yaml").open("a") as f:
             f.write("shedule: daily\n")  # a typo: unknown key
         before = len(_alerts(ws))
-        result = _cli(ws, "run", "lab5_bad_yaml", "--no-sync", TEST_HOOK_URL=hook[0])
+        result = run_cli(ws, "run", "lab5_bad_yaml", "--no-sync", TEST_HOOK_URL=hook[0])
         assert result.returncode == 1
         assert "lab.yaml: shedule: unknown key" in result.stdout
         assert _alerts(ws)[before:] == [("lab5_bad_yaml", "failed", "open")]  # global routes still apply
-        last = json.loads(_cli(ws, "runs", "lab5_bad_yaml", "--json").stdout)[0]
+        last = json.loads(run_cli(ws, "runs", "lab5_bad_yaml", "--json").stdout)[0]
         assert last["status"] == "failed" and "unknown key" in last["error"]
     finally:
         shutil.rmtree(bad)

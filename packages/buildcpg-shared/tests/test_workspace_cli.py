@@ -7,7 +7,6 @@ test syncs lab venvs there with the real uv (from the warm cache) and runs real 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from buildcpg_shared.testing import copy_workspace
+from buildcpg_shared.testing import clean_env, copy_workspace, run_cli
 
 LAB = "lab1_sales_performance"
 
@@ -37,23 +36,11 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
-    env["UV"] = _uv()
-    env["COLUMNS"] = "200"
-    env.update(extra)
-    return env
+    return clean_env(UV=_uv(), **extra)
 
 
 def _cli(root: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "buildcpg_shared.cli", *args],
-        cwd=cwd or root,
-        env=_env(**env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    return run_cli(root, *args, cwd=cwd, UV=_uv(), **env)
 
 
 def _last_run(root: Path) -> dict[str, object]:

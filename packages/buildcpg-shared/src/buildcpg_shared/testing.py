@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from buildcpg_shared.registry import Lab
@@ -72,3 +74,24 @@ def clone_lab(lab_dir: Path, new_name: str, *, share_venv: bool = True) -> Path:
     if share_venv and (lab_dir / ".venv").exists():
         (dest / ".venv").symlink_to((lab_dir / ".venv").resolve(), target_is_directory=True)
     return dest
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without ``BUILDCPG_*`` overrides or an active venv, wide output, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
+    env["COLUMNS"] = "200"
+    env.update(extra)
+    return env
+
+
+def run_cli(root: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m buildcpg_shared.cli ARGS`` in ``cwd`` (default: ``root``) with ``clean_env(**env)``."""
+    return subprocess.run(
+        [sys.executable, "-m", "buildcpg_shared.cli", *args],
+        cwd=cwd or root,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
