@@ -55,6 +55,7 @@ report: uv ## write the HTML report of every lab to .buildcpg/report.html (open 
 bench: sync ## benchmarks, ratios measured side by side (BENCH_ARGS="--trials 5 --rows 1000000")
 	$(UV) run --locked python tools/bench/bench_lab_runner.py $(BENCH_ARGS)
 	$(UV) run --locked python tools/bench/bench_labs.py
+	$(UV) run --locked python tools/bench/bench_platform.py
 
 new-lab: uv ## a new lab from the template, locked and synced: NAME=lab<N>_<words> [FROM_DBT=dbt/project]
 	@test -n "$(NAME)" || { echo "usage: make new-lab NAME=lab<N>_<words> [FROM_DBT=path/to/dbt/project]"; exit 2; }

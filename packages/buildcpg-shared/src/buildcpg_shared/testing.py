@@ -66,9 +66,39 @@ def copy_workspace(source: Path, dest: Path) -> Path:
     return dest
 
 
+def keep_only_labs(root: Path, keep: list[str]) -> None:
+    """Hide every other lab of a workspace copy from the registry (its lab.yaml goes; the folder
+    stays, since the uv workspace and uv.lock still list it as a member)."""
+    for lab_yaml in (root / "labs").glob("*/lab.yaml"):
+        if lab_yaml.parent.name not in keep:
+            lab_yaml.unlink()
+
+
+def clone_lab(lab_dir: Path, new_name: str, *, share_venv: bool = True) -> Path:
+    """A sibling copy of a lab under another name (contract, profile and project renamed).
+
+    With ``share_venv`` its ``.venv`` is a symlink to the original's, so tests need no second sync;
+    run it with ``--no-sync`` (both labs keep the same uv package name).
+    """
+    dest = lab_dir.parent / new_name
+    shutil.copytree(lab_dir, dest, ignore=_IGNORE)
+    old = lab_dir.name
+    for path in [dest / "lab.yaml", *dest.glob("dbt/*.yml")]:
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(old, new_name).replace(old.upper(), new_name.upper()), encoding="utf-8")
+    if share_venv and (lab_dir / ".venv").exists():
+        (dest / ".venv").symlink_to((lab_dir / ".venv").resolve(), target_is_directory=True)
+    return dest
+
+
 def uv_path() -> str:
     """The uv this Python would use (PATH, then next to the interpreter)."""
     return shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without ``BUILDCPG_*`` overrides or an active venv, wide output, uv found."""
+    return cli_env(**extra)
 
 
 def cli_env(**extra: str) -> dict[str, str]:

@@ -6,7 +6,21 @@ import sys
 
 import typer
 
-from buildcpg_shared.cli import check, doctor, inspect_lab, labs, new_lab, quality, report, run, sync, watch
+from buildcpg_shared.cli import (
+    check,
+    doctor,
+    inspect_lab,
+    labs,
+    new_lab,
+    quality,
+    report,
+    run,
+    runs,
+    schedule,
+    status,
+    sync,
+    watch,
+)
 from buildcpg_shared.errors import BuildCPGError
 
 app = typer.Typer(
@@ -27,6 +41,9 @@ app.command("report")(report.report_command)
 app.command("new-lab")(new_lab.new_lab_command)
 app.command("upgrade-lab")(new_lab.upgrade_lab_command)
 app.command("remove-lab")(new_lab.remove_lab_command)
+app.command("runs")(runs.runs_command)
+app.command("status")(status.status_command)
+app.command("schedule")(schedule.schedule_command)
 
 
 def main() -> None:

@@ -9,11 +9,16 @@ import threading
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.orchestrate.dry_run import print_plan
+from buildcpg_shared.orchestrate.history import History
 from buildcpg_shared.orchestrate.parallel import LabProgress, failure_tail, new_progress, run_labs
+from buildcpg_shared.orchestrate.recorder import RunRecorder
+from buildcpg_shared.orchestrate.schedule import due_labs
 from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.pipeline.steps import STEP_NAMES, format_step
 from buildcpg_shared.registry import Workspace
@@ -37,6 +42,7 @@ def _table(progress: dict[str, LabProgress], title: str) -> Table:
     for name in STEP_NAMES:
         table.add_column(name)
     table.add_column("time", justify="right")
+    table.add_column("quality", justify="right")
     for lab, p in progress.items():
         state = p.state if p.state != "running" else f"running {p.current}".strip()
         table.add_row(
@@ -44,6 +50,7 @@ def _table(progress: dict[str, LabProgress], title: str) -> Table:
             f"[{_STYLE.get(p.state, '')}]{state}[/]",
             *(_cell(p.steps.get(s)) for s in STEP_NAMES),
             f"{p.elapsed:.1f}s",
+            f"{p.quality:g}" if p.quality is not None else "",
         )
     return table
 
@@ -59,18 +66,36 @@ def run_command(
     wait: float = typer.Option(
         0.0, "--wait", help="seconds to wait for a lab that is already running (default: refuse)"
     ),
-    timeout: float = typer.Option(0.0, "--timeout", help="kill a lab run after this many seconds (0: no limit)"),
+    timeout: float = typer.Option(
+        0.0, "--timeout", help="kill a lab run after this many seconds (0: no limit); a lab's timeout_s wins"
+    ),
     no_sync: bool = typer.Option(False, "--no-sync", help="do not sync a missing or stale lab venv first"),
+    labs_option: str = typer.Option("", "--labs", help="comma-separated lab names (same as naming them)"),
+    due: bool = typer.Option(False, "--due", help="run the labs whose schedule (lab.yaml) is due since their last run"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print what would run (labs, venvs, steps, pending files)"),
 ) -> None:
     """Run labs (Check → Load → Transform → Test → Inspect), one process per lab in its own venv.
 
-    Exits 0 when every lab passed, 1 when any lab failed.
+    Every run is recorded in .buildcpg/history.sqlite and alerts go to the routes of buildcpg.yaml
+    and lab.yaml. Exits 0 when every lab passed, 1 when any lab failed.
     """
     workspace = Workspace.find()
-    selected = select_labs(workspace, labs, all_labs)
+    names = [*(labs or []), *(n.strip() for n in labs_option.split(",") if n.strip())]
+    if due:
+        if names or all_labs:
+            raise BuildCPGError("--due picks the labs itself: give no lab names and no --all")
+        selected = due_labs(workspace, History.for_state_dir(workspace.state_dir))
+        if not selected:
+            console.print("no lab is due")
+            raise typer.Exit(0)
+    else:
+        selected = select_labs(workspace, names or None, all_labs)
     unknown = [s for s in steps.split(",") if s and s not in STEP_NAMES]
     if unknown:
         raise BuildCPGError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
+    if dry_run:
+        print_plan(console, workspace, selected, steps.split(","), full_refresh=full_refresh)
+        raise typer.Exit(0)
     if not no_sync:
         sync_stale(workspace, selected, console.print)
     options = ["--steps", steps, "--wait", str(wait)] + (["--full-refresh"] if full_refresh else [])
@@ -79,8 +104,16 @@ def run_command(
     lock = threading.Lock()
 
     progress = new_progress(selected)
+    recorder = RunRecorder(workspace, " ".join(["buildcpg", *sys.argv[1:]])[:500], len(selected))
     run = functools.partial(
-        run_labs, workspace, selected, options, jobs=jobs, timeout=timeout or None, progress=progress
+        run_labs,
+        workspace,
+        selected,
+        options,
+        jobs=jobs,
+        timeout=timeout or None,
+        progress=progress,
+        on_done=recorder.lab_done,
     )
     if sys.stdout.isatty():
         with Live(_table(progress, title), console=console, refresh_per_second=4, transient=True) as live:
@@ -103,10 +136,14 @@ def run_command(
 
         run(on_change=print_new_steps)
 
+    recorder.finish(progress)
     console.print(_table(progress, "Summary"))
+    for delivery in recorder.deliveries:
+        mark = "[green]sent[/]" if delivery.ok else f"[red]NOT sent[/] ({escape(delivery.error)})"
+        console.print(f"alert {escape(delivery.alert.subject)} → {escape(delivery.route)}: {mark}")
     failed = [p for p in progress.values() if not p.ok]
     for p in failed:
-        console.print(f"[red]✗ {p.lab}[/]: {p.error}")
+        console.print(f"[yellow]… {p.lab}[/]: {p.error}" if p.busy else f"[red]✗ {p.lab}[/]: {p.error}")
         tail = failure_tail(p)
         if tail:
             console.print(f"  last lines of {p.log}:", style="dim")

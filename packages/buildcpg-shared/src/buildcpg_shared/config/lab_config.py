@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from buildcpg_shared.config.alerts import AlertsConfig, validate_cron
 from buildcpg_shared.errors import ConfigError
 
 LAB_NAME_RE = re.compile(r"^lab\d+_[a-z0-9]+(?:_[a-z0-9]+)*$")
@@ -239,6 +240,9 @@ class LabConfig(_Strict):
     description: str = ""
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     quality: QualityConfig = QualityConfig()
+    schedule: str | None = Field(default=None, description="cron expression: when `buildcpg run --due` runs it")
+    alerts: AlertsConfig = AlertsConfig()
+    timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
 
     @field_validator("name")
     @classmethod
@@ -246,6 +250,11 @@ class LabConfig(_Strict):
         if not LAB_NAME_RE.match(value):
             raise ValueError(f"{value!r} is not a lab name (lowercase 'lab<N>_<words>', e.g. lab4_pricing)")
         return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return validate_cron(value)
 
     @field_validator("sources")
     @classmethod

@@ -7,6 +7,7 @@ timeout never stops the others.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
@@ -18,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.orchestrate.history import LabRunRecord, now_iso
 from buildcpg_shared.pipeline.steps import parse_event
 from buildcpg_shared.registry import Lab, Workspace
 
@@ -35,6 +38,10 @@ class LabProgress:
     returncode: int | None = None
     error: str = ""
     log: Path | None = None
+    started_at: str = ""
+    finished_at: str = ""
+    busy: bool = False  # refused: the lab was already running elsewhere (not a failure of the lab)
+    run_id: str = ""
 
     @property
     def elapsed(self) -> float:
@@ -45,6 +52,30 @@ class LabProgress:
     @property
     def ok(self) -> bool:
         return self.state in ("ok", "warn")
+
+    @property
+    def quality(self) -> float | None:
+        """The lab's quality score, when its inspect step reports one (``data.quality.score``)."""
+        score = ((self.steps.get("inspect") or {}).get("data") or {}).get("quality", {})
+        score = score.get("score") if isinstance(score, dict) else None
+        return float(score) if isinstance(score, int | float) else None
+
+    def record(self) -> LabRunRecord:
+        """What the history keeps of this run."""
+        rows = [s.get("rows") for s in self.steps.values() if s.get("name") == "load"]
+        return LabRunRecord(
+            lab=self.lab,
+            status="busy" if self.busy else (self.state if self.state in ("ok", "warn") else "failed"),
+            started_at=self.started_at or now_iso(),
+            finished_at=self.finished_at or now_iso(),
+            duration_s=round(self.elapsed, 3),
+            error=self.error,
+            lab_run_id=self.run_id,
+            rows=rows[0] if rows and isinstance(rows[0], int) else None,
+            quality=self.quality,
+            log=str(self.log or ""),
+            steps=tuple(self.steps.values()),
+        )
 
 
 def lab_command(lab: Lab, options: list[str]) -> list[str]:
@@ -59,6 +90,14 @@ def lab_command(lab: Lab, options: list[str]) -> list[str]:
         "--events",
         *options,
     ]
+
+
+def lab_timeout(lab: Lab, default: float | None) -> float | None:
+    """The lab's own ``timeout_s`` (lab.yaml) if it has one, else ``default``."""
+    try:
+        return lab.config.timeout_s or default
+    except BuildCPGError:  # a broken lab.yaml: the run itself reports it
+        return default
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -83,7 +122,7 @@ def run_one(
     log_dir = workspace.state_dir / "logs" / lab.name
     log_dir.mkdir(parents=True, exist_ok=True)
     progress.log = log_dir / f"{stamp}-{os.getpid()}.log"
-    progress.state, progress.started = "running", time.monotonic()
+    progress.state, progress.started, progress.started_at = "running", time.monotonic(), now_iso()
     on_change()
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["VIRTUAL_ENV"] = str(lab.paths.venv)
@@ -119,12 +158,15 @@ def run_one(
                 progress.steps[event["name"]] = event
                 progress.current = event["name"]
                 on_change()
+            elif event["event"] == "start":
+                progress.run_id = str(event.get("run_id", ""))
             elif event["event"] == "end":
                 end = event
         proc.wait()
         if timer:
             timer.cancel()
-    progress.finished = time.monotonic()
+    progress.finished, progress.finished_at = time.monotonic(), now_iso()
+    progress.busy = bool(end.get("busy"))
     progress.returncode = proc.returncode
     if timed_out.is_set():
         progress.state, progress.error = "failed", f"timed out after {timeout:g}s and was killed"
@@ -154,24 +196,41 @@ def run_labs(
     timeout: float | None = None,
     on_change: Callable[[], None] = lambda: None,
     progress: dict[str, LabProgress] | None = None,
+    on_done: Callable[[Lab, LabProgress], None] = lambda lab, p: None,
 ) -> dict[str, LabProgress]:
     """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
 
-    Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on.
+    Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on; ``on_done`` is
+    called (in a worker thread) as soon as each lab has finished, failed or been killed.
     """
     progress = progress if progress is not None else new_progress(labs)
+
+    def one(lab: Lab) -> None:
+        try:
+            limit = lab_timeout(lab, timeout)
+            run_one(workspace, lab, options, progress[lab.name], timeout=limit, on_change=on_change)
+        except Exception as err:  # a broken venv or missing python must not stop the others
+            progress[lab.name].state = "failed"
+            progress[lab.name].error = f"could not start: {err}"
+        on_done(lab, progress[lab.name])
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [
-            pool.submit(run_one, workspace, lab, options, progress[lab.name], timeout=timeout, on_change=on_change)
-            for lab in labs
-        ]
-        for future, lab in zip(futures, labs, strict=True):
-            try:
-                future.result()
-            except Exception as err:  # a broken venv or missing python must not stop the others
-                progress[lab.name].state = "failed"
-                progress[lab.name].error = f"could not start: {err}"
+        for future in [pool.submit(one, lab) for lab in longest_first(labs)]:
+            future.result()
     return progress
+
+
+def _last_duration(lab: Lab) -> float:
+    try:
+        return float(json.loads(lab.paths.last_run_file.read_text(encoding="utf-8")).get("duration_s") or 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
+def longest_first(labs: list[Lab]) -> list[Lab]:
+    """Start the labs that took longest last time first, so a slow lab never starts last and
+    leaves a job slot idle at the end (longest-processing-time-first scheduling)."""
+    return sorted(labs, key=_last_duration, reverse=True)
 
 
 def failure_tail(progress: LabProgress) -> str:

@@ -412,7 +412,7 @@ class LabRunner:
             if not busy:  # the holder writes its own record; do not overwrite it
                 with contextlib.suppress(OSError):
                     _write_json_atomic(self.paths.last_run_file, self.report.to_dict())
-            emit("end", self.events, **{k: v for k, v in self.report.to_dict().items() if k != "steps"})
+            emit("end", self.events, busy=busy, **{k: v for k, v in self.report.to_dict().items() if k != "steps"})
         return self.report
 
 

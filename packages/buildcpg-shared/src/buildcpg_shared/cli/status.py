@@ -1,0 +1,74 @@
+"""``buildcpg status``: health of every lab from the run history (last success, failures in a row, staleness)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from buildcpg_shared.alerts import AlertDispatcher
+from buildcpg_shared.cli.common import console
+from buildcpg_shared.orchestrate.history import History
+from buildcpg_shared.registry import Workspace
+
+
+def status_command(
+    alert: bool = typer.Option(False, "--alert", help="also open 'stale' incidents and send their alerts"),
+    as_json: bool = typer.Option(False, "--json", help="print the health of each lab as JSON"),
+) -> None:
+    """Health per lab: last run, last success, failures in a row, hours since success, open incidents.
+
+    Exits 1 when any lab's last run failed, is stale or has an open incident; 0 otherwise.
+    """
+    workspace = Workspace.find()
+    history = History.for_state_dir(workspace.state_dir)
+    dispatcher = AlertDispatcher(workspace, history)
+    deliveries = []
+    out = []
+    for lab in workspace.labs():
+        if alert:
+            deliveries += dispatcher.check_stale(lab)
+        health = history.health(lab.name)
+        hours = health.hours_since_success()
+        limit = dispatcher.stale_after_hours(lab)
+        stale = limit is not None and health.last_run is not None and (hours is None or hours > limit)
+        out.append(
+            {
+                **asdict(health),
+                "open_incidents": list(health.open_incidents),
+                "hours_since_success": None if hours is None else round(hours, 2),
+                "stale_after_hours": limit,
+                "stale": stale,
+                "schedule": lab.config.schedule,
+                "healthy": health.last_status != "failed" and not stale and not health.open_incidents,
+            }
+        )
+    if as_json:
+        print(json.dumps(out, indent=2))
+    else:
+        table = Table(title="lab health")
+        for column in ("lab", "health", "last run", "last success", "fails in a row", "since success", "incidents"):
+            table.add_column(column)
+        for h in out:
+            health_text = (
+                "[green]healthy[/]" if h["healthy"] else ("[yellow]stale[/]" if h["stale"] else "[red]unhealthy[/]")
+            )
+            if h["last_run"] is None:
+                health_text = "[dim]never run[/]"
+            since = "" if h["hours_since_success"] is None else f"{h['hours_since_success']:.1f} h"
+            table.add_row(
+                h["lab"],
+                health_text,
+                f"{h['last_run'] or ''} {h['last_status'] or ''}".strip(),
+                h["last_success"] or "",
+                str(h["failures_in_a_row"]),
+                since,
+                ", ".join(h["open_incidents"]),
+            )
+        console.print(table)
+        for d in deliveries:
+            console.print(f"alert {escape(d.alert.subject)} → {escape(d.route)}: {'sent' if d.ok else escape(d.error)}")
+    raise typer.Exit(0 if all(h["healthy"] or h["last_run"] is None for h in out) else 1)

@@ -1,0 +1,49 @@
+"""``buildcpg run --dry-run``: what would run, read without writing anything."""
+
+from __future__ import annotations
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.ingest.check import scan
+from buildcpg_shared.ingest.ledger import read_ledger
+from buildcpg_shared.orchestrate.uv import venv_is_current
+from buildcpg_shared.pipeline.steps import STEP_NAMES
+from buildcpg_shared.registry import Lab, Workspace
+
+
+def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
+    """Raw files the next run would load, read from the ledger (read-only); a note if it cannot tell."""
+    database = lab.paths.database()
+    try:
+        if full_refresh or not database.exists():
+            ledger = {}
+        else:
+            with duckdb.connect(str(database), read_only=True) as con:
+                ledger = read_ledger(con)
+        plan = scan(lab.paths.raw_dir, lab.config, ledger)
+    except duckdb.Error:
+        return "unknown (database busy)"
+    except BuildCPGError as err:
+        return f"unknown ({err})"
+    files = [f.rel for f in plan.pending]
+    return ", ".join(files[:5]) + (f" (+{len(files) - 5} more)" if len(files) > 5 else "") if files else "none"
+
+
+def print_plan(
+    console: Console, workspace: Workspace, labs: list[Lab], steps: list[str], *, full_refresh: bool
+) -> None:
+    """A table of the labs that would run: venv, steps, files pending; nothing is run or written."""
+    table = Table(title=f"dry run: {len(labs)} lab(s) would run (nothing was run)")
+    for column in ("lab", "venv", "steps", "schedule", "pending files"):
+        table.add_column(column)
+    ordered = ",".join(s for s in STEP_NAMES if s in steps) + (" (full refresh)" if full_refresh else "")
+    for lab in labs:
+        venv = str(lab.paths.venv_python.relative_to(workspace.root))
+        state = "" if venv_is_current(workspace, lab) else " (would sync first)"
+        table.add_row(
+            lab.name, venv + state, ordered, lab.config.schedule or "", pending_files(lab, full_refresh=full_refresh)
+        )
+    console.print(table)

@@ -1,0 +1,261 @@
+"""Run history at the workspace root: ``.buildcpg/history.sqlite`` (stdlib sqlite3, WAL mode).
+
+Written only by the platform CLI (never by a lab runner), from the events and end reports of the
+lab processes. Several CLI processes may write at once: WAL plus a busy timeout serialise them.
+Query it with any SQLite client: ``sqlite3 .buildcpg/history.sqlite 'select * from lab_runs'``.
+
+Tables: ``runs`` (one platform run), ``lab_runs`` (one lab in a run), ``step_runs`` (one step of a
+lab run), ``incidents`` (open and closed alert incidents per lab and kind).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+create table if not exists runs (
+    run_id text primary key, command text not null, started_at text not null, finished_at text,
+    status text not null default 'running', labs integer not null default 0, passed integer, failed integer,
+    duration_s real
+);
+create table if not exists lab_runs (
+    id integer primary key autoincrement, run_id text not null references runs(run_id), lab text not null,
+    lab_run_id text, started_at text not null, finished_at text not null, status text not null,
+    error text not null default '', duration_s real not null, rows integer, quality real, log text
+);
+create index if not exists lab_runs_lab on lab_runs(lab, started_at);
+create table if not exists step_runs (
+    lab_run integer not null references lab_runs(id), name text not null, status text not null,
+    duration_s real not null, rows integer, detail text not null default ''
+);
+create table if not exists incidents (
+    id integer primary key autoincrement, lab text not null, kind text not null, opened_at text not null,
+    closed_at text, message text not null, detail text not null default '{}'
+);
+create index if not exists incidents_open on incidents(lab, kind, closed_at);
+"""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class LabRunRecord:
+    """One finished lab run, as the platform saw it."""
+
+    lab: str
+    status: str  # ok | warn | failed | busy
+    started_at: str
+    finished_at: str
+    duration_s: float
+    error: str = ""
+    lab_run_id: str = ""
+    rows: int | None = None
+    quality: float | None = None
+    log: str = ""
+    steps: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class LabHealth:
+    """Health of one lab from its history."""
+
+    lab: str
+    last_run: str | None
+    last_status: str | None
+    last_success: str | None
+    failures_in_a_row: int
+    open_incidents: tuple[str, ...]
+
+    def hours_since_success(self, now: datetime | None = None) -> float | None:
+        if not self.last_success:
+            return None
+        return ((now or datetime.now(UTC)) - datetime.fromisoformat(self.last_success)).total_seconds() / 3600
+
+
+class History:
+    """The history database; every method opens a short transaction of its own."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            con.execute("pragma busy_timeout=30000")
+            con.execute("pragma journal_mode=wal")  # persistent: readers never block the writer
+            con.executescript(SCHEMA)
+        finally:
+            con.close()
+
+    @classmethod
+    def for_state_dir(cls, state_dir: Path) -> History:
+        return cls(state_dir / "history.sqlite")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.row_factory = sqlite3.Row
+            con.execute("pragma busy_timeout=30000")
+            con.execute("begin immediate")
+            try:
+                yield con
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+        finally:
+            con.close()
+
+    # -- writing ---------------------------------------------------------------------------
+    def start_run(self, command: str, labs: int) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        with self._connect() as con:
+            con.execute(
+                "insert into runs(run_id, command, started_at, labs) values (?, ?, ?, ?)",
+                (run_id, command, now_iso(), labs),
+            )
+        return run_id
+
+    def record_lab(self, run_id: str, record: LabRunRecord) -> None:
+        with self._connect() as con:
+            cur = con.execute(
+                "insert into lab_runs(run_id, lab, lab_run_id, started_at, finished_at, status, error, duration_s,"
+                " rows, quality, log) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    record.lab,
+                    record.lab_run_id,
+                    record.started_at,
+                    record.finished_at,
+                    record.status,
+                    record.error,
+                    record.duration_s,
+                    record.rows,
+                    record.quality,
+                    record.log,
+                ),
+            )
+            con.executemany(
+                "insert into step_runs(lab_run, name, status, duration_s, rows, detail) values (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        cur.lastrowid,
+                        s["name"],
+                        s["status"],
+                        s.get("duration_s", 0.0),
+                        s.get("rows"),
+                        s.get("detail", ""),
+                    )
+                    for s in record.steps
+                ],
+            )
+
+    def finish_run(self, run_id: str, passed: int, failed: int, duration_s: float) -> None:
+        with self._connect() as con:
+            con.execute(
+                "update runs set finished_at = ?, status = ?, passed = ?, failed = ?, duration_s = ? where run_id = ?",
+                (now_iso(), "failed" if failed else "ok", passed, failed, round(duration_s, 3), run_id),
+            )
+
+    # -- incidents ---------------------------------------------------------------------------
+    def open_incident(self, lab: str, kind: str, message: str, detail: dict[str, Any] | None = None) -> bool:
+        """Open an incident; False if one of this lab and kind is already open (no new alert)."""
+        with self._connect() as con:
+            row = con.execute(
+                "select id from incidents where lab = ? and kind = ? and closed_at is null", (lab, kind)
+            ).fetchone()
+            if row:
+                return False
+            con.execute(
+                "insert into incidents(lab, kind, opened_at, message, detail) values (?, ?, ?, ?, ?)",
+                (lab, kind, now_iso(), message, json.dumps(detail or {}, default=str)),
+            )
+            return True
+
+    def close_incident(self, lab: str, kind: str) -> str | None:
+        """Close the open incident of this lab and kind; returns when it opened, or None if none was open."""
+        with self._connect() as con:
+            row = con.execute(
+                "select id, opened_at from incidents where lab = ? and kind = ? and closed_at is null", (lab, kind)
+            ).fetchone()
+            if not row:
+                return None
+            con.execute("update incidents set closed_at = ? where id = ?", (now_iso(), row["id"]))
+            return str(row["opened_at"])
+
+    def incidents(self, lab: str | None = None, *, open_only: bool = False) -> list[dict[str, Any]]:
+        sql = "select * from incidents where (? is null or lab = ?)" + (" and closed_at is null" if open_only else "")
+        with self._connect() as con:
+            return [dict(r) for r in con.execute(sql + " order by id", (lab, lab)).fetchall()]
+
+    # -- reading -----------------------------------------------------------------------------
+    def lab_runs(self, lab: str | None = None, last: int = 20) -> list[dict[str, Any]]:
+        """The latest lab runs (newest first), each with its steps."""
+        with self._connect() as con:
+            rows = con.execute(
+                "select * from lab_runs where (? is null or lab = ?) order by id desc limit ?", (lab, lab, last)
+            ).fetchall()
+            out = []
+            for row in rows:
+                entry = dict(row)
+                entry["steps"] = [
+                    dict(s)
+                    for s in con.execute(
+                        "select name, status, duration_s, rows, detail from step_runs where lab_run = ? order by rowid",
+                        (row["id"],),
+                    )
+                ]
+                out.append(entry)
+            return out
+
+    def runs(self, last: int = 20) -> list[dict[str, Any]]:
+        with self._connect() as con:
+            return [dict(r) for r in con.execute("select * from runs order by rowid desc limit ?", (last,))]
+
+    def last_started(self, lab: str) -> str | None:
+        """When the lab's latest recorded run started (busy runs excluded), or None."""
+        with self._connect() as con:
+            row = con.execute(
+                "select max(started_at) from lab_runs where lab = ? and status != 'busy'", (lab,)
+            ).fetchone()
+            return row[0] if row else None
+
+    def health(self, lab: str) -> LabHealth:
+        with self._connect() as con:
+            rows = con.execute(
+                "select status, started_at, finished_at from lab_runs where lab = ? and status != 'busy'"
+                " order by id desc limit 200",
+                (lab,),
+            ).fetchall()
+            success = con.execute(
+                "select max(finished_at) from lab_runs where lab = ? and status in ('ok', 'warn')", (lab,)
+            ).fetchone()[0]
+            kinds = [
+                r[0]
+                for r in con.execute(
+                    "select kind from incidents where lab = ? and closed_at is null order by id", (lab,)
+                )
+            ]
+        streak = 0
+        for row in rows:
+            if row["status"] != "failed":
+                break
+            streak += 1
+        return LabHealth(
+            lab=lab,
+            last_run=rows[0]["finished_at"] if rows else None,
+            last_status=rows[0]["status"] if rows else None,
+            last_success=success,
+            failures_in_a_row=streak,
+            open_incidents=tuple(kinds),
+        )
