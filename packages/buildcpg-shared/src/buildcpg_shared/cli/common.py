@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,8 +14,11 @@ from buildcpg_shared.inspect.readonly import LabReader, open_lab
 from buildcpg_shared.inspect.render import FORMATS
 from buildcpg_shared.registry import Lab, Workspace
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped output (CI logs, `| tee`) has no terminal width: rich would wrap tables at 80 columns and cut
+# lab names. Use a wide layout there unless COLUMNS says otherwise.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+console = Console(highlight=False, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=_WIDTH)
 
 
 def select_labs(workspace: Workspace, names: list[str] | None, all_labs: bool) -> list[Lab]:
