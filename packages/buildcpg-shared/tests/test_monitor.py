@@ -74,3 +74,20 @@ def test_ledger_of_a_lab_being_written_is_one_clear_line(tmp_path: Path) -> None
         holder.kill()
         holder.wait()
     assert ledger.read_ledger_file(tmp_path / "missing.duckdb", "lab9_tiny") == {}
+
+
+def test_files_nobody_wrote_to_lately_are_not_waited_for(tiny_lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from buildcpg_shared.ingest import monitor
+
+    lab = Lab.from_dir(tiny_lab)
+    old = time.time() - 60
+    os.utime(lab.paths.raw_dir / "orders_1.csv", (old, old))
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"waited {seconds}s for a file last written a minute ago")
+
+    monkeypatch.setattr(monitor.time, "sleep", no_sleep)
+    plan = CSVMonitor(lab.paths.raw_dir, lab.config, interval=0.2).check({})
+    assert [f.rel for f in plan.new] == ["orders_1.csv"] and plan.in_progress == []

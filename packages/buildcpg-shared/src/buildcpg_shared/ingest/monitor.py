@@ -3,7 +3,8 @@
 A file counts as still being written when its size or mtime moves between two stats taken
 ``interval`` seconds apart, or when it was modified less than ``settle`` seconds ago. Partial names
 (``.part``, ``.tmp``, dot-files) are never picked up (see ``ingest.check``). Only new or changed
-files are looked at twice, so a folder of unchanged files costs one stat per file.
+files are looked at twice, and only those modified in the last ``quiet`` seconds: a file nobody has
+written to for that long is complete, so a run over files dropped earlier does not wait at all.
 """
 
 from __future__ import annotations
@@ -19,19 +20,24 @@ from buildcpg_shared.ingest.ledger import LedgerEntry
 class CSVMonitor:
     """Finds new, changed and removed raw files of one lab, skipping incomplete ones."""
 
-    def __init__(self, raw_dir: Path, config: LabConfig, *, interval: float = 0.2, settle: float = 0.0) -> None:
+    def __init__(
+        self, raw_dir: Path, config: LabConfig, *, interval: float = 0.2, settle: float = 0.0, quiet: float = 1.0
+    ) -> None:
         self.raw_dir = raw_dir
         self.config = config
         self.interval = interval
         self.settle = settle
+        self.quiet = quiet
 
     def unsettled(self, files: list[RawFile]) -> set[str]:
         """Relative paths of the files that are still being written."""
-        if self.interval > 0:
+        now_ns = time.time_ns()
+        recent = [raw for raw in files if now_ns - raw.mtime_ns < max(self.quiet, self.settle) * 1e9]
+        if recent and self.interval > 0:  # only files written to lately can still be moving
             time.sleep(self.interval)
         now_ns = time.time_ns()
         moving: set[str] = set()
-        for raw in files:
+        for raw in recent:
             try:
                 stat = raw.path.stat()
             except FileNotFoundError:
