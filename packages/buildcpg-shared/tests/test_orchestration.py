@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from alert_servers import free_port, webhook_server
-from buildcpg_shared.testing import clean_env, clone_lab, copy_workspace, keep_only_labs, run_cli
+from buildcpg_shared.testing import cli_env, clone_lab, copy_workspace, keep_only_labs, run_cli
 
 LAB = "lab1_sales_performance"
 TIMEOUT = 20  # lab3_hang's own timeout_s (lab.yaml); every other lab gets the generous --timeout
@@ -99,7 +99,7 @@ def test_failures_are_isolated_recorded_and_alerted_once(ws: Path, hook: tuple[s
     proc = subprocess.Popen(
         [sys.executable, "-m", "buildcpg_shared.cli", "run", "--all", "-j4", "--no-sync", "--timeout", "600"],
         cwd=ws,
-        env=clean_env(**hooks),
+        env=cli_env(**hooks),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -96,11 +96,6 @@ def uv_path() -> str:
     return shutil.which("uv") or str(Path(sys.executable).parent / "uv")
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without ``BUILDCPG_*`` overrides or an active venv, wide output, uv found."""
-    return cli_env(**extra)
-
-
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for running ``buildcpg`` in a test: no BUILDCPG_* overrides, wide output, uv found."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
