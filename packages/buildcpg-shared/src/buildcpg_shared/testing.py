@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +30,42 @@ _IGNORE = shutil.ignore_patterns(
 )
 
 
+def _tracked_files(folder: Path) -> set[Path] | None:
+    """The files git tracks below ``folder`` (resolved), or None when it is not in a git checkout."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", "."], cwd=folder, capture_output=True, check=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {(folder / name).resolve() for name in listed.decode("utf-8", "surrogateescape").split("\0") if name}
+
+
+_Ignore = Callable[[str, list[str]], Iterable[str]]
+
+
+def _sample_data_only(base: _Ignore, root: Path) -> _Ignore:
+    """A copytree ``ignore`` that also leaves out raw files git does not track (a user's own drops),
+    so a test sees the shipped sample data only. Outside a git checkout every file is kept."""
+    tracked = _tracked_files(root)
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = set(base(directory, names))
+        here = Path(directory)
+        parts = here.relative_to(root).parts
+        in_raw = any(parts[i : i + 2] == ("data", "raw") for i in range(len(parts)))
+        if tracked is None or not in_raw:
+            return ignored
+        return ignored | {n for n in names if (here / n).is_file() and (here / n).resolve() not in tracked}
+
+    return ignore
+
+
 def copy_lab(lab_dir: Path, dest_parent: Path) -> Path:
-    """Copy a lab's contract, dbt project and raw data (no venv, database or artifacts)."""
+    """Copy a lab's contract, dbt project and tracked sample data (no venv, database, artifacts or
+    raw files git does not track)."""
     dest = dest_parent / lab_dir.name
-    shutil.copytree(lab_dir, dest, ignore=_IGNORE)
+    shutil.copytree(lab_dir, dest, ignore=_sample_data_only(_IGNORE, lab_dir))
     return dest
 
 
@@ -56,13 +89,14 @@ _WORKSPACE_IGNORE = shutil.ignore_patterns(
 
 
 def copy_workspace(source: Path, dest: Path) -> Path:
-    """Copy a workspace (pyproject, lock, tox files, packages/, labs/, tools/) without venvs, databases or state."""
+    """Copy a workspace (pyproject, lock, tox files, packages/, labs/, tools/) without venvs, databases,
+    state or raw files git does not track."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", "uv.lock", "tox.ini", "toxfile.py"):
         if (source / name).exists():
             shutil.copy2(source / name, dest / name)
     for folder in ("packages", "labs", "tools"):
-        shutil.copytree(source / folder, dest / folder, ignore=_WORKSPACE_IGNORE)
+        shutil.copytree(source / folder, dest / folder, ignore=_sample_data_only(_WORKSPACE_IGNORE, source / folder))
     return dest
 
 
@@ -89,6 +123,25 @@ def clone_lab(lab_dir: Path, new_name: str, *, share_venv: bool = True) -> Path:
     if share_venv and (lab_dir / ".venv").exists():
         (dest / ".venv").symlink_to((lab_dir / ".venv").resolve(), target_is_directory=True)
     return dest
+
+
+def chromium_or_skip() -> str:
+    """The headless Chromium to drive, or a clear "did not run" outside CI (with ``CI=true`` it is required).
+
+    Chromium is a system program a fresh Mac or Linux box lacks; ``.ci/run`` installs it.
+    """
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found:
+        return found
+    message = (
+        "no Chromium on PATH: the browser test did not run. Install it (Debian: apt-get install chromium; "
+        "macOS: brew install --cask chromium) to run it; under CI=true it is required"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        raise AssertionError(message)
+    if pytest is None:  # pragma: no cover - pytest is a dev dependency
+        raise RuntimeError(message)
+    pytest.skip(message)
 
 
 def uv_path() -> str:
