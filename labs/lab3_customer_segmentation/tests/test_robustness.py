@@ -42,15 +42,20 @@ def _run(lab: Path) -> dict[str, pd.DataFrame]:
         }
 
 
-def test_relabelled_ids_and_shuffled_rows_give_identical_results(lab_dir: Path, lab_db: Path, tmp_path: Path) -> None:
-    """Every customer id replaced by a random other one (sort order scrambled), every file's rows shuffled."""
+@pytest.mark.parametrize("relabelling", ["reversed", "random"])
+def test_relabelled_ids_and_shuffled_rows_give_identical_results(
+    lab_dir: Path, lab_db: Path, tmp_path: Path, relabelling: str
+) -> None:
+    """Ids reversed (C00001 <-> C01500) or replaced by random others; every file's rows shuffled."""
     lab = copy_lab(lab_dir, tmp_path)
     raw = lab / "data" / "raw"
     with (raw / "customers.csv").open(encoding="utf-8") as handle:
-        ids = [row["customer_id"] for row in csv.DictReader(handle)]
+        ids = sorted(row["customer_id"] for row in csv.DictReader(handle))
     rng = random.Random(7)
-    new_numbers = rng.sample(range(10_000, 99_999), len(ids))
-    relabel = {old: f"K{n}" for old, n in zip(ids, new_numbers, strict=True)}
+    if relabelling == "reversed":
+        relabel = dict(zip(ids, reversed(ids), strict=True))
+    else:
+        relabel = {old: f"K{n}" for old, n in zip(ids, rng.sample(range(10_000, 99_999), len(ids)), strict=True)}
 
     def change(header: list[str], rows: list[list[str]]) -> list[list[str]]:
         col = header.index("customer_id")
