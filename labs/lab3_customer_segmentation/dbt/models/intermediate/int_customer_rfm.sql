@@ -1,55 +1,56 @@
--- RFM per customer who bought at least once, as of the day after the last transaction.
--- Scores are quintiles (ntile 5, ties broken by customer_id): 5 = most recent / most frequent /
--- highest spend.
+-- RFM scores and segment per customer. Scores are tie-aware quintiles (macro tie_aware_quintile):
+-- 5 = most recent / most frequent / highest spend, and equal values always share a score, so a
+-- score never depends on customer ids or row order. r_score is NULL when the dates cannot rank
+-- recency (int_date_information); the segment comes from the macro rfm_segment.
 with
 
-transactions as (
+measures as (
 
-    select * from {{ ref('stg_transactions') }}
-
-),
-
-as_of as (
-
-    select max(txn_date) + 1 as as_of_date from transactions
+    select * from {{ ref('int_customer_measures') }}
 
 ),
 
-per_customer as (
+date_information as (
 
-    select
-        customer_id,
-        max(txn_date) as last_purchase,
-        count(*) as frequency,
-        sum(amount) as monetary
-    from transactions
-    group by customer_id
-
-),
-
-measured as (
-
-    select
-        per_customer.*,
-        as_of.as_of_date,
-        as_of.as_of_date - per_customer.last_purchase as recency_days
-    from per_customer cross join as_of
+    select * from {{ ref('int_date_information') }}
 
 ),
 
 scored as (
 
     select
-        *,
-        ntile(5) over (order by recency_days desc, customer_id) as r_score,
-        ntile(5) over (order by frequency, customer_id) as f_score,
-        ntile(5) over (order by monetary, customer_id) as m_score
-    from measured
+        measures.*,
+        case
+            when date_information.recency_scored
+                then {{ tie_aware_quintile('measures.recency_days', 'desc') }}
+        end as r_score,
+        {{ tie_aware_quintile('measures.frequency') }} as f_score,
+        {{ tie_aware_quintile('measures.monetary') }} as m_score,
+        date_information.tenure_used
+    from measures
+    cross join date_information
+
+),
+
+segmented as (
+
+    select
+        customer_id,
+        first_purchase,
+        last_purchase,
+        as_of_date,
+        recency_days,
+        tenure_days,
+        frequency,
+        monetary,
+        r_score,
+        f_score,
+        m_score,
+        coalesce(r_score::varchar, '-') || f_score::varchar || m_score::varchar as rfm_cell,
+        {{ rfm_segment('r_score', 'f_score', 'm_score',
+                       'case when tenure_used then tenure_days end') }} as segment
+    from scored
 
 )
 
-select
-    scored.*,
-    r_score::varchar || f_score::varchar || m_score::varchar as rfm_cell,
-    {{ rfm_segment('r_score', 'f_score') }} as segment
-from scored
+select * from segmented

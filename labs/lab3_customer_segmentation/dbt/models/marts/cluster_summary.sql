@@ -1,4 +1,4 @@
--- Gold: one row per k-means cluster: size, mean RFM measures, and the segment most of it falls in.
+-- Gold: one row per k-means cluster of the chosen k: size, mean RFM measures, and its main segment.
 with
 
 customers as (
@@ -7,32 +7,57 @@ customers as (
 
 ),
 
-clusters as (
+chosen as (
 
-    select distinct k, silhouette from {{ ref('int_customer_clusters') }}
+    select * from {{ ref('cluster_k_choice') }}
+    where chosen
 
 ),
 
-dominant as (
+segment_counts as (
 
-    select cluster, segment, count(*) as n,
+    select
+        cluster,
+        segment,
+        count(*) as customers,
         row_number() over (partition by cluster order by count(*) desc, segment) as rank
     from customers
     group by cluster, segment
 
+),
+
+main_segment as (
+
+    select cluster, segment from segment_counts where rank = 1
+
+),
+
+summarised as (
+
+    select
+        customers.cluster,
+        count(*) as customers,
+        round(avg(customers.recency_days), 1) as avg_recency_days,
+        round(avg(customers.frequency), 2) as avg_frequency,
+        round(avg(customers.monetary), 2) as avg_monetary,
+        sum(customers.monetary) as revenue
+    from customers
+    group by customers.cluster
+
+),
+
+final as (
+
+    select
+        summarised.*,
+        main_segment.segment as main_segment,
+        chosen.k,
+        chosen.silhouette,
+        chosen.stability_ari
+    from summarised
+    inner join main_segment on main_segment.cluster = summarised.cluster
+    cross join chosen
+
 )
 
-select
-    customers.cluster,
-    count(*) as customers,
-    round(avg(customers.recency_days), 1) as avg_recency_days,
-    round(avg(customers.frequency), 2) as avg_frequency,
-    round(avg(customers.monetary), 2) as avg_monetary,
-    sum(customers.monetary) as revenue,
-    any_value(dominant.segment) as main_segment,
-    any_value(clusters.k) as k,
-    any_value(clusters.silhouette) as silhouette
-from customers
-join dominant on dominant.cluster = customers.cluster and dominant.rank = 1
-cross join clusters
-group by customers.cluster
+select * from final
