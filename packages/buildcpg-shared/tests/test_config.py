@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from buildcpg_shared.config import load_lab_config
+from buildcpg_shared.config import LabConfig, load_lab_config
+from buildcpg_shared.config.lab_config import lab_name_problem
 from buildcpg_shared.errors import ConfigError
+from pydantic import ValidationError
 
 
 def _write(tmp_path: Path, text: str, folder: str = "lab9_tiny") -> Path:
@@ -97,3 +99,41 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_lab_config(tmp_path / "lab9_tiny" / "lab.yaml")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("lab9_tiny\n", "is not a lab name"),  # a trailing newline ($ would accept it)
+        ("lab\u0669_tiny", "is not a lab name"),  # an Arabic-Indic digit nine (\d would accept it)
+        ("lab9_" + "x" * 80, "longer than 64 characters"),
+    ],
+)
+def test_lab_name_is_ascii_whole_and_bounded(name: str, problem: str) -> None:
+    assert lab_name_problem(name) is not None and problem in str(lab_name_problem(name))
+    assert lab_name_problem("lab9_tiny") is None
+    with pytest.raises(ValidationError) as info:
+        LabConfig.model_validate({"name": name})
+    assert problem in str(info.value)
+
+
+def test_overlong_lab_name_in_lab_yaml_is_one_line(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    name = "lab9_" + "x" * 80
+    path = _write(tmp_path, tiny_lab_yaml.replace("name: lab9_tiny", f"name: {name}"), folder="lab9_tiny")
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(path)
+    assert "name: " in str(info.value) and "longer than 64 characters" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("delimiter", ["';'", "'||'", "''", "'\\n'", "'\"'"])
+def test_delimiter_must_be_one_plain_character(tmp_path: Path, tiny_lab_yaml: str, delimiter: str) -> None:
+    text = tiny_lab_yaml.replace("    primary_key", f"    delimiter: {delimiter}\n    primary_key")
+    path = _write(tmp_path, text)
+    if delimiter == "';'":
+        assert load_lab_config(path).sources["orders"].delimiter == ";"
+        return
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(path)
+    message = str(info.value)
+    assert "sources.orders.delimiter: " in message and "one character" in message and "\n" not in message

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from buildcpg_shared.config.alerts import AlertsConfig, validate_cron
 from buildcpg_shared.errors import ConfigError
 
-LAB_NAME_RE = re.compile(r"^lab\d+_[a-z0-9]+(?:_[a-z0-9]+)*$")
-IDENTIFIER_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+LAB_NAME_RE = re.compile(r"lab[0-9]+_[a-z0-9]+(?:_[a-z0-9]+)*", re.ASCII)  # use with fullmatch
+LAB_NAME_MAX = 64  # folder, package, database and env var names derive from it
+IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]*", re.ASCII)  # use with fullmatch
 _BASE_TYPES = {
     "BOOLEAN",
     "TINYINT",
@@ -46,6 +47,15 @@ _BASE_TYPES = {
     "JSON",
 }
 _TYPE_RE = re.compile(r"^([A-Z]+)\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?$")
+
+
+def lab_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a lab name (None when it is one): ASCII ``lab<N>_<words>``, at most 64 characters."""
+    if len(name) > LAB_NAME_MAX:
+        return f"{name[:20]!r}... is not a lab name: longer than {LAB_NAME_MAX} characters ({len(name)})"
+    if not LAB_NAME_RE.fullmatch(name):
+        return f"{name!r} is not a lab name (lowercase 'lab<N>_<words>' in ASCII, e.g. lab4_pricing)"
+    return None
 
 
 class _Strict(BaseModel):
@@ -140,6 +150,13 @@ class SourceConfig(_Strict):
             return {k: ({"type": v} if isinstance(v, str) else v) for k, v in value.items()}
         return value
 
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char_delimiter(cls, value: str) -> str:
+        if len(value) != 1 or value in '\r\n"':
+            raise ValueError(f"{value!r} must be one character, not a quote or line break (e.g. ',', ';', '|', tab)")
+        return value
+
     @field_validator("files")
     @classmethod
     def _relative_glob(cls, value: str) -> str:
@@ -152,7 +169,7 @@ class SourceConfig(_Strict):
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
         for name in self.columns:
-            if not IDENTIFIER_RE.match(name):
+            if not IDENTIFIER_RE.fullmatch(name):
                 raise ValueError(f"column name {name!r} must be lowercase snake_case")
         missing = [k for k in self.primary_key if k not in self.columns]
         if missing:
@@ -247,8 +264,9 @@ class LabConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _lab_name(cls, value: str) -> str:
-        if not LAB_NAME_RE.match(value):
-            raise ValueError(f"{value!r} is not a lab name (lowercase 'lab<N>_<words>', e.g. lab4_pricing)")
+        problem = lab_name_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("schedule")
@@ -260,7 +278,7 @@ class LabConfig(_Strict):
     @classmethod
     def _source_names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
         for name in value:
-            if not IDENTIFIER_RE.match(name):
+            if not IDENTIFIER_RE.fullmatch(name):
                 raise ValueError(f"source name {name!r} must be lowercase snake_case")
         return value
 

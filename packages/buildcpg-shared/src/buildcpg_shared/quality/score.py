@@ -228,4 +228,3 @@ def score_lab(
         tables=tables,
     )
     return lab
-
