@@ -37,6 +37,7 @@ class Api:
         self.bad_page: int | None = None
         self.token = TOKEN
         self.requests: list[str] = []
+        self.redirect_to = ""  # /v1/moved answers 302 to this URL (plus the query)
 
     def page(self, query: dict[str, str], path: str = "") -> tuple[int, bytes]:
         if path.startswith("/v1/linked"):  # next_link paging: 3 records a page, then a link to the rest
@@ -60,6 +61,11 @@ def api() -> Iterator[tuple[Api, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.requests.append(self.path)
+            if self.path.startswith("/v1/moved") and state.redirect_to:
+                self.send_response(302)
+                self.send_header("Location", state.redirect_to + self.path[len("/v1/moved") :])
+                self.end_headers()
+                return
             if state.delay:
                 time.sleep(state.delay)
             if self.headers.get("Authorization") != f"Bearer {state.token}":
@@ -236,3 +242,52 @@ def test_lab_run_polls_and_loads_http_source(
     assert isinstance(lab, Lab)
     with duckdb.connect(str(lab.paths.database()), read_only=True) as con:
         assert con.execute("select count(*) from raw.items").fetchone() == (7,)
+
+
+@pytest.fixture
+def other_origin() -> Iterator[tuple[list[dict[str, str]], str]]:
+    """A second server (another port: another origin) that records the headers it was sent."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers.items()))
+            body = json.dumps({"data": {"items": RECORDS[:2]}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield seen, f"http://127.0.0.1:{server.server_address[1]}/elsewhere"
+    server.shutdown()
+    server.server_close()
+
+
+def test_token_is_not_sent_along_a_redirect_to_another_origin(
+    api: tuple[Api, str], other_origin: tuple[list[dict[str, str]], str]
+) -> None:
+    state, url = api
+    seen, elsewhere = other_origin
+    state.redirect_to = elsewhere
+    source = _source(url.replace("/v1/items", "/v1/moved"), pagination={"type": "none"})
+    records = HttpPoller("items", source, {"ITEMS_TOKEN": TOKEN}).fetch(None)
+    assert [r["id"] for r in records] == [1, 2]  # the redirect was followed ...
+    assert len(seen) == 1
+    assert not any(k.lower() == "authorization" for k in seen[0])  # ... without the credentials
+    assert all(TOKEN not in v for v in seen[0].values())
+
+
+def test_token_follows_a_redirect_within_the_configured_origin(api: tuple[Api, str]) -> None:
+    state, url = api
+    state.redirect_to = url  # same scheme, host and port
+    source = _source(url.replace("/v1/items", "/v1/moved"), pagination={"type": "none"})
+    records = HttpPoller("items", source, {"ITEMS_TOKEN": TOKEN}).fetch(None)
+    assert [r["id"] for r in records] == [1, 2, 3]  # the server checks the token on /v1/items
+    assert state.requests == ["/v1/moved", "/v1/items"]
