@@ -2,7 +2,7 @@
 
 Reads each lab's ledger read-only and stats its raw folder (files are hashed only when their size
 or mtime changed). Exit code: 0 nothing to load, 1 some lab has files to load, 2 an error (a lab
-being written right now, a bad lab.yaml).
+being written right now, a bad lab.yaml, a raw file that cannot be read).
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ def check_command(
             print(f"{lab.name}: error: {err}", file=sys.stderr, flush=True)
             continue
         to_load += len(plan.pending)
+        errors += len(plan.unreadable)
+        for problem in plan.unreadable:
+            print(f"{lab.name}: error: {problem.line}", file=sys.stderr, flush=True)
         if quiet:
             continue
         print(

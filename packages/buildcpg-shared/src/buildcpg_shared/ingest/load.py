@@ -65,6 +65,8 @@ def read_header(path: Path, source: SourceConfig, rel: str = "") -> list[str]:
             f"{where}: disappeared before it was loaded (renamed or deleted during the run); "
             "the next run picks it up under its new name"
         ) from err
+    except OSError as err:  # a directory or FIFO put in its place, permissions, an I/O error
+        raise LoadError(f"{where}: cannot be read: {err.strerror or err}") from err
     try:
         text = first.decode(encoding)
     except UnicodeDecodeError as err:

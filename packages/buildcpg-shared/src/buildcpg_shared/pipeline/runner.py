@@ -147,9 +147,13 @@ class LabRunner:
                 "in_progress": [f.rel for f in plan.in_progress],
                 "poll_errors": polled,
             }
-            if polled:
+            problems = polled + [u.line for u in plan.unreadable]  # the other files still load
+            result.data["unreadable"] = [u.line for u in plan.unreadable]
+            for line in problems[len(polled) :]:
+                self._say(f"check     error   {line}")
+            if problems:
                 result.status = "failed"
-                result.detail = f"{polled[0]}; {result.detail}"
+                result.detail = f"{problems[0]}; {result.detail}"
         self._finish_step(result)
         return plan
 
