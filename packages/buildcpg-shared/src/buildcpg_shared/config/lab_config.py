@@ -6,6 +6,7 @@ A bad file stops with one line naming the file, the key and the problem, e.g.
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +47,9 @@ _BASE_TYPES = {
     "BLOB",
     "JSON",
 }
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+DECIMAL_TYPES = {"DECIMAL", "NUMERIC"}
+TEMPORAL_TYPES = {"DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ"}
 _TYPE_RE = re.compile(r"^([A-Z]+)\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?$")
 
 
@@ -63,9 +67,12 @@ class _Strict(BaseModel):
 
 
 class ColumnSpec(_Strict):
-    """One column of a source: its DuckDB type and whether a value is required."""
+    """One column of a source: its DuckDB type, where it comes from, and the rules its values meet."""
 
     type: str
+    from_: str | None = Field(default=None, alias="from", description="the file's header of this column")
+    format: str | None = Field(default=None, description="strptime format of a DATE/TIME/TIMESTAMP column")
+    round: bool = Field(default=False, description="DECIMAL: round extra decimals instead of quarantining")
     required: bool = False
     description: str = ""
     accepted_values: list[str | int | float] | None = Field(default=None, description="the only values allowed")
@@ -91,6 +98,21 @@ class ColumnSpec(_Strict):
         if not match or match.group(1) not in _BASE_TYPES:
             raise ValueError(f"unknown DuckDB type {value!r} (e.g. VARCHAR, INTEGER, DATE, DECIMAL(10,2))")
         return normalized
+
+    @property
+    def base_type(self) -> str:
+        """The type without its parameters: ``DECIMAL`` for ``DECIMAL(10, 2)``."""
+        return self.type.split("(")[0].strip()
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> ColumnSpec:
+        if self.round and self.base_type not in DECIMAL_TYPES:
+            raise ValueError(f"round: only a DECIMAL column can round ({self.type} values must fit exactly)")
+        if self.format is not None and self.base_type not in TEMPORAL_TYPES:
+            raise ValueError(f"format: only a DATE, TIME or TIMESTAMP column has a format, not {self.type}")
+        if self.from_ is not None and not self.from_.strip():
+            raise ValueError("from: the header name must not be empty")
+        return self
 
 
 class PaginationConfig(_Strict):
@@ -137,6 +159,12 @@ class SourceConfig(_Strict):
     primary_key: list[str] = Field(default_factory=list)
     delimiter: str = ","
     encoding: str = "utf-8"
+    decimal_separator: Literal[".", ","] = Field(default=".", description="',' for European exports (1,5)")
+    headers: Literal["exact", "snake_case"] = Field(
+        default="exact", description="snake_case: normalise the file's header names before matching"
+    )
+    settle: float | None = Field(default=None, ge=0, description="seconds a file must be unchanged before loading")
+    marker: str | None = Field(default=None, description="completion marker beside the file: '{name}.ok', '_SUCCESS'")
     date_format: str | None = Field(default=None, description="strptime format of DATE columns, e.g. %d/%m/%Y")
     timestamp_format: str | None = Field(default=None, description="strptime format of TIMESTAMP columns")
     max_reject_rate: float = Field(default=1.0, ge=0, le=1, description="fail the file above this share of rejects")
@@ -157,6 +185,29 @@ class SourceConfig(_Strict):
             raise ValueError(f"{value!r} must be one character, not a quote or line break (e.g. ',', ';', '|', tab)")
         return value
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        return value
+
+    @field_validator("marker")
+    @classmethod
+    def _marker_beside_the_file(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
+                raise ValueError(
+                    f"{value!r} must be a file name beside the data file, e.g. '{{name}}.ok' or '_SUCCESS'"
+                )
+            try:
+                value.format(name="f.csv", stem="f")
+            except (KeyError, IndexError, ValueError) as err:
+                raise ValueError(f"{value!r}: only {{name}} and {{stem}} may be filled in ({err})") from None
+        return value
+
     @field_validator("files")
     @classmethod
     def _relative_glob(cls, value: str) -> str:
@@ -171,6 +222,11 @@ class SourceConfig(_Strict):
         for name in self.columns:
             if not IDENTIFIER_RE.fullmatch(name):
                 raise ValueError(f"column name {name!r} must be lowercase snake_case")
+        if self.decimal_separator == self.delimiter:
+            raise ValueError(f"decimal_separator {self.decimal_separator!r} cannot also be the delimiter (use ';')")
+        sources = [spec.from_ for spec in self.columns.values() if spec.from_ is not None]
+        if len(sources) != len(set(sources)):
+            raise ValueError("columns: two columns name the same 'from' header")
         missing = [k for k in self.primary_key if k not in self.columns]
         if missing:
             raise ValueError(f"primary_key names unknown column(s): {', '.join(missing)}")
