@@ -203,9 +203,9 @@ def test_mapped_headers_formats_decimal_comma_and_cp1252(
     (loaded,) = load_pending(lab, con)
     columns = [r[0] for r in con.execute("select column_name from (describe raw.sales)").fetchall()]
     assert columns == ["sale_date", "store_name", "yoplait", "units", "price", "ratio", "_source_file", "_loaded_at"]
-    assert con.execute("select sale_date::varchar, store_name, yoplait, units, price::varchar, ratio from raw.sales").fetchall() == [
-        ("2026-01-31", "Café €uro", 1, 5, "2.50", 0.5)
-    ]
+    assert con.execute(
+        "select sale_date::varchar, store_name, yoplait, units, price::varchar, ratio from raw.sales"
+    ).fetchall() == [("2026-01-31", "Café €uro", 1, 5, "2.50", 0.5)]
     bad = con.execute("select line, column_name, error_type, reason from quarantine.sales order by line").fetchall()
     assert [b[:3] for b in bad] == [(3, "price", "LOSSY_CAST"), (4, "sale_date", "CAST")]
     assert bad[1][3] == "value 2026-02-01 of sale_date is not a valid DATE in format %d/%m/%Y"

@@ -8,6 +8,10 @@ written: they are reported as ``in_progress`` and left for a later run.
 A path that matches a source's glob but cannot be read (a directory or FIFO named like a CSV, a
 dangling symlink, a permission or I/O error) is reported in ``unreadable`` with one line naming it;
 the other files are planned as usual, so one bad entry never stops the lab.
+
+A source with a completion ``marker`` (``{name}.ok`` beside each file, or ``_SUCCESS`` in its
+folder) loads a new or changed file only once its marker exists; until then the file is listed in
+``waiting``. Marker files themselves are never loaded.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from buildcpg_shared.config import LabConfig
+from buildcpg_shared.config import LabConfig, SourceConfig
 from buildcpg_shared.errors import ConfigError
 from buildcpg_shared.ingest.ledger import LedgerEntry
 
@@ -58,6 +62,7 @@ class CheckResult:
     removed: list[LedgerEntry] = field(default_factory=list)
     in_progress: list[RawFile] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    waiting: list[RawFile] = field(default_factory=list)  # complete only once their marker exists
 
     @property
     def pending(self) -> list[RawFile]:
@@ -100,6 +105,22 @@ def _entry_problem(path: Path) -> tuple[os.stat_result | None, str]:
     return found, ""
 
 
+def marker_path(path: Path, source: SourceConfig) -> Path | None:
+    """The completion marker that must exist before ``path`` is loaded (None: the source has none)."""
+    if source.marker is None:
+        return None
+    return path.with_name(source.marker.format(name=path.name, stem=path.stem))
+
+
+def _is_marker(path: Path, source: SourceConfig) -> bool:
+    if source.marker is None:
+        return False
+    if "{" not in source.marker:
+        return path.name == source.marker
+    prefix, _, suffix = source.marker.replace("{stem}", "{name}").partition("{name}")
+    return len(path.name) > len(prefix) + len(suffix) and path.name.startswith(prefix) and path.name.endswith(suffix)
+
+
 HoldCallback = Callable[[list[RawFile]], set[str]]
 
 
@@ -112,7 +133,7 @@ def scan(
     candidates: list[tuple[RawFile, LedgerEntry | None]] = []
     for source_name, source in config.sources.items():
         for path in sorted(raw_dir.glob(source.file_glob(source_name))):
-            if _is_partial(path):
+            if _is_partial(path) or _is_marker(path, source):
                 continue
             rel = path.relative_to(raw_dir).as_posix()
             if source.type != "http" and rel.split("/")[0] == "_http":
@@ -144,6 +165,14 @@ def scan(
                 result.unchanged.append(raw)
             else:
                 candidates.append((raw, known if known is not None and known.source == source_name else None))
+    complete: list[tuple[RawFile, LedgerEntry | None]] = []
+    for raw, known in candidates:
+        marker = marker_path(raw.path, config.sources[raw.source])
+        if marker is not None and not marker.exists():
+            result.waiting.append(raw)
+        else:
+            complete.append((raw, known))
+    candidates = complete
     held = hold([raw for raw, _ in candidates]) if hold and candidates else set()
     for raw, known in candidates:
         if raw.rel in held:
