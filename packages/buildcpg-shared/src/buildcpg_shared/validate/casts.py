@@ -39,6 +39,8 @@ class Conversion:
     convert: str  # the converted value, NULL when the text does not convert
     lossy: str  # true when the converted value differs from the text (never NULL for a converted value)
     shape: str = ""  # what a valid value looks like, for the reason (e.g. "in format %d/%m/%Y")
+    fast_ok: str = "false"  # a cheap test that proves a value exact (most values), so only the rest pay
+    fast_value: str = ""  # the value when fast_ok holds (a plain cast, raising if it does not convert)
 
 
 def _scale(spec: ColumnSpec) -> int:
@@ -56,6 +58,9 @@ def _number(name: str, spec: ColumnSpec, source: SourceConfig) -> Conversion:
         text = f"replace({text}, ',', '.')"
     converted = f"try_cast({text} as {spec.type})"
     scale = _scale(spec)
+    column, sep = _quoted(name), re.escape(source.decimal_separator)
+    plain = "[+-]?[0-9]+" if scale == 0 else f"[+-]?[0-9]*({sep}[0-9]{{0,{scale}}})?"
+    raw = column if source.decimal_separator == "." else f"replace({column}, ',', '.')"
     # Plain notation: lossy when a non-zero digit follows the declared scale. Exponent notation
     # (1e3, 1.235e1) is compared by value: exact up to DOUBLE's 15-16 significant digits.
     lossy = (
@@ -63,7 +68,11 @@ def _number(name: str, spec: ColumnSpec, source: SourceConfig) -> Conversion:
         f"then coalesce(try_cast({text} as double) <> ({converted})::double, false) "
         f"else strpos({text}, '.') > 0 and length(rtrim({text}, '0')) - strpos({text}, '.') > {scale} end)"
     )
-    return Conversion(name, spec.type, converted, lossy)
+    fast_ok = f"regexp_full_match({column}, {sql_literal(plain)})"
+    return Conversion(name, spec.type, converted, lossy, "", fast_ok, f"cast({raw} as {spec.type})")
+
+
+_TIME_CODES = re.compile(r"%-?[HIMSpfzZXcgGnNT]")
 
 
 def _temporal(name: str, spec: ColumnSpec, fmt: str | None) -> Conversion:
@@ -71,11 +80,17 @@ def _temporal(name: str, spec: ColumnSpec, fmt: str | None) -> Conversion:
     if fmt:
         parsed = f"try_strptime({text}, {sql_literal(fmt)})"
         converted = f"({parsed})::{spec.type}"
-        lossy = f"coalesce({parsed} <> ({converted})::timestamp, false)" if spec.base_type == "DATE" else "false"
-        return Conversion(name, spec.type, converted, lossy, f" in format {fmt}")
+        with_time = spec.base_type == "DATE" and _TIME_CODES.search(fmt) is not None
+        lossy = f"coalesce({parsed} <> ({converted})::timestamp, false)" if with_time else "false"
+        fast_ok = "false" if with_time else "true"
+        fast_value = f"strptime({text}, {sql_literal(fmt)})::{spec.type}"
+        return Conversion(name, spec.type, converted, lossy, f" in format {fmt}", fast_ok, fast_value)
     converted = f"try_cast({text} as {spec.type})"
     lossy = f"(length({text}) > 10 and coalesce(try_cast({text} as timestamp) <> ({converted})::timestamp, false))"
-    return Conversion(name, spec.type, converted, lossy)
+    column = _quoted(name)
+    return Conversion(
+        name, spec.type, converted, lossy, "", f"length({column}) <= 10", f"cast({column} as {spec.type})"
+    )
 
 
 def conversions_for(source: SourceConfig) -> dict[str, Conversion]:
@@ -145,6 +160,6 @@ def strict_value(conversion: Conversion) -> str:
     c = conversion
     fail = sql_literal(f"buildcpg: a value of {c.column} does not fit {c.type} exactly")
     return (
-        f"case when {_quoted(c.column)} is null then null "
+        f"case when {_quoted(c.column)} is null then null when {c.fast_ok} then {c.fast_value} "
         f"when ({c.convert}) is not null and not {c.lossy} then {c.convert} else error({fail}) end"
     )
