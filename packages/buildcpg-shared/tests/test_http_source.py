@@ -291,3 +291,26 @@ def test_token_follows_a_redirect_within_the_configured_origin(api: tuple[Api, s
     records = HttpPoller("items", source, {"ITEMS_TOKEN": TOKEN}).fetch(None)
     assert [r["id"] for r in records] == [1, 2, 3]  # the server checks the token on /v1/items
     assert state.requests == ["/v1/moved", "/v1/items"]
+
+
+def test_a_column_can_take_its_values_from_another_record_field(api: tuple[Api, str], tmp_path: Path) -> None:
+    _, url = api
+    source = SourceConfig.model_validate(
+        {
+            "type": "http",
+            "columns": {
+                "id": "INTEGER",
+                "product": {"type": "VARCHAR", "from": "sku"},
+                "quantity": {"type": "INTEGER", "from": "qty"},
+            },
+            "http": {"url": url, "records_path": "data.items", "auth_env": "ITEMS_TOKEN"},
+        }
+    )
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    _poll_and_load(source, raw_dir, con)
+    assert con.execute("select id, product, quantity from raw.items order by id limit 2").fetchall() == [
+        (1, "SKU-1", 2),
+        (2, "SKU-2", 4),
+    ]

@@ -207,12 +207,12 @@ class HttpPoller:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         final = folder / f"{stamp}.csv"
         part = final.with_suffix(".csv.part")
-        columns = list(self.source.columns)
+        fields = [spec.from_ or name for name, spec in self.source.columns.items()]  # a column's `from` names its field
         with part.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, delimiter=self.source.delimiter)
-            writer.writerow(columns)
+            writer.writerow(fields)
             for record in records:
-                writer.writerow([_cell(record.get(c)) for c in columns])
+                writer.writerow([_cell(record.get(f)) for f in fields])
         os.replace(part, final)
         return final
 
