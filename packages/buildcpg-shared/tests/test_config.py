@@ -42,6 +42,10 @@ def test_type_shorthand_and_normalisation(tmp_path: Path, tiny_lab_yaml: str) ->
             ('amount: "DECIMAL(10,2)"', "amount: INTEGR"),
             "sources.orders.columns.amount.type: unknown DuckDB type 'INTEGR'",
         ),
+        (
+            ('amount: "DECIMAL(10,2)"', 'amount: "DECIMAL(\u0661\u0660,2)"'),  # Arabic-Indic digits
+            "sources.orders.columns.amount.type: unknown DuckDB type",
+        ),
         (("primary_key: [order_id]", "primary_key: [id]"), "sources.orders: primary_key names unknown column(s): id"),
         (("title: Tiny", "titel: Tiny"), "titel: unknown key"),
         (

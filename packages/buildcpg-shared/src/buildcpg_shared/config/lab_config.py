@@ -50,7 +50,7 @@ _BASE_TYPES = {
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 DECIMAL_TYPES = {"DECIMAL", "NUMERIC"}
 TEMPORAL_TYPES = {"DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ"}
-_TYPE_RE = re.compile(r"^([A-Z]+)\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?$")
+_TYPE_RE = re.compile(r"([A-Z]+)\s*(\(\s*[0-9]+\s*(,\s*[0-9]+\s*)?\))?", re.ASCII)  # use with fullmatch
 
 
 def lab_name_problem(name: str) -> str | None:
@@ -94,7 +94,7 @@ class ColumnSpec(_Strict):
     @classmethod
     def _known_type(cls, value: str) -> str:
         normalized = " ".join(value.upper().split())
-        match = _TYPE_RE.match(normalized)
+        match = _TYPE_RE.fullmatch(normalized)
         if not match or match.group(1) not in _BASE_TYPES:
             raise ValueError(f"unknown DuckDB type {value!r} (e.g. VARCHAR, INTEGER, DATE, DECIMAL(10,2))")
         return normalized
