@@ -165,3 +165,28 @@ def test_a_byte_the_declared_encoding_lacks_is_quarantined_with_its_line(
     assert con.execute("select line, error_type from quarantine.orders").fetchall() == [(4, "INVALID ENCODING")]
     assert loaded.rejected == 1
     assert bad.read_bytes() == content
+
+
+def test_a_missing_mapped_header_is_one_line_and_loses_nothing(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
+    text = (
+        (tiny_lab / "lab.yaml")
+        .read_text()
+        .replace('amount: "DECIMAL(10,2)"', 'amount: {type: "DECIMAL(10,2)", from: "Net Amount"}')
+    )
+    (tiny_lab / "lab.yaml").write_text(text)
+    lab = Lab.from_dir(tiny_lab)
+    (lab.paths.raw_dir / "orders_1.csv").write_text("order_id,order_date,Net Amount\nA1,2026-01-01,10.50\n")
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    load_pending(lab, con)
+    bad = lab.paths.raw_dir / "orders_2.csv"
+    bad.write_text("order_id,order_date,amount\nB1,2026-01-01,1\n")  # the export renamed the header back
+    with pytest.raises(LoadError) as info:
+        load_pending(lab, con)
+    assert str(info.value) == (
+        "data/raw/orders_2.csv: header does not match the contract of source 'orders': missing header "
+        "'Net Amount' (column amount); unexpected amount. File not loaded; fix the file or lab.yaml"
+    )
+    assert con.execute("select order_id, amount::varchar from raw.orders").fetchall() == [("A1", "10.50")]
+    assert "orders_2.csv" not in ledger.read_ledger(con)
