@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,19 @@ class Api:
         return 200, json.dumps({"data": {"items": chunk}}).encode()
 
 
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A real HTTP server on 127.0.0.1 (a free port) in a thread, for the duration of the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def api() -> Iterator[tuple[Api, str]]:
     state = Api()
@@ -87,12 +101,8 @@ def api() -> Iterator[tuple[Api, str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}/v1/items"
-    server.shutdown()
-    server.server_close()
+    with _serving(Handler) as port:
+        yield state, f"http://127.0.0.1:{port}/v1/items"
 
 
 def _source(url: str, **http: Any) -> SourceConfig:
@@ -254,7 +264,6 @@ def other_origin() -> Iterator[tuple[list[dict[str, str]], str]]:
             seen.append(dict(self.headers.items()))
             body = json.dumps({"data": {"items": RECORDS[:2]}}).encode()
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -262,12 +271,8 @@ def other_origin() -> Iterator[tuple[list[dict[str, str]], str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield seen, f"http://127.0.0.1:{server.server_address[1]}/elsewhere"
-    server.shutdown()
-    server.server_close()
+    with _serving(Handler) as port:
+        yield seen, f"http://127.0.0.1:{port}/elsewhere"
 
 
 def test_token_is_not_sent_along_a_redirect_to_another_origin(
