@@ -243,8 +243,6 @@ def test_watch_runs_once_for_a_burst_and_stops_on_ctrl_c(workspace: Path) -> Non
     db = workspace / "labs" / LAB / "data" / f"{LAB}.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from raw.sales where transaction_id like 'T9100000%'").fetchone() == (50,)
-
-
 def test_quality_inspect_report_help(workspace: Path) -> None:
     for command in (["inspect"], ["quality"], ["report"]):
         result = _cli(workspace, *command, "--help")

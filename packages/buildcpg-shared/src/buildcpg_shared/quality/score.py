@@ -228,3 +228,4 @@ def score_lab(
         tables=tables,
     )
     return lab
+
