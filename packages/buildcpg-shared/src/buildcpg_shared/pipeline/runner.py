@@ -148,11 +148,11 @@ class LabRunner:
                 "in_progress": [f.rel for f in plan.in_progress],
                 "waiting": [f.rel for f in plan.waiting],
                 "poll_errors": polled,
+                "unreadable": [u.line for u in plan.unreadable],
             }
-            problems = polled + [u.line for u in plan.unreadable]  # the other files still load
-            result.data["unreadable"] = [u.line for u in plan.unreadable]
-            for line in problems[len(polled) :]:
-                self._say(f"check     error   {line}")
+            for problem in plan.unreadable:  # one line each; the other files still load
+                self._say(f"check     error   {problem.line}")
+            problems = polled + [u.line for u in plan.unreadable]
             if problems:
                 result.status = "failed"
                 result.detail = f"{problems[0]}; {result.detail}"
