@@ -224,3 +224,28 @@ def test_a_missing_mapped_header_is_one_line_naming_file_and_header(
         "data/raw/sales_1.csv: header does not match the contract of source 'sales': missing header "
         "'feat.yoplait' (column yoplait). File not loaded; fix the file or lab.yaml"
     )
+
+
+def test_timestamp_formats_per_column_and_utf16(tiny_lab: Path, tmp_path: Path, load_pending: LoadPending) -> None:
+    (tiny_lab / "lab.yaml").write_text(
+        'name: lab9_tiny\nsources:\n  orders:\n    files: "orders*.csv"\n    encoding: utf-16\n    columns:\n'
+        "      order_id: VARCHAR\n"
+        '      placed: {type: TIMESTAMP, format: "%d.%m.%Y %H:%M"}\n'
+        '      day: {type: DATE, format: "%d.%m.%Y %H:%M"}\n'
+    )
+    content = (
+        "order_id,placed,day\n"
+        "Ö1,31.01.2026 09:30,31.01.2026 00:00\n"  # line 2: good
+        "O2,2026-01-31 09:30,31.01.2026 00:00\n"  # line 3: placed is not in its format
+        "O3,31.01.2026 09:30,31.01.2026 10:15\n"  # line 4: the DATE would lose 10:15
+    ).encode("utf-16")
+    raw = tiny_lab / "data" / "raw" / "orders_1.csv"
+    raw.write_bytes(content)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    (loaded,) = load_pending(Lab.from_dir(tiny_lab), con)
+    got = con.execute("select order_id, placed::varchar, day::varchar from raw.orders").fetchall()
+    assert got == [("Ö1", "2026-01-31 09:30:00", "2026-01-31")]
+    bad = con.execute("select line, column_name, error_type from quarantine.orders order by line").fetchall()
+    assert bad == [(3, "placed", "CAST"), (4, "day", "LOSSY_CAST")]
+    assert (loaded.rows, loaded.rejected) == (1, 2)
+    assert raw.read_bytes() == content
