@@ -197,6 +197,7 @@ def test_mapped_headers_formats_decimal_comma_and_cp1252(
         "31/01/2026;Café €uro;5;1;2,50;0,5\n"  # line 2: good (€ is 0x80 in cp1252)
         "01/02/2026;B;3;0;1,234;1\n"  # line 3: more decimals than DECIMAL(10,2)
         "2026-02-01;C;3;0;1,00;1\n"  # line 4: not in the declared date format
+        "01/02/2026;D;3;0;1.000;1\n"  # line 5: a '.' where the separator is ',' (1.000 may mean 1000)
     ).encode("cp1252")
     lab = _real_files_lab(tiny_lab, content)
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
@@ -207,9 +208,9 @@ def test_mapped_headers_formats_decimal_comma_and_cp1252(
         "select sale_date::varchar, store_name, yoplait, units, price::varchar, ratio from raw.sales"
     ).fetchall() == [("2026-01-31", "Café €uro", 1, 5, "2.50", 0.5)]
     bad = con.execute("select line, column_name, error_type, reason from quarantine.sales order by line").fetchall()
-    assert [b[:3] for b in bad] == [(3, "price", "LOSSY_CAST"), (4, "sale_date", "CAST")]
+    assert [b[:3] for b in bad] == [(3, "price", "LOSSY_CAST"), (4, "sale_date", "CAST"), (5, "price", "CAST")]
     assert bad[1][3] == "value 2026-02-01 of sale_date is not a valid DATE in format %d/%m/%Y"
-    assert (loaded.rows, loaded.rejected) == (1, 2)
+    assert (loaded.rows, loaded.rejected) == (1, 3)
     assert (lab.paths.raw_dir / "sales_1.csv").read_bytes() == content  # never modified
 
 

@@ -54,8 +54,8 @@ def _scale(spec: ColumnSpec) -> int:
 
 def _number(name: str, spec: ColumnSpec, source: SourceConfig) -> Conversion:
     text = f"trim({_quoted(name)})"
-    if source.decimal_separator == ",":
-        text = f"replace({text}, ',', '.')"
+    if source.decimal_separator == ",":  # a '.' is then no decimal point (1.000 may mean 1000): no number
+        text = f"replace(replace({text}, '.', '?'), ',', '.')"
     converted = f"try_cast({text} as {spec.type})"
     scale = _scale(spec)
     column, sep = _quoted(name), re.escape(source.decimal_separator)
