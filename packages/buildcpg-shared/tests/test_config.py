@@ -67,6 +67,18 @@ def test_type_shorthand_and_normalisation(tmp_path: Path, tiny_lab_yaml: str) ->
             "sources.orders: http: only a source of type http has an 'http' section",
         ),
         (
+            ('files: "orders*.csv"', 'type: http\n    encoding: cp1252\n    http: {url: "http://x"}'),
+            "sources.orders: encoding: an http source lands its records as UTF-8",
+        ),
+        (
+            ('files: "orders*.csv"', 'type: http\n    marker: _SUCCESS\n    http: {url: "http://x"}'),
+            "sources.orders: marker: an http source lands complete files",
+        ),
+        (
+            ('files: "orders*.csv"', 'files: "orders*.csv"\n    decimal_separator: ","'),
+            "sources.orders: decimal_separator ',' cannot also be the delimiter",
+        ),
+        (
             ('files: "orders*.csv"', 'type: http\n    http: {url: "ftp://x"}'),
             "sources.orders.http.url: 'ftp://x' is not an http(s) URL",
         ),

@@ -235,6 +235,11 @@ class SourceConfig(_Strict):
                 raise ValueError("a source of type http needs an 'http' section (url, records_path, ...)")
             if self.http.cursor_field and self.http.cursor_field not in self.columns:
                 raise ValueError(f"http.cursor_field {self.http.cursor_field!r} is not a declared column")
+            if codecs.lookup(self.encoding).name != "utf-8" or self.decimal_separator != ".":
+                raise ValueError("encoding: an http source lands its records as UTF-8 with '.' decimals; remove it")
+            if self.marker is not None or self.settle is not None:
+                key = "marker" if self.marker is not None else "settle"
+                raise ValueError(f"{key}: an http source lands complete files (written, then renamed); remove it")
         elif not self.files:
             raise ValueError("files: a glob under data/raw is required for a csv source")
         elif self.http is not None:
