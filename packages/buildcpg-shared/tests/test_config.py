@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from buildcpg_shared.config import load_lab_config
+from buildcpg_shared.config import LabConfig, load_lab_config
+from buildcpg_shared.config.lab_config import lab_name_problem
 from buildcpg_shared.errors import ConfigError
+from pydantic import ValidationError
 
 
 def _write(tmp_path: Path, text: str, folder: str = "lab9_tiny") -> Path:
@@ -40,6 +42,10 @@ def test_type_shorthand_and_normalisation(tmp_path: Path, tiny_lab_yaml: str) ->
             ('amount: "DECIMAL(10,2)"', "amount: INTEGR"),
             "sources.orders.columns.amount.type: unknown DuckDB type 'INTEGR'",
         ),
+        (
+            ('amount: "DECIMAL(10,2)"', 'amount: "DECIMAL(\u0661\u0660,2)"'),  # Arabic-Indic digits
+            "sources.orders.columns.amount.type: unknown DuckDB type",
+        ),
         (("primary_key: [order_id]", "primary_key: [id]"), "sources.orders: primary_key names unknown column(s): id"),
         (("title: Tiny", "titel: Tiny"), "titel: unknown key"),
         (
@@ -59,6 +65,18 @@ def test_type_shorthand_and_normalisation(tmp_path: Path, tiny_lab_yaml: str) ->
         (
             ('files: "orders*.csv"', 'files: "o.csv"\n    http: {url: "http://x"}'),
             "sources.orders: http: only a source of type http has an 'http' section",
+        ),
+        (
+            ('files: "orders*.csv"', 'type: http\n    encoding: cp1252\n    http: {url: "http://x"}'),
+            "sources.orders: encoding: an http source lands its records as UTF-8",
+        ),
+        (
+            ('files: "orders*.csv"', 'type: http\n    marker: _SUCCESS\n    http: {url: "http://x"}'),
+            "sources.orders: marker: an http source lands complete files",
+        ),
+        (
+            ('files: "orders*.csv"', 'files: "orders*.csv"\n    decimal_separator: ","'),
+            "sources.orders: decimal_separator ',' cannot also be the delimiter",
         ),
         (
             ('files: "orders*.csv"', 'type: http\n    http: {url: "ftp://x"}'),
@@ -97,3 +115,41 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_lab_config(tmp_path / "lab9_tiny" / "lab.yaml")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("lab9_tiny\n", "is not a lab name"),  # a trailing newline ($ would accept it)
+        ("lab\u0669_tiny", "is not a lab name"),  # an Arabic-Indic digit nine (\d would accept it)
+        ("lab9_" + "x" * 80, "longer than 64 characters"),
+    ],
+)
+def test_lab_name_is_ascii_whole_and_bounded(name: str, problem: str) -> None:
+    assert lab_name_problem(name) is not None and problem in str(lab_name_problem(name))
+    assert lab_name_problem("lab9_tiny") is None
+    with pytest.raises(ValidationError) as info:
+        LabConfig.model_validate({"name": name})
+    assert problem in str(info.value)
+
+
+def test_overlong_lab_name_in_lab_yaml_is_one_line(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    name = "lab9_" + "x" * 80
+    path = _write(tmp_path, tiny_lab_yaml.replace("name: lab9_tiny", f"name: {name}"), folder="lab9_tiny")
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(path)
+    assert "name: " in str(info.value) and "longer than 64 characters" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("delimiter", ["';'", "'||'", "''", "'\\n'", "'\"'"])
+def test_delimiter_must_be_one_plain_character(tmp_path: Path, tiny_lab_yaml: str, delimiter: str) -> None:
+    text = tiny_lab_yaml.replace("    primary_key", f"    delimiter: {delimiter}\n    primary_key")
+    path = _write(tmp_path, text)
+    if delimiter == "';'":
+        assert load_lab_config(path).sources["orders"].delimiter == ";"
+        return
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(path)
+    message = str(info.value)
+    assert "sources.orders.delimiter: " in message and "one character" in message and "\n" not in message

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from buildcpg_shared.errors import LoadError
+from buildcpg_shared.errors import ConfigError, LoadError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.registry import Lab
 from conftest import LoadPending
@@ -104,3 +104,149 @@ def test_reject_rate_above_threshold_fails_and_keeps_previous_rows(
     ]
     assert con.execute("select count(*) from quarantine.orders").fetchone() == (0,)
     assert ledger.read_ledger(con)["orders_1.csv"].rows == 2
+
+
+STRICT_YAML = """\
+name: lab9_tiny
+sources:
+  orders:
+    files: "orders*.csv"
+    columns:
+      order_id: VARCHAR
+      units: INTEGER
+      small: TINYINT
+      price: "DECIMAL(10,2)"
+      rounded: {type: "DECIMAL(10,2)", round: true}
+      day: DATE
+"""
+
+
+def test_values_that_do_not_fit_their_type_exactly_are_quarantined(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
+    (tiny_lab / "lab.yaml").write_text(STRICT_YAML)
+    raw = tiny_lab / "data" / "raw" / "orders_1.csv"
+    content = (
+        "order_id,units,small,price,rounded,day\n"
+        "O1,3,7,1.50,1.234,2026-01-01\n"  # line 2: good; rounded is rounded as declared
+        "O2,3.53,7,1.50,1,2026-01-01\n"  # line 3: 3.53 is no INTEGER (DuckDB alone stores 4)
+        "O3,1e3,7,1.5,1,2026-01-01\n"  # line 4: good, 1e3 is exactly 1000
+        "O4,4.0,300,1.5,1,2026-01-01\n"  # line 5: 300 does not fit TINYINT
+        "O5,4,1e3,1.5,1,2026-01-01\n"  # line 6: nor does 1e3
+        "O6,4,1,1.234,1,2026-01-01\n"  # line 7: more decimals than DECIMAL(10,2)
+        "O7,4,1,1.2300,1,2026-01-01 10:00:00\n"  # line 8: a time of day in a DATE
+        "O8, 4 ,1,1.235e1,1,2026-01-02\n"  # line 9: good, 12.35
+    )
+    raw.write_text(content)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    (loaded,) = load_pending(Lab.from_dir(tiny_lab), con)
+    kept = con.execute("select order_id, units, price::varchar, rounded::varchar from raw.orders order by 1").fetchall()
+    assert kept == [("O1", 3, "1.50", "1.23"), ("O3", 1000, "1.50", "1.00"), ("O8", 4, "12.35", "1.00")]
+    bad = con.execute("select line, column_name, error_type, reason from quarantine.orders order by line").fetchall()
+    assert [b[:3] for b in bad] == [
+        (3, "units", "LOSSY_CAST"),
+        (5, "small", "CAST"),
+        (6, "small", "CAST"),
+        (7, "price", "LOSSY_CAST"),
+        (8, "day", "LOSSY_CAST"),
+    ]
+    assert bad[0][3] == "value 3.53 of units does not fit INTEGER exactly (it would be stored as 4)"
+    assert bad[3][3] == "value 1.234 of price does not fit DECIMAL(10,2) exactly (it would be stored as 1.23)"
+    assert (loaded.rows, loaded.rejected) == (3, 5)
+    assert raw.read_text() == content
+
+
+def test_round_is_only_for_decimals(tiny_lab: Path) -> None:
+    (tiny_lab / "lab.yaml").write_text(STRICT_YAML.replace("units: INTEGER", "units: {type: INTEGER, round: true}"))
+    with pytest.raises(ConfigError, match=r"sources.orders.columns.units: round: only a DECIMAL column can round"):
+        Lab.from_dir(tiny_lab).config  # noqa: B018
+
+
+REAL_FILES_YAML = """\
+name: lab9_tiny
+sources:
+  sales:
+    files: "sales*.csv"
+    headers: snake_case
+    delimiter: ";"
+    decimal_separator: ","
+    encoding: cp1252
+    columns:
+      sale_date: {type: DATE, format: "%d/%m/%Y"}
+      store_name: VARCHAR
+      yoplait: {type: INTEGER, from: "feat.yoplait"}
+      units: INTEGER
+      price: "DECIMAL(10,2)"
+      ratio: DOUBLE
+"""
+
+
+def _real_files_lab(tiny_lab: Path, content: bytes) -> Lab:
+    (tiny_lab / "lab.yaml").write_text(REAL_FILES_YAML)
+    for old in (tiny_lab / "data" / "raw").iterdir():
+        old.unlink()
+    (tiny_lab / "data" / "raw" / "sales_1.csv").write_bytes(content)
+    return Lab.from_dir(tiny_lab)
+
+
+def test_mapped_headers_formats_decimal_comma_and_cp1252(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
+    content = (
+        "Sale Date;Store Name;UNITS;feat.yoplait;Price;Ratio\n"  # mapped, normalised, reordered
+        "31/01/2026;Café €uro;5;1;2,50;0,5\n"  # line 2: good (€ is 0x80 in cp1252)
+        "01/02/2026;B;3;0;1,234;1\n"  # line 3: more decimals than DECIMAL(10,2)
+        "2026-02-01;C;3;0;1,00;1\n"  # line 4: not in the declared date format
+        "01/02/2026;D;3;0;1.000;1\n"  # line 5: a '.' where the separator is ',' (1.000 may mean 1000)
+    ).encode("cp1252")
+    lab = _real_files_lab(tiny_lab, content)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    (loaded,) = load_pending(lab, con)
+    columns = [r[0] for r in con.execute("select column_name from (describe raw.sales)").fetchall()]
+    assert columns == ["sale_date", "store_name", "yoplait", "units", "price", "ratio", "_source_file", "_loaded_at"]
+    assert con.execute(
+        "select sale_date::varchar, store_name, yoplait, units, price::varchar, ratio from raw.sales"
+    ).fetchall() == [("2026-01-31", "Café €uro", 1, 5, "2.50", 0.5)]
+    bad = con.execute("select line, column_name, error_type, reason from quarantine.sales order by line").fetchall()
+    assert [b[:3] for b in bad] == [(3, "price", "LOSSY_CAST"), (4, "sale_date", "CAST"), (5, "price", "CAST")]
+    assert bad[1][3] == "value 2026-02-01 of sale_date is not a valid DATE in format %d/%m/%Y"
+    assert (loaded.rows, loaded.rejected) == (1, 3)
+    assert (lab.paths.raw_dir / "sales_1.csv").read_bytes() == content  # never modified
+
+
+def test_a_missing_mapped_header_is_one_line_naming_file_and_header(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
+    content = "Sale Date;Store Name;UNITS;Price;Ratio\n31/01/2026;A;5;2,50;1\n".encode("cp1252")
+    lab = _real_files_lab(tiny_lab, content)
+    with pytest.raises(LoadError) as info:
+        load_pending(lab, duckdb.connect(str(tmp_path / "t.duckdb")))
+    assert str(info.value) == (
+        "data/raw/sales_1.csv: header does not match the contract of source 'sales': missing header "
+        "'feat.yoplait' (column yoplait). File not loaded; fix the file or lab.yaml"
+    )
+
+
+def test_timestamp_formats_per_column_and_utf16(tiny_lab: Path, tmp_path: Path, load_pending: LoadPending) -> None:
+    (tiny_lab / "lab.yaml").write_text(
+        'name: lab9_tiny\nsources:\n  orders:\n    files: "orders*.csv"\n    encoding: utf-16\n    columns:\n'
+        "      order_id: VARCHAR\n"
+        '      placed: {type: TIMESTAMP, format: "%d.%m.%Y %H:%M"}\n'
+        '      day: {type: DATE, format: "%d.%m.%Y %H:%M"}\n'
+    )
+    content = (
+        "order_id,placed,day\n"
+        "Ö1,31.01.2026 09:30,31.01.2026 00:00\n"  # line 2: good
+        "O2,2026-01-31 09:30,31.01.2026 00:00\n"  # line 3: placed is not in its format
+        "O3,31.01.2026 09:30,31.01.2026 10:15\n"  # line 4: the DATE would lose 10:15
+    ).encode("utf-16")
+    raw = tiny_lab / "data" / "raw" / "orders_1.csv"
+    raw.write_bytes(content)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    (loaded,) = load_pending(Lab.from_dir(tiny_lab), con)
+    got = con.execute("select order_id, placed::varchar, day::varchar from raw.orders").fetchall()
+    assert got == [("Ö1", "2026-01-31 09:30:00", "2026-01-31")]
+    bad = con.execute("select line, column_name, error_type from quarantine.orders order by line").fetchall()
+    assert bad == [(3, "placed", "CAST"), (4, "day", "LOSSY_CAST")]
+    assert (loaded.rows, loaded.rejected) == (1, 2)
+    assert raw.read_bytes() == content

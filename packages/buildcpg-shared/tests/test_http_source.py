@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class Api:
         self.bad_page: int | None = None
         self.token = TOKEN
         self.requests: list[str] = []
+        self.redirect_to = ""  # /v1/moved answers 302 to this URL (plus the query)
 
     def page(self, query: dict[str, str], path: str = "") -> tuple[int, bytes]:
         if path.startswith("/v1/linked"):  # next_link paging: 3 records a page, then a link to the rest
@@ -53,6 +55,19 @@ class Api:
         return 200, json.dumps({"data": {"items": chunk}}).encode()
 
 
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A real HTTP server on 127.0.0.1 (a free port) in a thread, for the duration of the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def api() -> Iterator[tuple[Api, str]]:
     state = Api()
@@ -60,6 +75,11 @@ def api() -> Iterator[tuple[Api, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.requests.append(self.path)
+            if self.path.startswith("/v1/moved") and state.redirect_to:
+                self.send_response(302)
+                self.send_header("Location", state.redirect_to + self.path[len("/v1/moved") :])
+                self.end_headers()
+                return
             if state.delay:
                 time.sleep(state.delay)
             if self.headers.get("Authorization") != f"Bearer {state.token}":
@@ -81,12 +101,8 @@ def api() -> Iterator[tuple[Api, str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}/v1/items"
-    server.shutdown()
-    server.server_close()
+    with _serving(Handler) as port:
+        yield state, f"http://127.0.0.1:{port}/v1/items"
 
 
 def _source(url: str, **http: Any) -> SourceConfig:
@@ -236,3 +252,70 @@ def test_lab_run_polls_and_loads_http_source(
     assert isinstance(lab, Lab)
     with duckdb.connect(str(lab.paths.database()), read_only=True) as con:
         assert con.execute("select count(*) from raw.items").fetchone() == (7,)
+
+
+@pytest.fixture
+def other_origin() -> Iterator[tuple[list[dict[str, str]], str]]:
+    """A second server (another port: another origin) that records the headers it was sent."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers.items()))
+            body = json.dumps({"data": {"items": RECORDS[:2]}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with _serving(Handler) as port:
+        yield seen, f"http://127.0.0.1:{port}/elsewhere"
+
+
+def test_token_is_not_sent_along_a_redirect_to_another_origin(
+    api: tuple[Api, str], other_origin: tuple[list[dict[str, str]], str]
+) -> None:
+    state, url = api
+    seen, elsewhere = other_origin
+    state.redirect_to = elsewhere
+    source = _source(url.replace("/v1/items", "/v1/moved"), pagination={"type": "none"})
+    records = HttpPoller("items", source, {"ITEMS_TOKEN": TOKEN}).fetch(None)
+    assert [r["id"] for r in records] == [1, 2]  # the redirect was followed ...
+    assert len(seen) == 1
+    assert not any(k.lower() == "authorization" for k in seen[0])  # ... without the credentials
+    assert all(TOKEN not in v for v in seen[0].values())
+
+
+def test_token_follows_a_redirect_within_the_configured_origin(api: tuple[Api, str]) -> None:
+    state, url = api
+    state.redirect_to = url  # same scheme, host and port
+    source = _source(url.replace("/v1/items", "/v1/moved"), pagination={"type": "none"})
+    records = HttpPoller("items", source, {"ITEMS_TOKEN": TOKEN}).fetch(None)
+    assert [r["id"] for r in records] == [1, 2, 3]  # the server checks the token on /v1/items
+    assert state.requests == ["/v1/moved", "/v1/items"]
+
+
+def test_a_column_can_take_its_values_from_another_record_field(api: tuple[Api, str], tmp_path: Path) -> None:
+    _, url = api
+    source = SourceConfig.model_validate(
+        {
+            "type": "http",
+            "columns": {
+                "id": "INTEGER",
+                "product": {"type": "VARCHAR", "from": "sku"},
+                "quantity": {"type": "INTEGER", "from": "qty"},
+            },
+            "http": {"url": url, "records_path": "data.items", "auth_env": "ITEMS_TOKEN"},
+        }
+    )
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    _poll_and_load(source, raw_dir, con)
+    assert con.execute("select id, product, quantity from raw.items order by id limit 2").fetchall() == [
+        (1, "SKU-1", 2),
+        (2, "SKU-2", 4),
+    ]

@@ -113,3 +113,77 @@ def test_failed_load_rolls_back(tiny_lab: Path, tmp_path: Path) -> None:
     count = con.execute("select count(*) from raw.orders").fetchone()[0]  # type: ignore[index]
     entry = ledger.read_ledger(con)["orders_1.csv"]
     assert count == entry.rows
+
+
+def _unreadable_entries(raw_dir: Path) -> dict[str, str]:
+    """Faults that hit root too (chmod 000 does not stop root): a directory, a FIFO and a dangling
+    symlink, each named like a raw file of the source."""
+    (raw_dir / "orders_dir.csv").mkdir()
+    os.mkfifo(raw_dir / "orders_fifo.csv")
+    (raw_dir / "orders_gone.csv").symlink_to(raw_dir / "nowhere.csv")
+    return {
+        "orders_dir.csv": "is a directory, not a file",
+        "orders_fifo.csv": "is not a regular file",
+        "orders_gone.csv": "is a symlink to a missing file",
+    }
+
+
+def test_unreadable_raw_files_are_one_line_each_and_the_others_still_load(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    expected = _unreadable_entries(lab.paths.raw_dir)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    plan = _load_all(lab, con)
+    assert [f.rel for f in plan.pending] == ["orders_1.csv"]
+    assert sorted(u.rel for u in plan.unreadable) == sorted(expected)
+    for problem in plan.unreadable:
+        assert problem.line.startswith(f"data/raw/{problem.rel}: ") and expected[problem.rel] in problem.line
+        assert "\n" not in problem.line
+    assert con.execute("select count(*) from raw.orders").fetchone() == (2,)
+
+
+def test_an_io_error_while_hashing_is_one_line(tiny_lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # EACCES/EIO cannot be produced for root on a local disk; inject the OSError the read would raise.
+    (tiny_lab / "data" / "raw" / "orders_2.csv").write_text("order_id,order_date,amount\nB1,2026-01-01,1\n")
+    real = check_module.file_sha256
+
+    def failing(path: Path, chunk: int = 1 << 20) -> str:
+        if path.name == "orders_2.csv":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, chunk)
+
+    monkeypatch.setattr(check_module, "file_sha256", failing)
+    lab = Lab.from_dir(tiny_lab)
+    plan = _load_all(lab, duckdb.connect(str(tmp_path / "t.duckdb")))
+    assert [f.rel for f in plan.pending] == ["orders_1.csv"]
+    assert [u.line for u in plan.unreadable] == ["data/raw/orders_2.csv: cannot be read: Permission denied"]
+
+
+def test_a_file_that_became_unreadable_before_load_is_one_line(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    ledger.ensure_ledger(con)
+    ensure_tables(con, "orders", lab.config.sources["orders"])
+    (raw,) = scan(lab.paths.raw_dir, lab.config, {}).pending
+    raw.path.unlink()
+    raw.path.mkdir()  # replaced by a directory between Check and Load
+    with pytest.raises(LoadError) as info:
+        load_file(con, raw, lab.config.sources["orders"], "r")
+    assert str(info.value).startswith("data/raw/orders_1.csv: cannot be read: ")
+    assert "\n" not in str(info.value)
+
+
+def test_run_and_check_report_unreadable_files_and_load_the_rest(tiny_lab: Path) -> None:
+    from buildcpg_shared.testing import run_cli, run_lab_dir
+
+    _unreadable_entries(tiny_lab / "data" / "raw")
+    checked = run_cli(tiny_lab.parents[1], "check")
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert "data/raw/orders_dir.csv: is a directory, not a file" in checked.stderr
+    assert "Traceback" not in checked.stderr
+    assert "new      data/raw/orders_1.csv" in checked.stdout
+    lab, report = run_lab_dir(tiny_lab, steps=["check", "load"], echo=False)
+    steps = {s.name: s for s in report.steps}
+    assert steps["check"].status == "failed" and "orders_dir.csv: is a directory" in steps["check"].detail
+    assert steps["load"].status != "failed"
+    with duckdb.connect(str(lab.paths.database()), read_only=True) as con:
+        assert con.execute("select count(*) from raw.orders").fetchone() == (2,)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from buildcpg_shared.errors import LoadError
+from buildcpg_shared.errors import ConfigError, LoadError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.load import load_file
 from buildcpg_shared.registry import Lab
@@ -34,7 +34,7 @@ CASES: dict[str, tuple[bytes, tuple[object, ...]]] = {
     "other_delimiter": (b"order_id;order_date;amount\nB1;2026-01-01;1\n", ("error", "missing order_id, order_date")),
     "truncated_last_line": (
         HEADER + b"B1,2026-01-01,1.00\nB2,2026-0",
-        ("quarantine", 1, [(3, "amount", "MISSING COLUMNS"), (3, "order_date", "CAST")]),
+        ("quarantine", 1, [(3, "amount", "MISSING COLUMNS")]),  # the date is read as text: one reason
     ),
     "non_utf8": (
         HEADER + b"B1,2026-01-01,1.00\nB\xff2,2026-01-02,2\n",
@@ -44,6 +44,15 @@ CASES: dict[str, tuple[bytes, tuple[object, ...]]] = {
         HEADER + b"B1,2026-01-01,1\nB2,2026-01-02,2\nB1,2026-01-03,3\n",
         ("quarantine", 2, [(4, "order_id", "DUPLICATE_KEY")]),
     ),
+    "lossy_decimal": (
+        HEADER + b"B1,2026-01-01,1.00\nB2,2026-01-02,3.535\n",
+        ("quarantine", 1, [(3, "amount", "LOSSY_CAST")]),
+    ),
+    "timestamp_in_date": (
+        HEADER + b"B1,2026-01-01 12:30:00,1\nB2,2026-01-02,2\n",
+        ("quarantine", 1, [(2, "order_date", "LOSSY_CAST")]),
+    ),
+    "decimal_overflow": (HEADER + b"B1,2026-01-01,123456789012.5\n", ("quarantine", 0, [(2, "amount", "CAST")])),
     "one_mb_field": (HEADER + b'"' + b"B" * 1_000_000 + b'",2026-01-01,1\n', ("quarantine", 1, [])),
 }
 
@@ -131,3 +140,53 @@ def test_declared_delimiter_and_encoding_are_used(tiny_lab: Path, tmp_path: Path
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
     load_pending(lab, con)
     assert con.execute("select order_id, amount::varchar from raw.orders").fetchall() == [("Café", "1.50")]
+
+
+def test_unknown_encoding_is_refused_in_lab_yaml(tiny_lab: Path) -> None:
+    text = (tiny_lab / "lab.yaml").read_text().replace("    primary_key", "    encoding: latin-9x\n    primary_key")
+    (tiny_lab / "lab.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        Lab.from_dir(tiny_lab).config  # noqa: B018
+    assert "sources.orders.encoding: unknown encoding 'latin-9x'" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_byte_the_declared_encoding_lacks_is_quarantined_with_its_line(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
+    text = (tiny_lab / "lab.yaml").read_text().replace("    primary_key", "    encoding: cp1252\n    primary_key")
+    (tiny_lab / "lab.yaml").write_text(text)
+    content = HEADER + "B1,2026-01-01,1\nCafé,2026-01-02,2\n".encode("cp1252") + b"B\x81,2026-01-03,3\n"
+    bad = tiny_lab / "data" / "raw" / "orders_1.csv"
+    bad.write_bytes(content)  # 0x81 is undefined in cp1252
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    (loaded,) = load_pending(Lab.from_dir(tiny_lab), con)
+    assert con.execute("select order_id from raw.orders order by 1").fetchall() == [("B1",), ("Café",)]
+    assert con.execute("select line, error_type from quarantine.orders").fetchall() == [(4, "INVALID ENCODING")]
+    assert loaded.rejected == 1
+    assert bad.read_bytes() == content
+
+
+def test_a_missing_mapped_header_is_one_line_and_loses_nothing(
+    tiny_lab: Path, tmp_path: Path, load_pending: LoadPending
+) -> None:
+    text = (
+        (tiny_lab / "lab.yaml")
+        .read_text()
+        .replace('amount: "DECIMAL(10,2)"', 'amount: {type: "DECIMAL(10,2)", from: "Net Amount"}')
+    )
+    (tiny_lab / "lab.yaml").write_text(text)
+    lab = Lab.from_dir(tiny_lab)
+    (lab.paths.raw_dir / "orders_1.csv").write_text("order_id,order_date,Net Amount\nA1,2026-01-01,10.50\n")
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    load_pending(lab, con)
+    bad = lab.paths.raw_dir / "orders_2.csv"
+    bad.write_text("order_id,order_date,amount\nB1,2026-01-01,1\n")  # the export renamed the header back
+    with pytest.raises(LoadError) as info:
+        load_pending(lab, con)
+    assert str(info.value) == (
+        "data/raw/orders_2.csv: header does not match the contract of source 'orders': missing header "
+        "'Net Amount' (column amount); unexpected amount. File not loaded; fix the file or lab.yaml"
+    )
+    assert con.execute("select order_id, amount::varchar from raw.orders").fetchall() == [("A1", "10.50")]
+    assert "orders_2.csv" not in ledger.read_ledger(con)

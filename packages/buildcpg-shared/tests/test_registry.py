@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from buildcpg_shared.errors import LabNotFoundError, WorkspaceNotFoundError
+from buildcpg_shared.errors import LabNotFoundError, ScaffoldError, WorkspaceNotFoundError
 from buildcpg_shared.registry import LabPaths, Workspace, find_lab_dir, find_workspace_root
+from buildcpg_shared.scaffold.create import validate_new_lab_name
 
 
 def test_real_workspace_lists_lab1(workspace_root: Path) -> None:
@@ -60,3 +61,19 @@ def test_database_override_is_absolute_and_cwd_independent(
     env = paths.dbt_env({})
     assert env["BUILDCPG_LAB9_TINY_DB"] == str(paths.default_database)
     assert Path(env["DBT_PROFILES_DIR"]).is_absolute()
+
+
+def test_overlong_or_malformed_lab_names_are_one_clear_line(tiny_lab: Path) -> None:
+    workspace = Workspace.find(tiny_lab)
+    for name in ("lab9_" + "x" * 300, "lab9_tiny\n"):
+        with pytest.raises(LabNotFoundError) as info:
+            workspace.lab(name)
+        assert "is not a lab name" in str(info.value) and "\n" not in str(info.value).replace(repr(name), "")
+
+
+def test_new_lab_refuses_overlong_names_without_oserror(tiny_lab: Path) -> None:
+    workspace = Workspace.find(tiny_lab)
+    with pytest.raises(ScaffoldError, match="longer than 64 characters"):
+        validate_new_lab_name(workspace, "lab7_" + "x" * 300)
+    with pytest.raises(ScaffoldError, match="is not a lab name"):
+        validate_new_lab_name(workspace, "lab7_ok\n")

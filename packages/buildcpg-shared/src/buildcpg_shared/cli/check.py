@@ -2,7 +2,7 @@
 
 Reads each lab's ledger read-only and stats its raw folder (files are hashed only when their size
 or mtime changed). Exit code: 0 nothing to load, 1 some lab has files to load, 2 an error (a lab
-being written right now, a bad lab.yaml).
+being written right now, a bad lab.yaml, a raw file that cannot be read).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 import typer
 
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.ingest.check import marker_path
 from buildcpg_shared.ingest.ledger import read_ledger_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.registry import Workspace
@@ -37,17 +38,23 @@ def check_command(
             print(f"{lab.name}: error: {err}", file=sys.stderr, flush=True)
             continue
         to_load += len(plan.pending)
+        errors += len(plan.unreadable)
+        for problem in plan.unreadable:
+            print(f"{lab.name}: error: {problem.line}", file=sys.stderr, flush=True)
         if quiet:
             continue
         print(
             f"{lab.name}: {len(plan.new)} new, {len(plan.changed)} changed, "
             f"{len(plan.unchanged) + len(plan.touched)} unchanged, {len(plan.removed)} removed, "
-            f"{len(plan.in_progress)} still being written",
+            f"{len(plan.in_progress)} still being written"
+            + (f", {len(plan.waiting)} waiting for a completion marker" if plan.waiting else ""),
         )
         lines = [("new", f) for f in plan.new] + [("changed", f) for f in plan.changed]
-        lines += [("writing", f) for f in plan.in_progress]
+        lines += [("writing", f) for f in plan.in_progress] + [("waiting", f) for f in plan.waiting]
         for kind, raw in sorted(lines, key=lambda item: item[1].rel):
-            print(f"  {kind:<8} data/raw/{raw.rel}  ({raw.source})")
+            marker = marker_path(raw.path, lab.config.sources[raw.source]) if kind == "waiting" else None
+            note = f"; no {marker.name} yet" if marker is not None else ""
+            print(f"  {kind:<8} data/raw/{raw.rel}  ({raw.source}{note})")
         for entry in plan.removed:
             print(f"  removed  data/raw/{entry.file}  ({entry.source}; its rows stay loaded)")
         for name, source in lab.config.sources.items():

@@ -6,6 +6,7 @@ A bad file stops with one line naming the file, the key and the problem, e.g.
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -16,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from buildcpg_shared.config.alerts import AlertsConfig, validate_cron
 from buildcpg_shared.errors import ConfigError
 
-LAB_NAME_RE = re.compile(r"^lab\d+_[a-z0-9]+(?:_[a-z0-9]+)*$")
-IDENTIFIER_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+LAB_NAME_RE = re.compile(r"lab[0-9]+_[a-z0-9]+(?:_[a-z0-9]+)*", re.ASCII)  # use with fullmatch
+LAB_NAME_MAX = 64  # folder, package, database and env var names derive from it
+IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]*", re.ASCII)  # use with fullmatch
 _BASE_TYPES = {
     "BOOLEAN",
     "TINYINT",
@@ -45,7 +47,19 @@ _BASE_TYPES = {
     "BLOB",
     "JSON",
 }
-_TYPE_RE = re.compile(r"^([A-Z]+)\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?$")
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+DECIMAL_TYPES = {"DECIMAL", "NUMERIC"}
+TEMPORAL_TYPES = {"DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ"}
+_TYPE_RE = re.compile(r"([A-Z]+)\s*(\(\s*[0-9]+\s*(,\s*[0-9]+\s*)?\))?", re.ASCII)  # use with fullmatch
+
+
+def lab_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a lab name (None when it is one): ASCII ``lab<N>_<words>``, at most 64 characters."""
+    if len(name) > LAB_NAME_MAX:
+        return f"{name[:20]!r}... is not a lab name: longer than {LAB_NAME_MAX} characters ({len(name)})"
+    if not LAB_NAME_RE.fullmatch(name):
+        return f"{name!r} is not a lab name (lowercase 'lab<N>_<words>' in ASCII, e.g. lab4_pricing)"
+    return None
 
 
 class _Strict(BaseModel):
@@ -53,9 +67,12 @@ class _Strict(BaseModel):
 
 
 class ColumnSpec(_Strict):
-    """One column of a source: its DuckDB type and whether a value is required."""
+    """One column of a source: its DuckDB type, where it comes from, and the rules its values meet."""
 
     type: str
+    from_: str | None = Field(default=None, alias="from", description="the file's header of this column")
+    format: str | None = Field(default=None, description="strptime format of a DATE/TIME/TIMESTAMP column")
+    round: bool = Field(default=False, description="DECIMAL: round extra decimals instead of quarantining")
     required: bool = False
     description: str = ""
     accepted_values: list[str | int | float] | None = Field(default=None, description="the only values allowed")
@@ -77,10 +94,25 @@ class ColumnSpec(_Strict):
     @classmethod
     def _known_type(cls, value: str) -> str:
         normalized = " ".join(value.upper().split())
-        match = _TYPE_RE.match(normalized)
+        match = _TYPE_RE.fullmatch(normalized)
         if not match or match.group(1) not in _BASE_TYPES:
             raise ValueError(f"unknown DuckDB type {value!r} (e.g. VARCHAR, INTEGER, DATE, DECIMAL(10,2))")
         return normalized
+
+    @property
+    def base_type(self) -> str:
+        """The type without its parameters: ``DECIMAL`` for ``DECIMAL(10, 2)``."""
+        return self.type.split("(")[0].strip()
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> ColumnSpec:
+        if self.round and self.base_type not in DECIMAL_TYPES:
+            raise ValueError(f"round: only a DECIMAL column can round ({self.type} values must fit exactly)")
+        if self.format is not None and self.base_type not in TEMPORAL_TYPES:
+            raise ValueError(f"format: only a DATE, TIME or TIMESTAMP column has a format, not {self.type}")
+        if self.from_ is not None and not self.from_.strip():
+            raise ValueError("from: the header name must not be empty")
+        return self
 
 
 class PaginationConfig(_Strict):
@@ -127,6 +159,12 @@ class SourceConfig(_Strict):
     primary_key: list[str] = Field(default_factory=list)
     delimiter: str = ","
     encoding: str = "utf-8"
+    decimal_separator: Literal[".", ","] = Field(default=".", description="',' for European exports (1,5)")
+    headers: Literal["exact", "snake_case"] = Field(
+        default="exact", description="snake_case: normalise the file's header names before matching"
+    )
+    settle: float | None = Field(default=None, ge=0, description="seconds a file must be unchanged before loading")
+    marker: str | None = Field(default=None, description="completion marker beside the file: '{name}.ok', '_SUCCESS'")
     date_format: str | None = Field(default=None, description="strptime format of DATE columns, e.g. %d/%m/%Y")
     timestamp_format: str | None = Field(default=None, description="strptime format of TIMESTAMP columns")
     max_reject_rate: float = Field(default=1.0, ge=0, le=1, description="fail the file above this share of rejects")
@@ -138,6 +176,36 @@ class SourceConfig(_Strict):
         """Accept ``name: TYPE`` as shorthand for ``name: {type: TYPE}``."""
         if isinstance(value, dict):
             return {k: ({"type": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char_delimiter(cls, value: str) -> str:
+        if len(value) != 1 or value in '\r\n"':
+            raise ValueError(f"{value!r} must be one character, not a quote or line break (e.g. ',', ';', '|', tab)")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        return value
+
+    @field_validator("marker")
+    @classmethod
+    def _marker_beside_the_file(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
+                raise ValueError(
+                    f"{value!r} must be a file name beside the data file, e.g. '{{name}}.ok' or '_SUCCESS'"
+                )
+            try:
+                value.format(name="f.csv", stem="f")
+            except (KeyError, IndexError, ValueError) as err:
+                raise ValueError(f"{value!r}: only {{name}} and {{stem}} may be filled in ({err})") from None
         return value
 
     @field_validator("files")
@@ -152,8 +220,13 @@ class SourceConfig(_Strict):
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
         for name in self.columns:
-            if not IDENTIFIER_RE.match(name):
+            if not IDENTIFIER_RE.fullmatch(name):
                 raise ValueError(f"column name {name!r} must be lowercase snake_case")
+        if self.decimal_separator == self.delimiter:
+            raise ValueError(f"decimal_separator {self.decimal_separator!r} cannot also be the delimiter (use ';')")
+        sources = [spec.from_ for spec in self.columns.values() if spec.from_ is not None]
+        if len(sources) != len(set(sources)):
+            raise ValueError("columns: two columns name the same 'from' header")
         missing = [k for k in self.primary_key if k not in self.columns]
         if missing:
             raise ValueError(f"primary_key names unknown column(s): {', '.join(missing)}")
@@ -162,6 +235,11 @@ class SourceConfig(_Strict):
                 raise ValueError("a source of type http needs an 'http' section (url, records_path, ...)")
             if self.http.cursor_field and self.http.cursor_field not in self.columns:
                 raise ValueError(f"http.cursor_field {self.http.cursor_field!r} is not a declared column")
+            if codecs.lookup(self.encoding).name != "utf-8" or self.decimal_separator != ".":
+                raise ValueError("encoding: an http source lands its records as UTF-8 with '.' decimals; remove it")
+            if self.marker is not None or self.settle is not None:
+                key = "marker" if self.marker is not None else "settle"
+                raise ValueError(f"{key}: an http source lands complete files (written, then renamed); remove it")
         elif not self.files:
             raise ValueError("files: a glob under data/raw is required for a csv source")
         elif self.http is not None:
@@ -247,8 +325,9 @@ class LabConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _lab_name(cls, value: str) -> str:
-        if not LAB_NAME_RE.match(value):
-            raise ValueError(f"{value!r} is not a lab name (lowercase 'lab<N>_<words>', e.g. lab4_pricing)")
+        problem = lab_name_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("schedule")
@@ -260,7 +339,7 @@ class LabConfig(_Strict):
     @classmethod
     def _source_names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
         for name in value:
-            if not IDENTIFIER_RE.match(name):
+            if not IDENTIFIER_RE.fullmatch(name):
                 raise ValueError(f"source name {name!r} must be lowercase snake_case")
         return value
 

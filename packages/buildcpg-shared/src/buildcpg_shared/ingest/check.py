@@ -4,16 +4,26 @@ Stat first; a file is hashed only when its size or mtime differ from the ledger,
 thousands of unchanged files reads no file content. An optional ``hold`` callback (see
 ``ingest.monitor.CSVMonitor``) gets the candidates before hashing and names those still being
 written: they are reported as ``in_progress`` and left for a later run.
+
+A path that matches a source's glob but cannot be read (a directory or FIFO named like a CSV, a
+dangling symlink, a permission or I/O error) is reported in ``unreadable`` with one line naming it;
+the other files are planned as usual, so one bad entry never stops the lab.
+
+A source with a completion ``marker`` (``{name}.ok`` beside each file, or ``_SUCCESS`` in its
+folder) loads a new or changed file only once its marker exists; until then the file is listed in
+``waiting``. Marker files themselves are never loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat as stat_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from buildcpg_shared.config import LabConfig
+from buildcpg_shared.config import LabConfig, SourceConfig
 from buildcpg_shared.errors import ConfigError
 from buildcpg_shared.ingest.ledger import LedgerEntry
 
@@ -32,6 +42,15 @@ class RawFile:
     sha256: str = ""
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A path matching a source's glob that cannot be read, with its one-line reason."""
+
+    source: str
+    rel: str
+    line: str
+
+
 @dataclass
 class CheckResult:
     """The plan for the Load step."""
@@ -42,6 +61,8 @@ class CheckResult:
     touched: list[RawFile] = field(default_factory=list)
     removed: list[LedgerEntry] = field(default_factory=list)
     in_progress: list[RawFile] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    waiting: list[RawFile] = field(default_factory=list)  # complete only once their marker exists
 
     @property
     def pending(self) -> list[RawFile]:
@@ -62,6 +83,44 @@ def _is_partial(path: Path) -> bool:
     return path.name.startswith(".") or path.name.lower().endswith(PARTIAL_SUFFIXES)
 
 
+def _not_a_file(path: Path, mode: int) -> str:
+    """Why a path that is not a regular file cannot be loaded."""
+    if stat_module.S_ISDIR(mode):
+        return "is a directory, not a file"
+    return "is not a regular file (a FIFO, socket or device)"
+
+
+def _entry_problem(path: Path) -> tuple[os.stat_result | None, str]:
+    """The stat of a matched path, or the one-line problem that keeps it from being read."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return None, f"is a symlink to a missing file ({os.readlink(path)})"
+        return None, ""  # gone since the glob: the next scan sees it as it is then
+    except OSError as err:
+        return None, f"cannot be read: {err.strerror or err}"
+    if not stat_module.S_ISREG(found.st_mode):
+        return None, _not_a_file(path, found.st_mode)
+    return found, ""
+
+
+def marker_path(path: Path, source: SourceConfig) -> Path | None:
+    """The completion marker that must exist before ``path`` is loaded (None: the source has none)."""
+    if source.marker is None:
+        return None
+    return path.with_name(source.marker.format(name=path.name, stem=path.stem))
+
+
+def _is_marker(path: Path, source: SourceConfig) -> bool:
+    if source.marker is None:
+        return False
+    if "{" not in source.marker:
+        return path.name == source.marker
+    prefix, _, suffix = source.marker.replace("{stem}", "{name}").partition("{name}")
+    return len(path.name) > len(prefix) + len(suffix) and path.name.startswith(prefix) and path.name.endswith(suffix)
+
+
 HoldCallback = Callable[[list[RawFile]], set[str]]
 
 
@@ -74,16 +133,24 @@ def scan(
     candidates: list[tuple[RawFile, LedgerEntry | None]] = []
     for source_name, source in config.sources.items():
         for path in sorted(raw_dir.glob(source.file_glob(source_name))):
-            if not path.is_file() or _is_partial(path):
+            if _is_partial(path) or _is_marker(path, source):
                 continue
             rel = path.relative_to(raw_dir).as_posix()
+            if source.type != "http" and rel.split("/")[0] == "_http":
+                continue  # the HTTP sources' landing folder, matched by a broad glob like "*"
             if rel in seen:
                 raise ConfigError(
                     f"data/raw/{rel} matches the globs of sources {seen[rel]!r} and {source_name!r}; "
                     "make the 'files' patterns in lab.yaml disjoint"
                 )
             seen[rel] = source_name
-            stat = path.stat()
+            stat, problem = _entry_problem(path)
+            if stat is None:
+                if problem:
+                    result.unreadable.append(Unreadable(source_name, rel, f"data/raw/{rel}: {problem}"))
+                else:
+                    del seen[rel]
+                continue
             raw = RawFile(source_name, path, rel, stat.st_size, stat.st_mtime_ns)
             known = ledger.get(rel)
             if (
@@ -98,6 +165,14 @@ def scan(
                 result.unchanged.append(raw)
             else:
                 candidates.append((raw, known if known is not None and known.source == source_name else None))
+    complete: list[tuple[RawFile, LedgerEntry | None]] = []
+    for raw, known in candidates:
+        marker = marker_path(raw.path, config.sources[raw.source])
+        if marker is not None and not marker.exists():
+            result.waiting.append(raw)
+        else:
+            complete.append((raw, known))
+    candidates = complete
     held = hold([raw for raw, _ in candidates]) if hold and candidates else set()
     for raw, known in candidates:
         if raw.rel in held:
@@ -106,6 +181,11 @@ def scan(
         try:
             hashed = _hashed(raw)
         except FileNotFoundError:  # renamed or deleted since the stat: the next scan sees it as it is then
+            continue
+        except OSError as err:
+            result.unreadable.append(
+                Unreadable(raw.source, raw.rel, f"data/raw/{raw.rel}: cannot be read: {err.strerror or err}")
+            )
             continue
         if known is None:
             result.new.append(hashed)

@@ -4,7 +4,8 @@ A poll fetches every page first and lands them all at once (written as ``.part``
 failed page lands nothing. The landed file then goes through the same Check/Load path as any CSV:
 header and type contract, quarantine, ledger. The incremental cursor (the largest value of
 ``cursor_field`` loaded so far) is stored in the ledger entry of each landed file, committed with
-its rows; the next poll sends it as ``cursor_param``. Secrets come from env vars and are never printed.
+its rows; the next poll sends it as ``cursor_param``. Secrets come from env vars and are never printed,
+and the credential header goes only to the configured origin (never along a redirect to another host).
 """
 
 from __future__ import annotations
@@ -49,6 +50,35 @@ def unloaded_landings(raw_dir: Path, name: str, ledger: Mapping[str, LedgerEntry
     return [p for p in sorted(folder.glob("*.csv")) if p.relative_to(raw_dir).as_posix() not in ledger]
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+class _SameOriginCredentials(urllib.request.HTTPRedirectHandler):
+    """Follows redirects, but sends the credential header only to the configured origin.
+
+    urllib's default handler copies every header to wherever a redirect points, so a token would
+    reach any host the API (or anyone who can make it redirect) names. A redirect to another
+    scheme, host or port is followed without the header, as curl and requests do.
+    """
+
+    def __init__(self, origin: tuple[str, str, int | None], header: str) -> None:
+        self.origin = origin
+        self.header = header.lower()
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != self.origin:
+            for store in (new.headers, new.unredirected_hdrs):
+                for key in [k for k in store if k.lower() == self.header]:
+                    del store[key]
+        return new
+
+
 def _dig(body: Any, path: str) -> Any:
     value = body
     for key in [k for k in path.split(".") if k]:
@@ -76,10 +106,12 @@ class HttpPoller:
         self.source = source
         self.http: HttpConfig = source.http
         self.environ = os.environ if environ is None else environ
+        redirects = _SameOriginCredentials(_origin(self.http.url), self.http.auth_header)
+        self._opener = urllib.request.build_opener(redirects)
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, url: str) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": "buildcpg"}
-        if self.http.auth_env:
+        if self.http.auth_env and _origin(url) == _origin(self.http.url):  # e.g. a next link to another host
             token = self.environ.get(self.http.auth_env)
             if not token:
                 raise HttpSourceError(
@@ -91,14 +123,14 @@ class HttpPoller:
     def _get(self, url: str, page: int) -> Any:
         """One page as parsed JSON, retrying 5xx/429, connection errors and timeouts with backoff."""
         where = f"source {self.name!r}: page {page} of {url.split('?')[0]}"
-        request = urllib.request.Request(url, headers=self._headers())
+        request = urllib.request.Request(url, headers=self._headers(url))
         attempts = self.http.retries + 1
         problem = ""
         for attempt in range(attempts):
             if attempt:
                 time.sleep(self.http.backoff * 2 ** (attempt - 1))
             try:
-                with urllib.request.urlopen(request, timeout=self.http.timeout) as response:
+                with self._opener.open(request, timeout=self.http.timeout) as response:
                     payload = response.read()
             except urllib.error.HTTPError as err:
                 if err.code in (401, 403):
@@ -175,12 +207,12 @@ class HttpPoller:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         final = folder / f"{stamp}.csv"
         part = final.with_suffix(".csv.part")
-        columns = list(self.source.columns)
+        fields = [spec.from_ or name for name, spec in self.source.columns.items()]  # a column's `from` names its field
         with part.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, delimiter=self.source.delimiter)
-            writer.writerow(columns)
+            writer.writerow(fields)
             for record in records:
-                writer.writerow([_cell(record.get(c)) for c in columns])
+                writer.writerow([_cell(record.get(f)) for f in fields])
         os.replace(part, final)
         return final
 

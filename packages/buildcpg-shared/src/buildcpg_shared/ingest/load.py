@@ -5,6 +5,12 @@ and its rejects tables: a row that breaks the types lands in ``quarantine.<sourc
 column and reason, never silently dropped. The file's old rows, its new rows, its quarantined rows
 and its ledger entry commit in one transaction, so a killed run leaves the database as it was.
 
+Columns whose values DuckDB would convert with a loss (integers, DECIMALs, DATEs: ``3.53`` → 4)
+are read as text and converted by ``buildcpg_shared.validate.casts``: a value that does not fit its
+type exactly is quarantined (``CAST`` / ``LOSSY_CAST``), never rounded. Headers are matched to the
+contract's columns by ``ingest.headers`` (``from:``, ``headers: snake_case``), and a file in an
+encoding DuckDB cannot read is decoded into a temporary UTF-8 copy (``ingest.encoding``).
+
 Rules beyond types (required, accepted values, ranges, patterns, primary key) are the shared
 expectations of ``buildcpg_shared.validate``, checked in SQL in the same transaction: a cheap
 count over the file's rows first; only when something breaks a rule is the file read again in
@@ -24,7 +30,10 @@ from buildcpg_shared.config import SourceConfig
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile
+from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
+from buildcpg_shared.ingest.headers import map_header
 from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
+from buildcpg_shared.validate.casts import Conversion, cast_rules, conversions_for, strict_value
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
@@ -56,44 +65,39 @@ def read_header(path: Path, source: SourceConfig, rel: str = "") -> list[str]:
     (which quarantines that row) instead of failing the whole file.
     """
     where = f"data/raw/{rel or path.name}"
-    encoding = "utf-8-sig" if source.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else source.encoding
     try:
-        with path.open("rb") as handle:
-            first = handle.readline(1 << 20)
+        with path.open("r", encoding=python_encoding(source.encoding), errors="surrogateescape", newline="") as handle:
+            text = handle.readline(1 << 20)
     except FileNotFoundError as err:
         raise LoadError(
             f"{where}: disappeared before it was loaded (renamed or deleted during the run); "
             "the next run picks it up under its new name"
         ) from err
-    try:
-        text = first.decode(encoding)
-    except UnicodeDecodeError as err:
-        raise LoadError(f"{where}: line 1: not {source.encoding} text ({err.reason})") from err
+    except OSError as err:  # a directory or FIFO put in its place, permissions, an I/O error
+        raise LoadError(f"{where}: cannot be read: {err.strerror or err}") from err
+    except UnicodeError as err:  # e.g. a UTF-16 file without its byte order mark
+        raise LoadError(f"{where}: line 1: not {source.encoding} text ({err})") from err
+    bad = next((c for c in text if "\udc80" <= c <= "\udcff"), None)
+    if bad is not None:
+        byte = f"0x{ord(bad) - 0xDC00:02x}"
+        raise LoadError(f"{where}: line 1: not {source.encoding} text (byte {byte} in the header)")
+    first = text
     row = next(csv.reader([text.rstrip("\r\n")], delimiter=source.delimiter), None)
     if not first or row is None:
         raise LoadError(f"{where}: the file is empty (expected a header row)")
     return [cell.strip() for cell in row]
 
 
-def check_header(raw: RawFile, source: SourceConfig) -> None:
-    """Reject the whole file when its header does not match the contract, naming the columns."""
-    header = read_header(raw.path, source, raw.rel)
-    expected = list(source.columns)
-    if header == expected:
-        return
-    missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
-    parts = []
-    if missing:
-        parts.append(f"missing {', '.join(missing)}")
-    if extra:
-        parts.append(f"unexpected {', '.join(extra)}")
-    if not parts:
-        parts.append(f"columns out of order: expected {', '.join(expected)}")
-    raise LoadError(
-        f"data/raw/{raw.rel}: header does not match the contract of source {raw.source!r}: "
-        f"{'; '.join(parts)}. File not loaded; fix the file or lab.yaml"
-    )
+def check_header(raw: RawFile, source: SourceConfig) -> list[str]:
+    """The contract column of each of the file's columns, in file order; the whole file is refused
+    (one line naming the headers) when a column is missing, unexpected or mapped twice."""
+    mapped, problems = map_header(read_header(raw.path, source, raw.rel), source)
+    if problems:
+        raise LoadError(
+            f"data/raw/{raw.rel}: header does not match the contract of source {raw.source!r}: "
+            f"{'; '.join(problems)}. File not loaded; fix the file or lab.yaml"
+        )
+    return [name for name in mapped if name is not None]
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
@@ -127,26 +131,36 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfi
     )
 
 
-def read_csv_sql(path: Path, source: SourceConfig, *, rejects: str = _REJECTS_TABLE, ordered: bool = False) -> str:
-    """DuckDB ``read_csv`` of one file with the contract's explicit types and a rejects table."""
-    columns = "{" + ", ".join(f"{_sql_str(c)}: {_sql_str(t)}" for c, t in source.duckdb_columns.items()) + "}"
+@dataclass(frozen=True)
+class _Read:
+    """How one file is read: the path DuckDB reads, its columns in file order, the text-read columns."""
+
+    path: Path
+    order: list[str]
+    conversions: dict[str, Conversion]
+
+
+def read_csv_sql(read: _Read, source: SourceConfig, *, rejects: str = _REJECTS_TABLE, ordered: bool = False) -> str:
+    """DuckDB ``read_csv`` of one file with explicit types (text for the columns the loader converts)."""
+    types = {c: "VARCHAR" if c in read.conversions else source.columns[c].type for c in read.order}
+    columns = "{" + ", ".join(f"{_sql_str(c)}: {_sql_str(t)}" for c, t in types.items()) + "}"
     options = [
         f"columns = {columns}",
         "header = true",
         "auto_detect = false",
         f"delim = {_sql_str(source.delimiter)}",
-        f"encoding = {_sql_str(source.encoding)}",
+        f"encoding = {_sql_str(duckdb_encoding(source.encoding) or 'utf-8')}",  # else a UTF-8 copy is read
         "store_rejects = true",
         f"rejects_table = {_sql_str(rejects)}",
-        f"rejects_scan = {_sql_str(rejects + '_scan')}",  # _REJECTS_SCAN for the default
+        f"rejects_scan = {_sql_str(rejects + '_scan')}",
     ]
-    if source.date_format:
-        options.append(f"dateformat = {_sql_str(source.date_format)}")
+    if source.decimal_separator != ".":
+        options.append(f"decimal_separator = {_sql_str(source.decimal_separator)}")
     if source.timestamp_format:
         options.append(f"timestampformat = {_sql_str(source.timestamp_format)}")
     if ordered:
         options.append("parallel = false")
-    return f"read_csv({_sql_str(str(path))}, {', '.join(options)})"
+    return f"read_csv({_sql_str(str(read.path))}, {', '.join(options)})"
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -154,57 +168,91 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _quarantine_contract_violations(
-    con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, rules: list[Expectation], run_id: str
+def _violations(relation: str, rules: list[Expectation]) -> str:
+    return (
+        "select _line, _violation_column, _violation_type, _violation_reason "
+        f"from ({violations_query(relation, rules, '_line')})"
+    )
+
+
+def _load_in_order(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawFile,
+    source: SourceConfig,
+    read: _Read,
+    rules: list[Expectation],
+    run_id: str,
 ) -> tuple[int, int]:
-    """Re-read the file in order, quarantine rows breaking a rule (with line numbers), keep the rest.
+    """Read the file again in order and quarantine, with line numbers, every row that the reader
+    rejects, whose text does not fit its type exactly, or that breaks a rule; keep the rest.
 
     Returns (rows kept, rows quarantined). Line numbers count CSV records like DuckDB's rejects
     (header = line 1), so a quoted newline does not shift them. Must run inside the file's transaction.
     """
-    columns = ", ".join(source.columns)
     ordered_rejects = _REJECTS_TABLE + "_ordered"
+    text_columns = ", ".join(read.order)
+    for table in (ordered_rejects, ordered_rejects + "_scan"):
+        con.execute(f"drop table if exists {table}")
     con.execute(f"delete from {RAW_SCHEMA}.{raw.source} where _source_file = ?", [raw.rel])
+    con.execute(f"delete from {QUARANTINE_SCHEMA}.{raw.source} where file = ?", [raw.rel])
     previous = con.execute("select current_setting('preserve_insertion_order')").fetchone()
     con.execute("set preserve_insertion_order = true")
     try:
-        # Good rows come out in file order; a good row's line = its ordinal + 2 + rejected records before it.
         con.execute(
-            f"""create or replace temp table {_STAGE} as
-            with r as (
-                select line - 1 - row_number() over (order by line) as good_before
-                from (select distinct line from {_REJECTS_TABLE})
-            ), s as (
-                select row_number() over () - 1 as _ord, {columns}
-                from {read_csv_sql(raw.path, source, rejects=ordered_rejects, ordered=True)}
-            )
-            select s.* exclude (_ord),
-                   s._ord + 2 + (select count(*) from r where r.good_before <= s._ord) as _line
-            from s"""
+            f"create or replace temp table {_STAGE}_ord as select row_number() over () - 1 as _ord, {text_columns} "
+            f"from {read_csv_sql(read, source, rejects=ordered_rejects, ordered=True)}"
         )
     finally:
         con.execute(f"set preserve_insertion_order = {'true' if previous and previous[0] else 'false'}")
-    con.execute(f"create or replace temp table {_STAGE}_bad as {violations_query(_STAGE, rules, '_line')}")
-    line_text = " || ".join(
-        f"coalesce({c}::varchar, '')" + (f" || {_sql_str(source.delimiter)}" if i < len(source.columns) - 1 else "")
-        for i, c in enumerate(source.columns)
-    )
     con.execute(
         f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
-            select ?, _line, _violation_column, _violation_type, _violation_reason, {line_text}, ?,
+            select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
+                   ?, current_timestamp::timestamp
+            from {ordered_rejects} e""",
+        [raw.rel, run_id],
+    )
+    # Good rows come out in file order; a good row's line = its ordinal + 2 + rejected records before it.
+    con.execute(
+        f"""create or replace temp table {_STAGE} as
+        with r as (
+            select line - 1 - row_number() over (order by line) as good_before
+            from (select distinct line from {ordered_rejects})
+        )
+        select s.* exclude (_ord), s._ord + 2 + (select count(*) from r where r.good_before <= s._ord) as _line
+        from {_STAGE}_ord s"""
+    )
+    con.execute(f"create or replace temp table {_STAGE}_cast as {_violations(_STAGE, cast_rules(read.conversions))}")
+    converted = ", ".join(
+        f"{read.conversions[c].convert} as {c}" if c in read.conversions else c for c in source.columns
+    )
+    con.execute(
+        f"create or replace temp table {_STAGE}_typed as select {converted}, _line from {_STAGE} "
+        f"where _line not in (select _line from {_STAGE}_cast)"
+    )
+    con.execute(
+        f"create or replace temp table {_STAGE}_bad as select * from {_STAGE}_cast "
+        f"union all {_violations(_STAGE + '_typed', rules)}"
+    )
+    line_text = f" || {_sql_str(source.delimiter)} || ".join(f"coalesce(s.{c}::varchar, '')" for c in read.order)
+    con.execute(
+        f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
+            select ?, b._line, b._violation_column, b._violation_type, b._violation_reason, {line_text}, ?,
                    current_timestamp::timestamp
-            from {_STAGE}_bad""",
+            from {_STAGE}_bad b join {_STAGE} s on s._line = b._line""",
         [raw.rel, run_id],
     )
     kept = _count(
         con,
-        f"insert into {RAW_SCHEMA}.{raw.source} select {columns}, ? as _source_file, "
-        f"current_timestamp::timestamp as _loaded_at from {_STAGE} "
+        f"insert into {RAW_SCHEMA}.{raw.source} select {', '.join(source.columns)}, ? as _source_file, "
+        f"current_timestamp::timestamp as _loaded_at from {_STAGE}_typed "
         f"where _line not in (select _line from {_STAGE}_bad)",
         [raw.rel],
     )
-    bad = _count(con, f"select count(distinct _line) from {_STAGE}_bad")
-    for table in (_STAGE, f"{_STAGE}_bad", ordered_rejects, ordered_rejects + "_scan"):
+    bad = _count(con, f"select count(distinct line) from {ordered_rejects}")
+    bad += _count(con, f"select count(distinct _line) from {_STAGE}_bad")
+    for table in (_STAGE + "_ord", _STAGE, _STAGE + "_cast", _STAGE + "_typed", _STAGE + "_bad"):
+        con.execute(f"drop table if exists {table}")
+    for table in (ordered_rejects, ordered_rejects + "_scan"):
         con.execute(f"drop table if exists {table}")
     return kept, bad
 
@@ -222,40 +270,72 @@ def _first_problem(con: duckdb.DuckDBPyConnection, raw: RawFile) -> str:
     return f"line {row[0]}{column}: {reason}"
 
 
+class _NeedsOrderedRead(Exception):
+    """The fast read met a value that does not fit its type exactly: read the file in order instead."""
+
+
 def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, run_id: str) -> LoadedFile:
-    """Replace the rows of one file in ``raw.<source>`` and record it, in one transaction."""
-    check_header(raw, source)
-    columns = ", ".join(source.columns)
+    """Replace the rows of one file in ``raw.<source>`` and record it, in one transaction.
+
+    The fast path is one parallel read whose text-read columns raise at the first value that does not
+    fit exactly; that (or a broken rule) sends the file down the ordered path, which quarantines each
+    such row with its line. A clean file is read once.
+    """
+    order = check_header(raw, source)
+    conversions = conversions_for(source)
     rules = expectations_for(source)
+    try:
+        with utf8_readable(raw.path, source.encoding) as path:
+            read = _Read(path, order, conversions)
+            try:
+                return _load(con, raw, source, read, rules, run_id, fast=True)
+            except _NeedsOrderedRead:
+                return _load(con, raw, source, read, rules, run_id, fast=False)
+    except OSError as err:  # while transcoding to a temporary UTF-8 copy
+        raise LoadError(f"data/raw/{raw.rel}: cannot be read: {err.strerror or err}") from err
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawFile,
+    source: SourceConfig,
+    read: _Read,
+    rules: list[Expectation],
+    run_id: str,
+    *,
+    fast: bool,
+) -> LoadedFile:
     # DuckDB appends to existing rejects tables: start each file with empty ones.
     con.execute(f"drop table if exists {_REJECTS_TABLE}")
     con.execute(f"drop table if exists {_REJECTS_SCAN}")
     con.execute("begin transaction")
     try:
-        replaced_row = con.execute(
-            f"select count(*) from {RAW_SCHEMA}.{raw.source} where _source_file = ?", [raw.rel]
-        ).fetchone()
-        replaced = int(replaced_row[0]) if replaced_row else 0
+        replaced = _count(con, f"select count(*) from {RAW_SCHEMA}.{raw.source} where _source_file = ?", [raw.rel])
         con.execute(f"delete from {RAW_SCHEMA}.{raw.source} where _source_file = ?", [raw.rel])
         con.execute(f"delete from {QUARANTINE_SCHEMA}.{raw.source} where file = ?", [raw.rel])
-        inserted = con.execute(
-            f"insert into {RAW_SCHEMA}.{raw.source} select {columns}, ? as _source_file, "
-            f"current_timestamp::timestamp as _loaded_at from {read_csv_sql(raw.path, source)}",
-            [raw.rel],
-        ).fetchone()
-        rows = int(inserted[0]) if inserted else 0
-        con.execute(
-            f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
-                select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
-                       ?, current_timestamp::timestamp
-                from {_REJECTS_TABLE} e""",
-            [raw.rel, run_id],
-        )
-        rejected = _count(con, f"select count(distinct line) from {_REJECTS_TABLE}")
-        in_file = f"_source_file = {_sql_str(raw.rel)}"
-        if rules and count_violations(con, f"{RAW_SCHEMA}.{raw.source}", rules, in_file):
-            rows, broken = _quarantine_contract_violations(con, raw, source, rules, run_id)
-            rejected += broken
+        if fast:
+            values = ", ".join(
+                strict_value(read.conversions[c]) if c in read.conversions else c for c in source.columns
+            )
+            rows = _count(
+                con,
+                f"insert into {RAW_SCHEMA}.{raw.source} select {values}, ? as _source_file, "
+                f"current_timestamp::timestamp as _loaded_at from {read_csv_sql(read, source)}",
+                [raw.rel],
+            )
+            con.execute(
+                f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
+                    select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
+                           ?, current_timestamp::timestamp
+                    from {_REJECTS_TABLE} e""",
+                [raw.rel, run_id],
+            )
+            rejected = _count(con, f"select count(distinct line) from {_REJECTS_TABLE}")
+            in_file = f"_source_file = {_sql_str(raw.rel)}"
+            if rules and count_violations(con, f"{RAW_SCHEMA}.{raw.source}", rules, in_file):
+                rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
+        else:
+            rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
         first_problem = _first_problem(con, raw) if rejected else ""
         total = rows + rejected
         if total and rejected / total > source.max_reject_rate:
@@ -280,6 +360,8 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
         con.execute("commit")
     except duckdb.Error as err:
         con.execute("rollback")
+        if fast and read.conversions:  # most likely a value that does not fit: the ordered path says which
+            raise _NeedsOrderedRead from err
         first = str(err).strip().splitlines()[0]
         raise LoadError(f"data/raw/{raw.rel}: could not be loaded into raw.{raw.source}: {first}") from err
     except BaseException:

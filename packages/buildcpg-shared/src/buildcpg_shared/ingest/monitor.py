@@ -1,7 +1,8 @@
 """CSVMonitor: the Check step's view of a lab's raw folder, holding back files still being written.
 
 A file counts as still being written when its size or mtime moves between two stats taken
-``interval`` seconds apart, or when it was modified less than ``settle`` seconds ago. Partial names
+``interval`` seconds apart, or when it was modified less than ``settle`` seconds ago (the source's
+``settle`` in lab.yaml wins over the monitor's default, for writers that pause). Partial names
 (``.part``, ``.tmp``, dot-files) are never picked up (see ``ingest.check``). Only new or changed
 files are looked at twice, and only those modified in the last ``quiet`` seconds: a file nobody has
 written to for that long is complete, so a run over files dropped earlier does not wait at all.
@@ -29,10 +30,14 @@ class CSVMonitor:
         self.settle = settle
         self.quiet = quiet
 
+    def _settle(self, raw: RawFile) -> float:
+        source = self.config.sources.get(raw.source)
+        return source.settle if source is not None and source.settle is not None else self.settle
+
     def unsettled(self, files: list[RawFile]) -> set[str]:
         """Relative paths of the files that are still being written."""
         now_ns = time.time_ns()
-        recent = [raw for raw in files if now_ns - raw.mtime_ns < max(self.quiet, self.settle) * 1e9]
+        recent = [raw for raw in files if now_ns - raw.mtime_ns < max(self.quiet, self._settle(raw)) * 1e9]
         if recent and self.interval > 0:  # only files written to lately can still be moving
             time.sleep(self.interval)
         now_ns = time.time_ns()
@@ -44,7 +49,8 @@ class CSVMonitor:
                 moving.add(raw.rel)
                 continue
             moved = (stat.st_size, stat.st_mtime_ns) != (raw.size, raw.mtime_ns)
-            fresh = self.settle > 0 and now_ns - stat.st_mtime_ns < self.settle * 1e9
+            settle = self._settle(raw)
+            fresh = settle > 0 and now_ns - stat.st_mtime_ns < settle * 1e9
             if moved or fresh:
                 moving.add(raw.rel)
         return moving

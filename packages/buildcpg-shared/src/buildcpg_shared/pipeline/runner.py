@@ -140,16 +140,22 @@ class LabRunner:
                 f"{len(plan.unchanged) + len(plan.touched)} unchanged file(s)"
                 + (f", {len(plan.removed)} removed (rows kept)" if plan.removed else "")
                 + (f", {len(plan.in_progress)} still being written (next run)" if plan.in_progress else "")
+                + (f", {len(plan.waiting)} waiting for a completion marker" if plan.waiting else "")
             )
             result.data = {
                 "pending": [f.rel for f in plan.pending],
                 "removed": [e.file for e in plan.removed],
                 "in_progress": [f.rel for f in plan.in_progress],
+                "waiting": [f.rel for f in plan.waiting],
                 "poll_errors": polled,
+                "unreadable": [u.line for u in plan.unreadable],
             }
-            if polled:
+            for problem in plan.unreadable:  # one line each; the other files still load
+                self._say(f"check     error   {problem.line}")
+            problems = polled + [u.line for u in plan.unreadable]
+            if problems:
                 result.status = "failed"
-                result.detail = f"{polled[0]}; {result.detail}"
+                result.detail = f"{problems[0]}; {result.detail}"
         self._finish_step(result)
         return plan
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from buildcpg_shared.config import LabConfig, load_lab_config
+from buildcpg_shared.config.lab_config import LAB_NAME_MAX, lab_name_problem
 from buildcpg_shared.errors import LabNotFoundError, WorkspaceNotFoundError
 from buildcpg_shared.registry.paths import LabPaths
 
@@ -122,6 +123,10 @@ class Workspace:
             raise LabNotFoundError(
                 f"{name!r} is not a lab name: give a folder name under labs/ ({', '.join(names) or 'none yet'})"
             )
+        malformed = len(name) > LAB_NAME_MAX or not (name.isascii() and name.isprintable())
+        problem = lab_name_problem(name) if malformed else None  # a near miss gets "did you mean" below
+        if problem:
+            raise LabNotFoundError(problem)
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; labs: {', '.join(names) or 'none'}"

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from buildcpg_shared.config.lab_config import LAB_NAME_RE
+from buildcpg_shared.config.lab_config import lab_name_problem
 from buildcpg_shared.errors import ScaffoldError
 from buildcpg_shared.orchestrate.uv import run_uv, sync_lab
 from buildcpg_shared.registry import Lab, LabPaths, Workspace, db_env_var
@@ -39,8 +39,9 @@ def validate_new_lab_name(workspace: Workspace, name: str) -> None:
     """Raise ScaffoldError unless ``name`` is a fresh, well-formed lab name."""
     if not name or "/" in name or "\\" in name or ".." in name or name.startswith("."):
         raise ScaffoldError(f"{name!r} is not a lab name: no path separators, '..' or leading dot")
-    if not LAB_NAME_RE.match(name):
-        raise ScaffoldError(f"{name!r} is not a lab name: lowercase 'lab<N>_<words>', e.g. lab4_price_elasticity")
+    problem = lab_name_problem(name)
+    if problem:
+        raise ScaffoldError(problem)
     existing = workspace.labs_dir / name
     if existing.exists():
         raise ScaffoldError(f"{existing} already exists: choose another name or `buildcpg remove-lab {name}`")
