@@ -11,9 +11,10 @@ import sys
 
 import typer
 
-from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.errors import BuildCPGError, LabBusyError
 from buildcpg_shared.ingest.ledger import read_ledger_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
+from buildcpg_shared.inspect.readonly import running_run
 from buildcpg_shared.registry import Workspace
 
 
@@ -30,6 +31,9 @@ def check_command(
     to_load = errors = 0
     for lab in selected:
         try:
+            holder = running_run(lab)
+            if holder is not None:  # never open the working database under a run: its Check decides
+                raise LabBusyError(f"lab {lab.name} is being run right now ({holder}); check again when it finishes")
             ledger = read_ledger_file(lab.paths.database(), lab.name)
             plan = CSVMonitor(lab.paths.raw_dir, lab.config).check(ledger)
         except BuildCPGError as err:

@@ -21,6 +21,19 @@ from filelock import FileLock, Timeout
 from buildcpg_shared.errors import LabBusyError
 
 
+def _alive(pid: object) -> bool:
+    """Is ``pid`` a live process on this host? (signal 0 checks without sending anything)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
 class LabLock:
     """Hold ``data/.buildcpg.lock`` of a lab for the length of a ``with`` block."""
 
@@ -38,6 +51,23 @@ class LabLock:
         except (OSError, ValueError):
             return "unknown holder"
         return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ({info.get('command')})"
+
+    def running_holder(self) -> str | None:
+        """The holder of a run in progress, or None when no run holds the lock.
+
+        Read without taking the lock (taking it, even for an instant, could refuse a run that starts
+        then): the sidecar file names the holder and exists only while a run holds the lock; one left
+        by a killed run on this host names a dead process and is ignored.
+        """
+        try:
+            info = json.loads(self.holder_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return "unknown holder"
+        if info.get("host") == socket.gethostname() and not _alive(info.get("pid")):
+            return None
+        return self.holder()
 
     def __enter__(self) -> LabLock:
         self.lock_file.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from buildcpg_shared.errors import BuildCPGError, LabBusyError
+from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
@@ -38,6 +38,7 @@ from buildcpg_shared.registry import Lab
 from buildcpg_shared.serving import publish
 
 GOLD_SCHEMA = "gold"
+CONNECT_WAIT_S = 30.0  # how long a run waits for a reader that opened the database just before it
 
 
 @dataclass
@@ -77,6 +78,13 @@ class RunReport:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _why(err: BaseException) -> str:
+    """The first line of an error (DuckDB's messages run over several lines)."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return (str(err).splitlines() or [type(err).__name__])[0]
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -311,9 +319,34 @@ class LabRunner:
 
     # -- the run ---------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        self.database.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.database))
-        con.execute("set preserve_insertion_order = false")
+        """Open the lab database for writing; wait a little for a reader that opened it just before the run.
+
+        CLI readers never open the file while the lab lock is held, but one may have opened it an
+        instant before this run took the lock (or a BI tool holds it): DuckDB then refuses a writer.
+        """
+        try:
+            self.database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            folder = self.database.parent
+            raise StepError(f"{self.lab.name}: cannot create the data folder {folder}: {_why(err)}") from err
+        deadline = time.monotonic() + CONNECT_WAIT_S
+        while True:
+            try:
+                con = duckdb.connect(str(self.database))
+                break
+            except duckdb.Error as err:
+                locked = "lock" in str(err).lower()
+                if locked and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                why = (
+                    f"another process keeps it open ({_why(err)}) for over {CONNECT_WAIT_S:g}s; close it "
+                    "(BI tools should read the serving copy)"
+                    if locked
+                    else _why(err)
+                )
+                raise StepError(f"{self.lab.name}: cannot open the database {self.database}: {why}") from err
+        con.execute("set session preserve_insertion_order = false")
         return con
 
     def _reset(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -324,22 +357,32 @@ class LabRunner:
         fingerprint.set_state(con, "last_good_build", None)
 
     def _steps(self) -> None:
-        want = set(self.steps)
+        """Every step on one connection, held for the whole run.
+
+        dbt-duckdb opens its own connection to the same file; in this process DuckDB hands it the
+        same database instance, so the file stays locked by this run from Check to Publish and no
+        reader (or other writer) can slip in between two steps.
+        """
         con = self._connect()
         try:
-            check_identity(con, self.lab.name, self.database)
-            if self.full_refresh:
-                self._reset(con)
-            plan = self._check(con) if "check" in want or "load" in want else None
-            if "load" in want and plan is not None and self._load(con, plan).status == "failed":
-                for name in ("transform", "test", "inspect", "publish"):
-                    if name in want:
-                        self._skipped(name, "load failed")
-                return
-            up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
-            build_key = self._build_key = fingerprint.build_key(self.paths, con)
+            self._steps_on(con, set(self.steps))
         finally:
+            if self._dbt is not None:
+                self._dbt.close()
             con.close()
+
+    def _steps_on(self, con: duckdb.DuckDBPyConnection, want: set[str]) -> None:
+        check_identity(con, self.lab.name, self.database)
+        if self.full_refresh:
+            self._reset(con)
+        plan = self._check(con) if "check" in want or "load" in want else None
+        if "load" in want and plan is not None and self._load(con, plan).status == "failed":
+            for name in ("transform", "test", "inspect", "publish"):
+                if name in want:
+                    self._skipped(name, "load failed")
+            return
+        up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
+        build_key = self._build_key = fingerprint.build_key(self.paths, con)
 
         dbt_steps = [s for s in ("transform", "test") if s in want]
         if dbt_steps and up_to_date:
@@ -354,24 +397,15 @@ class LabRunner:
             if self._dbt is not None:
                 self._dbt.close()
             if ok and want >= {"transform", "test"}:
-                con = self._connect()
-                try:
-                    fingerprint.set_state(con, "last_good_build", build_key)
-                finally:
-                    con.close()
-        if "inspect" in want or "publish" in want:
-            con = self._connect()
-            try:
-                if "inspect" in want:
-                    self._inspect(con)
-                if "publish" in want:
-                    failed = [s.name for s in self.report.steps if s.status == "failed"]
-                    if failed:
-                        self._skipped("publish", f"{', '.join(failed)} failed: the last good serving copy stays")
-                    else:
-                        self._publish(con)
-            finally:
-                con.close()
+                fingerprint.set_state(con, "last_good_build", build_key)
+        if "inspect" in want:
+            self._inspect(con)
+        if "publish" in want:
+            failed = [s.name for s in self.report.steps if s.status == "failed"]
+            if failed:
+                self._skipped("publish", f"{', '.join(failed)} failed: the last good serving copy stays")
+            else:
+                self._publish(con)
 
     def run(self) -> RunReport:
         """Run the selected steps under the lab lock; never raises for a failed step."""
