@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from buildcpg_shared.testing import cli_env, copy_workspace, keep_only_labs, run_cli
+from buildcpg_shared.testing import cli_env, run_cli
 
 LAB = "lab1_sales_performance"
 RUNS = 20
@@ -80,16 +80,12 @@ READERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace copy with only lab 1, its venv synced, and one run done (so a serving copy exists)."""
-    root = copy_workspace(Path(__file__).resolve().parents[3], tmp_path_factory.mktemp("readers") / "ws")
-    keep_only_labs(root, [LAB])
-    synced = run_cli(root, "sync", LAB)
-    assert synced.returncode == 0, synced.stdout + synced.stderr
-    first = run_cli(root, "run", LAB, "--no-sync")
+@pytest.fixture
+def workspace(lab1_workspace: Path) -> Path:
+    """The lab 1 workspace copy after one run (so a serving copy exists)."""
+    first = run_cli(lab1_workspace, "run", LAB, "--no-sync")
     assert first.returncode == 0, first.stdout + first.stderr
-    return root
+    return lab1_workspace
 
 
 def test_every_reader_in_a_loop_never_fails_a_run(workspace: Path, tmp_path: Path) -> None:

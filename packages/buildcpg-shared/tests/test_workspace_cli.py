@@ -107,9 +107,21 @@ def test_second_concurrent_run_is_refused_and_database_intact(workspace: Path) -
         time.sleep(0.05)
     assert holder_file.exists(), "first run never took the lock"
     second = _cli(workspace, "run", LAB, "--no-sync")
+    lab_runner = subprocess.run(
+        [str(lab_dir / ".venv" / "bin" / "buildcpg-lab"), "--lab-dir", str(lab_dir), "run"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out, _ = holder.communicate(timeout=600)
-    assert second.returncode == 1
+    # busy is not failed: its own exit code (3) and its own word in the summary
+    assert second.returncode == 3, second.stdout + second.stderr
     assert "already running" in second.stdout and f"pid {holder.pid}" in second.stdout
+    summary = second.stdout[second.stdout.index("Summary") :]
+    assert f"│ {LAB} │ busy" in summary and "failed" not in summary
+    assert "0 of 1 lab(s) passed, 1 busy (already running)" in second.stdout
+    assert lab_runner.returncode == 3 and "BUSY" in lab_runner.stdout, lab_runner.stdout + lab_runner.stderr
     assert holder.returncode == 0, out
     db = lab_dir / "data" / f"{LAB}.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
@@ -243,6 +255,8 @@ def test_watch_runs_once_for_a_burst_and_stops_on_ctrl_c(workspace: Path) -> Non
     db = workspace / "labs" / LAB / "data" / f"{LAB}.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from raw.sales where transaction_id like 'T9100000%'").fetchone() == (50,)
+
+
 def test_quality_inspect_report_help(workspace: Path) -> None:
     for command in (["inspect"], ["quality"], ["report"]):
         result = _cli(workspace, *command, "--help")

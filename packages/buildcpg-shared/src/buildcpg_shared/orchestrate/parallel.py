@@ -30,7 +30,7 @@ class LabProgress:
     """What the platform knows of one lab's run so far."""
 
     lab: str
-    state: str = "queued"  # queued | running | ok | warn | failed
+    state: str = "queued"  # queued | running | ok | warn | failed | busy
     current: str = ""
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float | None = None
@@ -170,6 +170,8 @@ def run_one(
     progress.returncode = proc.returncode
     if timed_out.is_set():
         progress.state, progress.error = "failed", f"timed out after {timeout:g}s and was killed"
+    elif progress.busy:
+        progress.state, progress.error = "busy", str(end.get("error") or "already running")
     elif end:
         progress.state = "ok" if end.get("status") == "ok" else ("warn" if end.get("status") == "warn" else "failed")
         progress.error = str(end.get("error") or "")
@@ -180,6 +182,17 @@ def run_one(
         progress.error = f"exit code {proc.returncode}"
     on_change()
     return progress
+
+
+# `buildcpg run` exit codes (docs/cli.md): 2 is an error of the command itself (main)
+EXIT_PASSED, EXIT_FAILED, EXIT_PASSED_OR_BUSY = 0, 1, 3
+
+
+def run_exit_code(progress: dict[str, LabProgress]) -> int:
+    """0 every lab passed; 1 some lab failed; 3 none failed but some were busy (running elsewhere)."""
+    if any(not p.ok and not p.busy for p in progress.values()):
+        return EXIT_FAILED
+    return EXIT_PASSED_OR_BUSY if any(p.busy for p in progress.values()) else EXIT_PASSED
 
 
 def new_progress(labs: list[Lab]) -> dict[str, LabProgress]:

@@ -48,7 +48,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
         + (f": {report.error}" if report.error and not report.error.startswith(("lab ", report.lab)) else "")
     )
-    return 0 if report.ok else 1
+    return 0 if report.ok else (3 if report.status == "busy" else 1)
 
 
 def _cmd_dbt(args: argparse.Namespace) -> int:

@@ -48,7 +48,7 @@ class RunReport:
     lab: str
     run_id: str
     started_at: str
-    status: str = "running"
+    status: str = "running"  # running | ok | warn | failed | busy (refused: the lab was already running)
     finished_at: str = ""
     duration_s: float = 0.0
     database: str = ""
@@ -423,7 +423,7 @@ class LabRunner:
             if failed:
                 self.report.error = f"step(s) failed: {', '.join(failed)}"
         except LabBusyError as err:
-            self.report.status = "failed"
+            self.report.status = "busy"  # not run: another run of this lab holds the lock
             self.report.error = str(err)
             self._say(f"error: {err}")
             busy = True
