@@ -66,7 +66,7 @@ while not stop.exists():
     if args[0] == "inspect" and code == 0:
         source = json.loads(sink.getvalue()[sink.getvalue().index("{"):])["source"]
         sources[source] = sources.get(source, 0) + 1
-    time.sleep(0.02)  # tight, yet leaves the two cores to the runs
+    time.sleep(0.1)  # tight (several reads a second per reader), yet leaves the cores to the runs
 out.write_text(json.dumps({"codes": codes, "problems": problems[:3], "sources": sources}))
 """
 

@@ -350,11 +350,22 @@ class LabRunner:
         return con
 
     def _reset(self, con: duckdb.DuckDBPyConnection) -> None:
-        """--full-refresh: rebuild raw and quarantine from the files (the files are untouched)."""
-        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
-            con.execute(f"drop schema if exists {schema} cascade")
-        con.execute(f"drop table if exists {ledger.LEDGER}")
-        fingerprint.set_state(con, "last_good_build", None)
+        """--full-refresh: rebuild raw and quarantine from the files (the files are untouched).
+
+        One transaction (DuckDB DDL is transactional): a kill at any point leaves either the old
+        raw + ledger + build state or none of them, never a ledger claiming rows raw no longer holds.
+        """
+        fingerprint.get_state(con, "last_good_build")  # creates the state table outside the transaction
+        con.execute("begin transaction")
+        try:
+            for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+                con.execute(f"drop schema if exists {schema} cascade")
+            con.execute(f"drop table if exists {ledger.LEDGER}")
+            fingerprint.set_state(con, "last_good_build", None)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
     def _steps(self) -> None:
         """Every step on one connection, held for the whole run.
