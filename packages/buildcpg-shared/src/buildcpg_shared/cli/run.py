@@ -16,7 +16,14 @@ from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.dry_run import print_plan
 from buildcpg_shared.orchestrate.history import History
-from buildcpg_shared.orchestrate.parallel import LabProgress, failure_tail, new_progress, run_exit_code, run_labs
+from buildcpg_shared.orchestrate.parallel import (
+    LabProgress,
+    failure_tail,
+    new_progress,
+    run_exit_code,
+    run_labs,
+    stop_children_on_signals,
+)
 from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.schedule import due_labs
 from buildcpg_shared.orchestrate.uv import sync_stale
@@ -113,6 +120,7 @@ def run_command(
     lock = threading.Lock()
 
     progress = new_progress(selected)
+    stop_children_on_signals()  # SIGTERM/SIGINT/SIGHUP: the lab processes stop too, then the summary
     recorder = RunRecorder(workspace, " ".join(["buildcpg", *sys.argv[1:]])[:500], len(selected))
     run = functools.partial(
         run_labs,

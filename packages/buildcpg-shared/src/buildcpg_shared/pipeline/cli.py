@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.pipeline.parent import interrupt_on_signals, stop_with_parent
 from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, find_lab_dir
 
@@ -36,14 +37,17 @@ def _steps(value: str) -> list[str]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from buildcpg_shared.pipeline.runner import LabRunner
 
-    report = LabRunner(
+    runner = LabRunner(
         _lab(args),
         steps=args.steps,
         full_refresh=args.full_refresh,
         wait=args.wait,
         events=args.events,
         threads=args.threads,
-    ).run()
+    )
+    if args.stop_with_parent:
+        stop_with_parent(runner)
+    report = runner.run()
     print(
         f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
         + (f": {report.error}" if report.error and not report.error.startswith(("lab ", report.lab)) else "")
@@ -111,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--events", action="store_true", help="also print machine-readable @@buildcpg event lines")
     run.add_argument("--threads", type=int, default=1, help="dbt threads (1-2 is fastest on small machines)")
+    run.add_argument(
+        "--stop-with-parent",
+        action="store_true",
+        help="stop when stdin reaches its end (the process that started this run is gone; used by buildcpg run)",
+    )
     run.set_defaults(func=_cmd_run)
 
     dbt = sub.add_parser(
@@ -135,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    interrupt_on_signals()
     try:
         return int(args.func(args))
     except BuildCPGError as err:

@@ -120,6 +120,7 @@ class LabRunner:
         self._dbt: DbtSession | None = None
         self._artifacts: DbtArtifacts | None = None  # set when dbt test ran in this run
         self._build_key = ""
+        self.stop_reason = ""  # why the run is being stopped from outside (set before interrupting it)
         self.report = RunReport(
             lab=lab.name, run_id=uuid.uuid4().hex[:12], started_at=_now(), database=str(self.database)
         )
@@ -418,6 +419,17 @@ class LabRunner:
             else:
                 self._publish(con)
 
+    def _record(self) -> None:
+        """Write data/last_run.json (never raises: a full disk must not hide the run's outcome)."""
+        self.report.finished_at = _now()
+        with contextlib.suppress(OSError):
+            _write_json_atomic(self.paths.last_run_file, self.report.to_dict())
+
+    def record_stopped(self, reason: str) -> None:
+        """Record a run stopped from outside before it could end itself (then the process exits)."""
+        self.report.status, self.report.error = "failed", f"interrupted ({reason})"
+        self._record()
+
     def run(self) -> RunReport:
         """Run the selected steps under the lab lock; never raises for a failed step."""
         start = time.perf_counter()
@@ -447,16 +459,15 @@ class LabRunner:
             self.report.error = f"internal error: {type(err).__name__}: {err}"
             self._say(f"error: {self.report.error}")
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:  # Ctrl-C, SIGTERM/SIGHUP, or the parent gone (pipeline.parent)
+            why = self.stop_reason or (f"received {err.args[0]}" if err.args else "Ctrl-C")
             self.report.status = "failed"
-            self.report.error = "interrupted"
+            self.report.error = f"interrupted ({why})"
             self._say("interrupted: committed files stay loaded, the next run completes the rest")
         finally:
-            self.report.finished_at = _now()
             self.report.duration_s = round(time.perf_counter() - start, 3)
             if not busy:  # the holder writes its own record; do not overwrite it
-                with contextlib.suppress(OSError):
-                    _write_json_atomic(self.paths.last_run_file, self.report.to_dict())
+                self._record()
             emit("end", self.events, busy=busy, **{k: v for k, v in self.report.to_dict().items() if k != "steps"})
         return self.report
 
