@@ -63,11 +63,22 @@ def _first_line(err: BaseException) -> str:
     return (str(err).splitlines() or [type(err).__name__])[0]
 
 
+def check_data_folder(lab: Lab) -> None:
+    """One line when something other than a folder sits where the lab's database folder must be."""
+    folder = lab.paths.database().parent
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise StepError(f"{lab.name}: {path} is a file where a folder must be (the database goes in {folder})")
+            return
+
+
 def open_lab(lab: Lab, *, serving_fallback: bool = True) -> LabReader:
     """The lab database read-only; the serving copy while a run is on (if allowed and present)."""
     holder = running_run(lab)
     if holder is not None:
         return _serving(lab, f"lab {lab.name} is being written by a run ({holder})", serving_fallback)
+    check_data_folder(lab)
     database = lab.paths.database()
     if not database.exists():
         raise StepError(f"{lab.name}: no database yet at {database}; run the lab first (buildcpg run {lab.name})")

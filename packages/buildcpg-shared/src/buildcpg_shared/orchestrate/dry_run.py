@@ -28,8 +28,10 @@ def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
             with duckdb.connect(str(database), read_only=True) as con:
                 ledger = read_ledger(con)
         plan = scan(lab.paths.raw_dir, lab.config, ledger)
-    except duckdb.Error:
-        return "unknown (database busy)"
+    except duckdb.Error as err:
+        if "lock" in str(err).lower():
+            return "unknown (database busy)"
+        return f"unknown (cannot read {database}: {(str(err).splitlines() or ['?'])[0]})"
     except BuildCPGError as err:
         return f"unknown ({err})"
     files = [f.rel for f in plan.pending]

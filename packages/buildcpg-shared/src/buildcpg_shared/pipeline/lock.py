@@ -18,7 +18,7 @@ from types import TracebackType
 
 from filelock import FileLock, Timeout
 
-from buildcpg_shared.errors import LabBusyError
+from buildcpg_shared.errors import LabBusyError, StepError, os_problem
 
 
 def _alive(pid: object) -> bool:
@@ -61,7 +61,7 @@ class LabLock:
         """
         try:
             info = json.loads(self.holder_file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no holder, or no data folder at all
             return None
         except (OSError, ValueError):
             return "unknown holder"
@@ -70,9 +70,11 @@ class LabLock:
         return self.holder()
 
     def __enter__(self) -> LabLock:
-        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.lock_file.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire(timeout=self.wait if self.wait > 0 else 0, poll_interval=0.2)
+        except OSError as err:
+            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
         except Timeout:
             waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
             raise LabBusyError(
@@ -85,7 +87,11 @@ class LabLock:
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200],
         }
-        self.holder_file.write_text(json.dumps(info), encoding="utf-8")
+        try:
+            self.holder_file.write_text(json.dumps(info), encoding="utf-8")
+        except OSError as err:
+            self._lock.release()
+            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
         self._acquired_at = time.monotonic()
         return self
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError
+from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError, os_problem
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
@@ -82,8 +82,6 @@ def _now() -> str:
 
 def _why(err: BaseException) -> str:
     """The first line of an error (DuckDB's messages run over several lines)."""
-    if isinstance(err, OSError) and err.strerror:
-        return err.strerror
     return (str(err).splitlines() or [type(err).__name__])[0]
 
 
@@ -328,8 +326,7 @@ class LabRunner:
         try:
             self.database.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            folder = self.database.parent
-            raise StepError(f"{self.lab.name}: cannot create the data folder {folder}: {_why(err)}") from err
+            raise StepError(f"{self.lab.name}: cannot create the database folder: {os_problem(err)}") from err
         deadline = time.monotonic() + CONNECT_WAIT_S
         while True:
             try:
