@@ -73,14 +73,14 @@ class LabLock:
         try:
             self.lock_file.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire(timeout=self.wait if self.wait > 0 else 0, poll_interval=0.2)
-        except OSError as err:
-            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError, an OSError
             waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
             raise LabBusyError(
                 f"lab {self.lab_name} is already running{waited}: held by {self.holder()}; "
                 "wait for it to finish or pass --wait SECONDS"
             ) from None
+        except OSError as err:
+            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
