@@ -137,3 +137,46 @@ def test_every_reader_in_a_loop_never_fails_a_run(workspace: Path, tmp_path: Pat
     assert outcomes["inspect"]["sources"].get("serving"), outcomes["inspect"]
     codes = {n: o["codes"] for n, o in outcomes.items()}
     print(f"{RUNS} runs with readers in {took:.0f}s; reader exit codes: {codes}")
+
+
+HOLD_LAB_LOCK = """
+import sys, time
+from pathlib import Path
+from buildcpg_shared.pipeline.lock import LabLock
+with LabLock(Path(sys.argv[1]), "lab9_tiny"):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_readers_look_at_the_lab_lock_before_the_database(tiny_lab: Path) -> None:
+    """A run holds the lab lock (not yet the DuckDB file): readers still keep off the working database."""
+    command = [sys.executable, "-m", "buildcpg_shared.pipeline.cli", "--lab-dir", str(tiny_lab)]
+    done = subprocess.run([*command, "run", "--steps", "check,load,publish"], env=cli_env(), capture_output=True)
+    assert done.returncode == 0, done.stdout
+    root = tiny_lab.parents[1]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LAB_LOCK, str(tiny_lab / "data" / ".buildcpg.lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = f"lab lab9_tiny is being written by a run (pid {holder.pid} on "
+        inspect = run_cli(root, "inspect", "lab9_tiny", "--format", "json")
+        assert inspect.returncode == 0 and busy in inspect.stderr, inspect.stderr
+        assert json.loads(inspect.stdout)["source"] == "serving"
+        lab_inspect = subprocess.run([*command, "inspect"], env=cli_env(), capture_output=True, text=True)
+        assert lab_inspect.returncode == 0 and "showing the serving copy" in lab_inspect.stderr
+        check = run_cli(root, "check", "lab9_tiny")
+        assert check.returncode == 2 and "is being run right now" in check.stderr, check.stderr
+        dry = run_cli(root, "run", "lab9_tiny", "--dry-run", "--no-sync")
+        assert dry.returncode == 0 and "a run is on" in dry.stdout, dry.stdout
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    after = run_cli(root, "inspect", "lab9_tiny", "--format", "json")
+    assert after.returncode == 0 and json.loads(after.stdout)["source"] == "database"

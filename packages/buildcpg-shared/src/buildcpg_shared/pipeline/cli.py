@@ -45,6 +45,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         events=args.events,
         threads=args.threads,
     )
+    interrupt_on_signals()  # SIGTERM/SIGHUP end the run like Ctrl-C: it records 'interrupted'
     if args.stop_with_parent:
         stop_with_parent(runner)
     report = runner.run()
@@ -75,19 +76,22 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildcpg_shared.inspect import DataInspector
+    from buildcpg_shared.inspect.readonly import open_lab
 
-    lab = _lab(args)
-    database = lab.paths.database()
-    if not database.exists():
-        raise BuildCPGError(f"{lab.name}: no database yet at {database}; run the lab first (make run)")
-    inspector = DataInspector.open(database)
-    if args.table:
-        schema, _, table = args.table.rpartition(".")
-        profile = inspector.profile(schema or "gold", table)
-        print(json.dumps(profile.to_dict(), indent=2, default=str))
-        return 0
-    for schema, table in inspector.tables(args.schemas):
-        print(f"{schema}.{table}\t{inspector.row_count(schema, table):,}")
+    reader = open_lab(_lab(args))  # the serving copy while a run holds the lab (said on stderr)
+    if reader.note:
+        print(reader.note, file=sys.stderr)
+    try:
+        inspector = DataInspector(reader.con)
+        if args.table:
+            schema, _, table = args.table.rpartition(".")
+            profile = inspector.profile(schema or "gold", table)
+            print(json.dumps(profile.to_dict(), indent=2, default=str))
+            return 0
+        for schema, table in inspector.tables(args.schemas):
+            print(f"{schema}.{table}\t{inspector.row_count(schema, table):,}")
+    finally:
+        reader.close()
     return 0
 
 
@@ -144,7 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    interrupt_on_signals()
     try:
         return int(args.func(args))
     except BuildCPGError as err:
