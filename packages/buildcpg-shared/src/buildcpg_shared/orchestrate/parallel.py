@@ -111,6 +111,8 @@ class _Children:
     def add(self, proc: subprocess.Popen[str]) -> None:
         with self.lock:
             self.live.add(proc)
+        if self.stopping.is_set():  # started in the instant the stop came: it stops at once too
+            proc.kill()
 
     def discard(self, proc: subprocess.Popen[str]) -> None:
         with self.lock:
