@@ -12,7 +12,7 @@ import sys
 import duckdb
 import typer
 
-from buildcpg_shared.errors import BuildCPGError, LabBusyError
+from buildcpg_shared.errors import BuildCPGError, LabBusyError, first_line
 from buildcpg_shared.ingest.ledger import read_ledger_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.inspect.readonly import check_data_folder, running_run
@@ -44,7 +44,7 @@ def check_command(
             continue
         except duckdb.Error as err:  # a database that is no DuckDB file, or a folder in its place
             errors += 1
-            why = (str(err).splitlines() or [type(err).__name__])[0]
+            why = first_line(err)
             print(f"{lab.name}: error: cannot read {lab.paths.database()}: {why}", file=sys.stderr, flush=True)
             continue
         to_load += len(plan.pending)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from buildcpg_shared.errors import LabBusyError, StepError
+from buildcpg_shared.errors import LabBusyError, StepError, first_line
 from buildcpg_shared.pipeline.lock import LabLock
 from buildcpg_shared.registry import Lab
 
@@ -54,13 +54,9 @@ def _serving(lab: Lab, busy: str, serving_fallback: bool) -> LabReader:
         try:
             con = duckdb.connect(str(serving), read_only=True)
         except duckdb.Error as err:
-            raise StepError(f"{busy}; the serving copy {serving} cannot be opened: {_first_line(err)}") from err
+            raise StepError(f"{busy}; the serving copy {serving} cannot be opened: {first_line(err)}") from err
         return LabReader(con, "serving", f"{busy}; showing the serving copy {serving.name}")
     raise LabBusyError(f"{busy}; try again when it finishes")
-
-
-def _first_line(err: BaseException) -> str:
-    return (str(err).splitlines() or [type(err).__name__])[0]
 
 
 def check_data_folder(lab: Lab) -> None:
@@ -86,7 +82,7 @@ def open_lab(lab: Lab, *, serving_fallback: bool = True) -> LabReader:
         return LabReader(duckdb.connect(str(database), read_only=True), "database")
     except duckdb.Error as err:
         if not is_lock_error(err):
-            raise StepError(f"{lab.name}: cannot open {database}: {_first_line(err)}") from err
+            raise StepError(f"{lab.name}: cannot open {database}: {first_line(err)}") from err
         # no run holds the lab lock, yet something writes the file (a run starting, a BI tool, an IDE)
         busy = f"lab {lab.name} is being written by a run ({_writer(lab, str(err))})"
         return _serving(lab, busy, serving_fallback)

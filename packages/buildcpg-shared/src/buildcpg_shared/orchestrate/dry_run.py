@@ -6,7 +6,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.errors import BuildCPGError, first_line
 from buildcpg_shared.ingest.check import scan
 from buildcpg_shared.ingest.ledger import read_ledger
 from buildcpg_shared.inspect.readonly import running_run
@@ -31,7 +31,7 @@ def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
     except duckdb.Error as err:
         if "lock" in str(err).lower():
             return "unknown (database busy)"
-        return f"unknown (cannot read {database}: {(str(err).splitlines() or ['?'])[0]})"
+        return f"unknown (cannot read {database}: {first_line(err)})"
     except BuildCPGError as err:
         return f"unknown ({err})"
     files = [f.rel for f in plan.pending]

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError, os_problem
+from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError, first_line, os_problem
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
@@ -78,11 +78,6 @@ class RunReport:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _why(err: BaseException) -> str:
-    """The first line of an error (DuckDB's messages run over several lines)."""
-    return (str(err).splitlines() or [type(err).__name__])[0]
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -338,10 +333,10 @@ class LabRunner:
                     time.sleep(0.1)
                     continue
                 why = (
-                    f"another process keeps it open ({_why(err)}) for over {CONNECT_WAIT_S:g}s; close it "
+                    f"another process keeps it open ({first_line(err)}) for over {CONNECT_WAIT_S:g}s; close it "
                     "(BI tools should read the serving copy)"
                     if locked
-                    else _why(err)
+                    else first_line(err)
                 )
                 raise StepError(f"{self.lab.name}: cannot open the database {self.database}: {why}") from err
         con.execute("set session preserve_insertion_order = false")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.errors import StepError, os_problem
+from buildcpg_shared.errors import StepError, first_line, os_problem
 from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
@@ -52,7 +52,7 @@ def publish(
     except OSError as err:
         raise StepError(f"cannot write the serving copy {serving_file}: {os_problem(err)}") from err
     except duckdb.IOException as err:
-        raise StepError(f"cannot write the serving copy {serving_file}: {str(err).splitlines()[0]}") from err
+        raise StepError(f"cannot write the serving copy {serving_file}: {first_line(err)}") from err
 
 
 def _publish(
