@@ -458,6 +458,9 @@ class LabRunner:
             self._say("interrupted: committed files stay loaded, the next run completes the rest")
         finally:
             self.report.duration_s = round(time.perf_counter() - start, 3)
+            if self.stop_reason and self.report.status == "failed" and "interrupted" not in self.report.error:
+                # stopped from outside, and the interrupt surfaced as a step failure (e.g. inside dbt)
+                self.report.error = f"interrupted ({self.stop_reason}); {self.report.error}"
             if not busy:  # the holder writes its own record; do not overwrite it
                 self._record()
             emit("end", self.events, busy=busy, **{k: v for k, v in self.report.to_dict().items() if k != "steps"})
