@@ -12,8 +12,10 @@ from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult, scan
 from buildcpg_shared.ingest.load import LoadedFile, ensure_tables, load_file
 from buildcpg_shared.registry import Lab
+from buildcpg_shared.testing import copy_workspace, keep_only_labs, run_cli
 
 WORKSPACE_ROOT = Path(__file__).resolve().parents[3]
+LAB1 = "lab1_sales_performance"
 
 TINY_LAB_YAML = """\
 name: lab9_tiny
@@ -27,6 +29,17 @@ sources:
       order_date: DATE
       amount: "DECIMAL(10,2)"
 """
+
+
+@pytest.fixture(scope="session")
+def lab1_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace copy holding only lab 1, its venv synced with the real uv (warm cache): for tests
+    that run the lab (real dbt) in its own venv. Tests that need it pristine copy the lab out of it."""
+    root = copy_workspace(WORKSPACE_ROOT, tmp_path_factory.mktemp("lab1ws") / "ws")
+    keep_only_labs(root, [LAB1])
+    synced = run_cli(root, "sync", LAB1)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    return root
 
 
 @pytest.fixture

@@ -140,3 +140,34 @@ def test_quality_under_threshold_and_stale(tiny_lab: Path) -> None:
     assert dispatcher.check_stale(lab) == []  # still stale: no second alert
     assert history.health("lab9_tiny").open_incidents == ("stale",)
     assert [d.alert.state for d in dispatcher.on_lab_result(lab, _record("ok"))] == ["recovered"]
+
+
+@pytest.mark.parametrize("path", ["../../outside.jsonl", "logs/../../outside.jsonl", "/tmp/buildcpg-outside.jsonl"])
+def test_log_route_outside_the_workspace_is_refused_at_load(tmp_path: Path, path: str) -> None:
+    (tmp_path / "buildcpg.yaml").write_text(f"alerts:\n  routes:\n    - {{type: log, path: '{path}'}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_workspace_config(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and "alerts.routes.0.log.path" in message and "inside the workspace" in message
+    assert "allow_outside_workspace" in message
+
+
+def test_log_route_outside_the_workspace_only_with_the_opt_in(tmp_path: Path) -> None:
+    root, outside = tmp_path / "ws", tmp_path / "var" / "alerts.jsonl"
+    root.mkdir()
+    (root / "buildcpg.yaml").write_text(
+        f"alerts:\n  routes:\n    - {{type: log, path: '{outside}', allow_outside_workspace: true}}\n"
+    )
+    route = load_workspace_config(root).alerts.routes[0]
+    deliver(route, ALERT, root)
+    assert json.loads(outside.read_text())["lab"] == "lab9_tiny"
+
+
+def test_log_route_through_a_symlink_out_of_the_workspace_is_not_written(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "ws", tmp_path / "elsewhere"
+    (root / ".buildcpg").mkdir(parents=True)
+    elsewhere.mkdir()
+    (root / ".buildcpg" / "out").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(AlertDeliveryError, match="outside the workspace"):
+        deliver(LogRoute(type="log", path=".buildcpg/out/alerts.jsonl"), ALERT, root)
+    assert not list(elsewhere.iterdir())

@@ -106,9 +106,21 @@ def test_second_concurrent_run_is_refused_and_database_intact(workspace: Path) -
         time.sleep(0.05)
     assert holder_file.exists(), "first run never took the lock"
     second = _cli(workspace, "run", LAB, "--no-sync")
+    lab_runner = subprocess.run(
+        [str(lab_dir / ".venv" / "bin" / "buildcpg-lab"), "--lab-dir", str(lab_dir), "run"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out, _ = holder.communicate(timeout=600)
-    assert second.returncode == 1
+    # busy is not failed: its own exit code (3) and its own word in the summary
+    assert second.returncode == 3, second.stdout + second.stderr
     assert "already running" in second.stdout and f"pid {holder.pid}" in second.stdout
+    summary = second.stdout[second.stdout.index("Summary") :]
+    assert f"│ {LAB} │ busy" in summary and "failed" not in summary
+    assert "0 of 1 lab(s) passed, 1 busy (already running)" in second.stdout
+    assert lab_runner.returncode == 3 and "BUSY" in lab_runner.stdout, lab_runner.stdout + lab_runner.stderr
     assert holder.returncode == 0, out
     db = lab_dir / "data" / f"{LAB}.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:

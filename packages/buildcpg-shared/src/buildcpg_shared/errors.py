@@ -41,3 +41,16 @@ class ScaffoldError(BuildCPGError):
     """A lab could not be created, adopted or removed (nothing was left half-made)."""
 class AlertDeliveryError(BuildCPGError):
     """An alert route could not deliver (the run it reports on is not failed by this)."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (DuckDB's run over several lines)."""
+    return (str(err).splitlines() or [type(err).__name__])[0]
+
+
+def os_problem(err: OSError) -> str:
+    """A file-system error as 'path: problem' (a file where a folder must be is said in words)."""
+    where = err.filename if err.filename is not None else "?"
+    if isinstance(err, FileExistsError | NotADirectoryError):
+        return f"{where}: a file is in the way where a folder must be"
+    return f"{where}: {err.strerror or err}"

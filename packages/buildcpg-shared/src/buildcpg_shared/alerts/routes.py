@@ -16,7 +16,7 @@ from pathlib import Path
 
 from buildcpg_shared.alerts.message import Alert
 from buildcpg_shared.config.alerts import EmailRoute, LogRoute, Route, WebhookRoute
-from buildcpg_shared.errors import AlertDeliveryError
+from buildcpg_shared.errors import AlertDeliveryError, os_problem
 
 
 def _secret(env_name: str, what: str) -> str:
@@ -45,7 +45,13 @@ def describe(route: Route) -> str:
 
 def send_log(route: LogRoute, alert: Alert, root: Path) -> None:
     path = Path(route.path) if Path(route.path).is_absolute() else root / route.path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not route.allow_outside_workspace and not path.resolve().is_relative_to(root.resolve()):
+        # the config check is on the text; a symlink on the way can still lead out
+        raise AlertDeliveryError(f"{describe(route)}: resolves to {path.resolve()}, outside the workspace {root}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise AlertDeliveryError(f"{describe(route)}: {os_problem(err)}") from None
     with path.open("a", encoding="utf-8") as out:
         out.write(json.dumps({**alert.to_dict(), "subject": alert.subject}, default=str) + "\n")
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sys
 
+import duckdb
 import typer
 
-from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.errors import BuildCPGError, LabBusyError, first_line
 from buildcpg_shared.ingest.check import marker_path
 from buildcpg_shared.ingest.ledger import read_ledger_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
+from buildcpg_shared.inspect.readonly import check_data_folder, running_run
 from buildcpg_shared.registry import Workspace
 
 
@@ -31,11 +33,20 @@ def check_command(
     to_load = errors = 0
     for lab in selected:
         try:
+            holder = running_run(lab)
+            if holder is not None:  # never open the working database under a run: its Check decides
+                raise LabBusyError(f"lab {lab.name} is being run right now ({holder}); check again when it finishes")
+            check_data_folder(lab)
             ledger = read_ledger_file(lab.paths.database(), lab.name)
             plan = CSVMonitor(lab.paths.raw_dir, lab.config).check(ledger)
         except BuildCPGError as err:
             errors += 1
             print(f"{lab.name}: error: {err}", file=sys.stderr, flush=True)
+            continue
+        except duckdb.Error as err:  # a database that is no DuckDB file, or a folder in its place
+            errors += 1
+            why = first_line(err)
+            print(f"{lab.name}: error: cannot read {lab.paths.database()}: {why}", file=sys.stderr, flush=True)
             continue
         to_load += len(plan.pending)
         errors += len(plan.unreadable)

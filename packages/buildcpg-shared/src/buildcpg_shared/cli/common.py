@@ -35,6 +35,14 @@ def select_labs(workspace: Workspace, names: list[str] | None, all_labs: bool) -
     return [workspace.lab(name) for name in dict.fromkeys(names)]
 
 
+def lab_title(lab: Lab) -> tuple[str, str]:
+    """(title, "") of a lab, or ("", one-line reason) when its lab.yaml is broken."""
+    try:
+        return lab.config.title, ""
+    except BuildCPGError as err:
+        return "", str(err)
+
+
 @contextmanager
 def read_lab(lab_name: str, fmt: str) -> Iterator[tuple[Lab, LabReader]]:
     """The lab and a read-only reader of its data (serving copy while a run writes it, said on stderr)."""

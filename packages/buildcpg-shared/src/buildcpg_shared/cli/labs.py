@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from buildcpg_shared.cli.common import console
+from buildcpg_shared.cli.common import console, lab_title
 from buildcpg_shared.registry import Workspace
 
 
 def labs_command(
     as_json: bool = typer.Option(False, "--json", help="print the registry as JSON"),
 ) -> None:
-    """List the labs found under labs/*/lab.yaml with their paths and last run."""
+    """List the labs found under labs/*/lab.yaml with their paths and last run.
+
+    A lab whose lab.yaml is invalid is listed as broken, with the one-line reason.
+    """
     workspace = Workspace.find()
     rows = []
     for lab in workspace.labs():
@@ -25,10 +29,12 @@ def labs_command(
                 last = json.loads(paths.last_run_file.read_text(encoding="utf-8"))
             except ValueError:
                 last = {"status": "unreadable"}
+        title, error = lab_title(lab)
         rows.append(
             {
                 "name": lab.name,
-                "title": lab.config.title,
+                "title": title,
+                "error": error,
                 "root": str(paths.root.relative_to(workspace.root)),
                 "dbt_dir": str(paths.dbt_dir.relative_to(workspace.root)),
                 "raw_dir": str(paths.raw_dir.relative_to(workspace.root)),
@@ -48,5 +54,6 @@ def labs_command(
         last = row["last_run"]
         last_text = f"{last['status']} at {last['finished_at']} ({last['duration_s']}s)" if last else "never"
         db = str(row["database"]).removeprefix(str(workspace.root) + "/")
-        table.add_row(str(row["name"]), str(row["title"]), db, str(row["venv"]), last_text)
+        title = f"[red]broken: {escape(str(row['error']))}[/]" if row["error"] else escape(str(row["title"]))
+        table.add_row(str(row["name"]), title, db, str(row["venv"]), last_text)
     console.print(table)

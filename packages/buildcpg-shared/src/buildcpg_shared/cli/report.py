@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from buildcpg_shared.cli.common import console, select_labs
+from buildcpg_shared.errors import BuildCPGError, os_problem
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.report import write_report
 
@@ -19,5 +20,9 @@ def report_command(
     quarantined rows by reason and freshness, for every lab. Reads each lab read-only."""
     workspace = Workspace.find()
     labs = select_labs(workspace, names, all_labs=not names)
-    path = write_report(labs, out or workspace.root / ".buildcpg" / "report.html")
+    target = out or workspace.root / ".buildcpg" / "report.html"
+    try:
+        path = write_report(labs, target)
+    except OSError as err:
+        raise BuildCPGError(f"cannot write the report {target}: {os_problem(err)}") from err
     console.print(f"report for {len(labs)} lab(s) written to {path}")

@@ -16,14 +16,29 @@ from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.dry_run import print_plan
 from buildcpg_shared.orchestrate.history import History
-from buildcpg_shared.orchestrate.parallel import LabProgress, failure_tail, new_progress, run_labs
+from buildcpg_shared.orchestrate.parallel import (
+    LabProgress,
+    failure_tail,
+    new_progress,
+    run_exit_code,
+    run_labs,
+    stop_children_on_signals,
+)
 from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.schedule import due_labs
 from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.pipeline.steps import STEP_NAMES, format_step
 from buildcpg_shared.registry import Workspace
 
-_STYLE = {"ok": "green", "warn": "yellow", "failed": "red", "skipped": "dim", "running": "cyan", "queued": "dim"}
+_STYLE = {
+    "ok": "green",
+    "warn": "yellow",
+    "failed": "red",
+    "busy": "yellow",
+    "skipped": "dim",
+    "running": "cyan",
+    "queued": "dim",
+}
 
 
 def _cell(step: dict[str, object] | None) -> str:
@@ -77,7 +92,8 @@ def run_command(
     """Run labs (Check → Load → Transform → Test → Inspect), one process per lab in its own venv.
 
     Every run is recorded in .buildcpg/history.sqlite and alerts go to the routes of buildcpg.yaml
-    and lab.yaml. Exits 0 when every lab passed, 1 when any lab failed.
+    and lab.yaml. Exits 0 when every lab passed, 1 when any lab failed, 3 when none failed but some
+    were busy (already running elsewhere, so not run now).
     """
     workspace = Workspace.find()
     names = [*(labs or []), *(n.strip() for n in labs_option.split(",") if n.strip())]
@@ -104,6 +120,7 @@ def run_command(
     lock = threading.Lock()
 
     progress = new_progress(selected)
+    stop_children_on_signals()  # SIGTERM/SIGINT/SIGHUP: the lab processes stop too, then the summary
     recorder = RunRecorder(workspace, " ".join(["buildcpg", *sys.argv[1:]])[:500], len(selected))
     run = functools.partial(
         run_labs,
@@ -141,13 +158,16 @@ def run_command(
     for delivery in recorder.deliveries:
         mark = "[green]sent[/]" if delivery.ok else f"[red]NOT sent[/] ({escape(delivery.error)})"
         console.print(f"alert {escape(delivery.alert.subject)} → {escape(delivery.route)}: {mark}")
-    failed = [p for p in progress.values() if not p.ok]
+    busy = [p for p in progress.values() if p.busy]
+    failed = [p for p in progress.values() if not p.ok and not p.busy]
+    for p in busy:
+        console.print(f"[yellow]… {p.lab} busy[/]: {p.error}")
     for p in failed:
-        console.print(f"[yellow]… {p.lab}[/]: {p.error}" if p.busy else f"[red]✗ {p.lab}[/]: {p.error}")
+        console.print(f"[red]✗ {p.lab}[/]: {p.error}")
         tail = failure_tail(p)
         if tail:
             console.print(f"  last lines of {p.log}:", style="dim")
             console.print(tail, markup=False, highlight=False)
-    ok = len(progress) - len(failed)
-    console.print(f"{ok} of {len(progress)} lab(s) passed")
-    raise typer.Exit(1 if failed else 0)
+    ok = len(progress) - len(failed) - len(busy)
+    console.print(f"{ok} of {len(progress)} lab(s) passed" + (f", {len(busy)} busy (already running)" if busy else ""))
+    raise typer.Exit(run_exit_code(progress))

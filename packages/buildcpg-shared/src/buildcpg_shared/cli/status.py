@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from buildcpg_shared.alerts import AlertDispatcher
-from buildcpg_shared.cli.common import console
+from buildcpg_shared.cli.common import console, lab_title
 from buildcpg_shared.orchestrate.history import History
 from buildcpg_shared.registry import Workspace
 
@@ -21,7 +21,8 @@ def status_command(
 ) -> None:
     """Health per lab: last run, last success, failures in a row, hours since success, open incidents.
 
-    Exits 1 when any lab's last run failed, is stale or has an open incident; 0 otherwise.
+    Exits 1 when any lab's last run failed, is stale or has an open incident, or its lab.yaml is
+    broken (shown with the one-line reason; the other labs are still shown); 0 otherwise.
     """
     workspace = Workspace.find()
     history = History.for_state_dir(workspace.state_dir)
@@ -35,6 +36,7 @@ def status_command(
         hours = health.hours_since_success()
         limit = dispatcher.stale_after_hours(lab)
         stale = limit is not None and health.last_run is not None and (hours is None or hours > limit)
+        _, error = lab_title(lab)  # a broken lab.yaml: shown as broken, the other labs still shown
         out.append(
             {
                 **asdict(health),
@@ -42,8 +44,9 @@ def status_command(
                 "hours_since_success": None if hours is None else round(hours, 2),
                 "stale_after_hours": limit,
                 "stale": stale,
-                "schedule": lab.config.schedule,
-                "healthy": health.last_status != "failed" and not stale and not health.open_incidents,
+                "schedule": None if error else lab.config.schedule,
+                "error": error,
+                "healthy": not error and health.last_status != "failed" and not stale and not health.open_incidents,
             }
         )
     if as_json:
@@ -58,6 +61,8 @@ def status_command(
             )
             if h["last_run"] is None:
                 health_text = "[dim]never run[/]"
+            if h["error"]:
+                health_text = f"[red]broken: {escape(h['error'])}[/]"
             since = "" if h["hours_since_success"] is None else f"{h['hours_since_success']:.1f} h"
             table.add_row(
                 h["lab"],
@@ -71,4 +76,4 @@ def status_command(
         console.print(table)
         for d in deliveries:
             console.print(f"alert {escape(d.alert.subject)} → {escape(d.route)}: {'sent' if d.ok else escape(d.error)}")
-    raise typer.Exit(0 if all(h["healthy"] or h["last_run"] is None for h in out) else 1)
+    raise typer.Exit(0 if all(h["healthy"] or (h["last_run"] is None and not h["error"]) for h in out) else 1)

@@ -7,15 +7,25 @@ holds them (``url_env``, ``password_env``).
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from pathlib import Path, PureWindowsPath
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from buildcpg_shared.errors import ConfigError
 
 ALERT_KINDS = ("failed", "quality", "stale")
+
+
+def path_stays_inside(path: str) -> bool:
+    """Does a relative path stay inside the folder it is relative to (checked on the text alone)?"""
+    if not path or Path(path).is_absolute() or PureWindowsPath(path).is_absolute():
+        return False
+    return not os.path.normpath(path).startswith("..")
+
+
 WORKSPACE_CONFIG = "buildcpg.yaml"
 
 
@@ -28,10 +38,22 @@ class _Route(BaseModel):
 
 
 class LogRoute(_Route):
-    """Append one JSON line per alert to a file (relative paths: from the workspace root)."""
+    """Append one JSON line per alert to a file, relative to the workspace root and inside it
+    (``allow_outside_workspace: true`` is the explicit opt-in for an absolute path or ``..``)."""
 
     type: Literal["log"]
+    allow_outside_workspace: bool = False  # before `path`: its validator reads it
     path: str = ".buildcpg/alerts.jsonl"
+
+    @field_validator("path")
+    @classmethod
+    def _inside_workspace(cls, path: str, info: ValidationInfo) -> str:
+        if not info.data.get("allow_outside_workspace") and not path_stays_inside(path):
+            raise ValueError(
+                f"{path!r} is not inside the workspace: give a relative path without '..' "
+                "(or set allow_outside_workspace: true to write there on purpose)"
+            )
+        return path
 
 
 class WebhookRoute(_Route):

@@ -6,9 +6,10 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.errors import BuildCPGError, first_line
 from buildcpg_shared.ingest.check import scan
 from buildcpg_shared.ingest.ledger import read_ledger
+from buildcpg_shared.inspect.readonly import running_run
 from buildcpg_shared.orchestrate.uv import venv_is_current
 from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, Workspace
@@ -17,6 +18,9 @@ from buildcpg_shared.registry import Lab, Workspace
 def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
     """Raw files the next run would load, read from the ledger (read-only); a note if it cannot tell."""
     database = lab.paths.database()
+    holder = running_run(lab)
+    if holder is not None:  # never open the working database under a run
+        return f"unknown (a run is on: {holder})"
     try:
         if full_refresh or not database.exists():
             ledger = {}
@@ -24,8 +28,10 @@ def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
             with duckdb.connect(str(database), read_only=True) as con:
                 ledger = read_ledger(con)
         plan = scan(lab.paths.raw_dir, lab.config, ledger)
-    except duckdb.Error:
-        return "unknown (database busy)"
+    except duckdb.Error as err:
+        if "lock" in str(err).lower():
+            return "unknown (database busy)"
+        return f"unknown (cannot read {database}: {first_line(err)})"
     except BuildCPGError as err:
         return f"unknown ({err})"
     files = [f.rel for f in plan.pending]

@@ -1,14 +1,19 @@
 """Run many labs at once: one subprocess per lab, in the lab's own venv, up to ``jobs`` at a time.
 
 Each lab process prints ``@@buildcpg`` event lines (see pipeline.steps); everything else it
-prints goes to ``.buildcpg/logs/<lab>/<stamp>.log``. A lab that fails, crashes or hangs past its
-timeout never stops the others.
+prints goes to ``.buildcpg/logs/<lab>/<stamp>.log``, line by line (``tail -f`` works). A lab that
+fails, crashes or hangs past its timeout never stops the others.
+
+Lab processes end with their parent: ``stop_children`` (called on SIGTERM/SIGINT/SIGHUP by the
+commands that start labs) asks each to stop and kills it after a grace period; a parent killed
+outright (SIGKILL) closes the children's stdin, and each child stops itself (``--stop-with-parent``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -21,6 +26,7 @@ from typing import Any
 
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.history import LabRunRecord, now_iso
+from buildcpg_shared.pipeline.parent import stop_grace_s
 from buildcpg_shared.pipeline.steps import parse_event
 from buildcpg_shared.registry import Lab, Workspace
 
@@ -30,7 +36,7 @@ class LabProgress:
     """What the platform knows of one lab's run so far."""
 
     lab: str
-    state: str = "queued"  # queued | running | ok | warn | failed
+    state: str = "queued"  # queued | running | ok | warn | failed | busy
     current: str = ""
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float | None = None
@@ -79,7 +85,7 @@ class LabProgress:
 
 
 def lab_command(lab: Lab, options: list[str]) -> list[str]:
-    """The command that runs one lab in its own venv."""
+    """The command that runs one lab in its own venv (it stops itself when this process dies)."""
     return [
         str(lab.paths.venv_python),
         "-m",
@@ -88,8 +94,70 @@ def lab_command(lab: Lab, options: list[str]) -> list[str]:
         str(lab.paths.root),
         "run",
         "--events",
+        "--stop-with-parent",
         *options,
     ]
+
+
+class _Children:
+    """The lab processes this process started and has not yet reaped; stoppable all at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.live: set[subprocess.Popen[str]] = set()
+        self.stopping = threading.Event()
+        self.reason = ""
+
+    def add(self, proc: subprocess.Popen[str]) -> None:
+        with self.lock:
+            self.live.add(proc)
+        if self.stopping.is_set():  # started in the instant the stop came: it stops at once too
+            proc.kill()
+
+    def discard(self, proc: subprocess.Popen[str]) -> None:
+        with self.lock:
+            self.live.discard(proc)
+
+    def stop(self, reason: str) -> None:
+        """SIGTERM every lab process (each records 'interrupted'); SIGKILL those left after the grace."""
+        again = self.stopping.is_set()
+        self.reason = self.reason or reason
+        self.stopping.set()
+        with self.lock:
+            procs = list(self.live)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL if again else signal.SIGTERM)
+        if not again:
+            timer = threading.Timer(stop_grace_s(), self._kill_left, [procs])
+            timer.daemon = True
+            timer.start()
+
+    @staticmethod
+    def _kill_left(procs: list[subprocess.Popen[str]]) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+
+
+CHILDREN = _Children()
+
+
+def stop_children(reason: str) -> None:
+    """Stop every lab process of this process (a second call kills them at once)."""
+    CHILDREN.stop(reason)
+
+
+def stop_children_on_signals() -> None:
+    """Make SIGTERM, SIGINT and SIGHUP stop the lab processes; the caller then finishes normally
+    (records each lab, prints its summary). Call from the main thread."""
+
+    def handler(signum: int, frame: object) -> None:
+        stop_children(f"stopped: buildcpg received {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, handler)
 
 
 def lab_timeout(lab: Lab, default: float | None) -> float | None:
@@ -128,16 +196,18 @@ def run_one(
     env["VIRTUAL_ENV"] = str(lab.paths.venv)
     env["PYTHONUNBUFFERED"] = "1"
     timed_out = threading.Event()
-    with progress.log.open("w", encoding="utf-8") as log:
+    with progress.log.open("w", encoding="utf-8", buffering=1) as log:  # line by line: `tail -f` works
         proc = subprocess.Popen(
             lab_command(lab, options),
             cwd=lab.paths.root,
             env=env,
+            stdin=subprocess.PIPE,  # never written: its EOF tells the child that this process is gone
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
         )
+        CHILDREN.add(proc)
         timer = None
         if timeout:
 
@@ -163,6 +233,9 @@ def run_one(
             elif event["event"] == "end":
                 end = event
         proc.wait()
+        CHILDREN.discard(proc)
+        if proc.stdin:
+            proc.stdin.close()
         if timer:
             timer.cancel()
     progress.finished, progress.finished_at = time.monotonic(), now_iso()
@@ -170,6 +243,11 @@ def run_one(
     progress.returncode = proc.returncode
     if timed_out.is_set():
         progress.state, progress.error = "failed", f"timed out after {timeout:g}s and was killed"
+    elif progress.busy:
+        progress.state, progress.error = "busy", str(end.get("error") or "already running")
+    elif CHILDREN.stopping.is_set() and end.get("status") not in ("ok", "warn"):
+        said = f"; the lab said: {end['error']}" if end.get("error") else f" (exit code {proc.returncode})"
+        progress.state, progress.error = "failed", f"{CHILDREN.reason}{said}"
     elif end:
         progress.state = "ok" if end.get("status") == "ok" else ("warn" if end.get("status") == "warn" else "failed")
         progress.error = str(end.get("error") or "")
@@ -180,6 +258,17 @@ def run_one(
         progress.error = f"exit code {proc.returncode}"
     on_change()
     return progress
+
+
+# `buildcpg run` exit codes (docs/cli.md): 2 is an error of the command itself (main)
+EXIT_PASSED, EXIT_FAILED, EXIT_PASSED_OR_BUSY = 0, 1, 3
+
+
+def run_exit_code(progress: dict[str, LabProgress]) -> int:
+    """0 every lab passed; 1 some lab failed; 3 none failed but some were busy (running elsewhere)."""
+    if any(not p.ok and not p.busy for p in progress.values()):
+        return EXIT_FAILED
+    return EXIT_PASSED_OR_BUSY if any(p.busy for p in progress.values()) else EXIT_PASSED
 
 
 def new_progress(labs: list[Lab]) -> dict[str, LabProgress]:
@@ -206,6 +295,11 @@ def run_labs(
     progress = progress if progress is not None else new_progress(labs)
 
     def one(lab: Lab) -> None:
+        if CHILDREN.stopping.is_set():  # the run was stopped: start no further lab
+            progress[lab.name].state = "failed"
+            progress[lab.name].error = f"not started: {CHILDREN.reason}"
+            on_done(lab, progress[lab.name])
+            return
         try:
             limit = lab_timeout(lab, timeout)
             run_one(workspace, lab, options, progress[lab.name], timeout=limit, on_change=on_change)

@@ -33,7 +33,8 @@ class RunRecorder:
 
     def finish(self, progress: dict[str, LabProgress]) -> None:
         """Close the run and check every lab of the workspace for stale data."""
-        failed = sum(1 for p in progress.values() if not p.ok)
-        self.history.finish_run(self.run_id, len(progress) - failed, failed, time.monotonic() - self._start)
+        failed = sum(1 for p in progress.values() if not p.ok and not p.busy)
+        passed = sum(1 for p in progress.values() if p.ok)
+        self.history.finish_run(self.run_id, passed, failed, time.monotonic() - self._start)
         for lab in self.workspace.labs():
             self.deliveries += self.alerts.check_stale(lab)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.pipeline.parent import interrupt_on_signals, stop_with_parent
 from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, find_lab_dir
 
@@ -36,19 +37,23 @@ def _steps(value: str) -> list[str]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from buildcpg_shared.pipeline.runner import LabRunner
 
-    report = LabRunner(
+    runner = LabRunner(
         _lab(args),
         steps=args.steps,
         full_refresh=args.full_refresh,
         wait=args.wait,
         events=args.events,
         threads=args.threads,
-    ).run()
+    )
+    interrupt_on_signals()  # SIGTERM/SIGHUP end the run like Ctrl-C: it records 'interrupted'
+    if args.stop_with_parent:
+        stop_with_parent(runner)
+    report = runner.run()
     print(
         f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
         + (f": {report.error}" if report.error and not report.error.startswith(("lab ", report.lab)) else "")
     )
-    return 0 if report.ok else 1
+    return 0 if report.ok else (3 if report.status == "busy" else 1)
 
 
 def _cmd_dbt(args: argparse.Namespace) -> int:
@@ -71,19 +76,22 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildcpg_shared.inspect import DataInspector
+    from buildcpg_shared.inspect.readonly import open_lab
 
-    lab = _lab(args)
-    database = lab.paths.database()
-    if not database.exists():
-        raise BuildCPGError(f"{lab.name}: no database yet at {database}; run the lab first (make run)")
-    inspector = DataInspector.open(database)
-    if args.table:
-        schema, _, table = args.table.rpartition(".")
-        profile = inspector.profile(schema or "gold", table)
-        print(json.dumps(profile.to_dict(), indent=2, default=str))
-        return 0
-    for schema, table in inspector.tables(args.schemas):
-        print(f"{schema}.{table}\t{inspector.row_count(schema, table):,}")
+    reader = open_lab(_lab(args))  # the serving copy while a run holds the lab (said on stderr)
+    if reader.note:
+        print(reader.note, file=sys.stderr)
+    try:
+        inspector = DataInspector(reader.con)
+        if args.table:
+            schema, _, table = args.table.rpartition(".")
+            profile = inspector.profile(schema or "gold", table)
+            print(json.dumps(profile.to_dict(), indent=2, default=str))
+            return 0
+        for schema, table in inspector.tables(args.schemas):
+            print(f"{schema}.{table}\t{inspector.row_count(schema, table):,}")
+    finally:
+        reader.close()
     return 0
 
 
@@ -111,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--events", action="store_true", help="also print machine-readable @@buildcpg event lines")
     run.add_argument("--threads", type=int, default=1, help="dbt threads (1-2 is fastest on small machines)")
+    run.add_argument(
+        "--stop-with-parent",
+        action="store_true",
+        help="stop when stdin reaches its end (the process that started this run is gone; used by buildcpg run)",
+    )
     run.set_defaults(func=_cmd_run)
 
     dbt = sub.add_parser(

@@ -18,7 +18,20 @@ from types import TracebackType
 
 from filelock import FileLock, Timeout
 
-from buildcpg_shared.errors import LabBusyError
+from buildcpg_shared.errors import LabBusyError, StepError, os_problem
+
+
+def _alive(pid: object) -> bool:
+    """Is ``pid`` a live process on this host? (signal 0 checks without sending anything)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
 
 
 class LabLock:
@@ -39,23 +52,46 @@ class LabLock:
             return "unknown holder"
         return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ({info.get('command')})"
 
-    def __enter__(self) -> LabLock:
-        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    def running_holder(self) -> str | None:
+        """The holder of a run in progress, or None when no run holds the lock.
+
+        Read without taking the lock (taking it, even for an instant, could refuse a run that starts
+        then): the sidecar file names the holder and exists only while a run holds the lock; one left
+        by a killed run on this host names a dead process and is ignored.
+        """
         try:
+            info = json.loads(self.holder_file.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):  # no holder, or no data folder at all
+            return None
+        except (OSError, ValueError):
+            return "unknown holder"
+        if info.get("host") == socket.gethostname() and not _alive(info.get("pid")):
+            return None
+        return self.holder()
+
+    def __enter__(self) -> LabLock:
+        try:
+            self.lock_file.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire(timeout=self.wait if self.wait > 0 else 0, poll_interval=0.2)
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError, an OSError
             waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
             raise LabBusyError(
                 f"lab {self.lab_name} is already running{waited}: held by {self.holder()}; "
                 "wait for it to finish or pass --wait SECONDS"
             ) from None
+        except OSError as err:
+            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200],
         }
-        self.holder_file.write_text(json.dumps(info), encoding="utf-8")
+        try:
+            self.holder_file.write_text(json.dumps(info), encoding="utf-8")
+        except OSError as err:
+            self._lock.release()
+            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
         self._acquired_at = time.monotonic()
         return self
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from buildcpg_shared.errors import BuildCPGError, LabBusyError
+from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError, first_line, os_problem
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
@@ -38,6 +38,7 @@ from buildcpg_shared.registry import Lab
 from buildcpg_shared.serving import publish
 
 GOLD_SCHEMA = "gold"
+CONNECT_WAIT_S = 30.0  # how long a run waits for a reader that opened the database just before it
 
 
 @dataclass
@@ -47,7 +48,7 @@ class RunReport:
     lab: str
     run_id: str
     started_at: str
-    status: str = "running"
+    status: str = "running"  # running | ok | warn | failed | busy (refused: the lab was already running)
     finished_at: str = ""
     duration_s: float = 0.0
     database: str = ""
@@ -112,6 +113,7 @@ class LabRunner:
         self._dbt: DbtSession | None = None
         self._artifacts: DbtArtifacts | None = None  # set when dbt test ran in this run
         self._build_key = ""
+        self.stop_reason = ""  # why the run is being stopped from outside (set before interrupting it)
         self.report = RunReport(
             lab=lab.name, run_id=uuid.uuid4().hex[:12], started_at=_now(), database=str(self.database)
         )
@@ -317,35 +319,80 @@ class LabRunner:
 
     # -- the run ---------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        self.database.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.database))
-        con.execute("set preserve_insertion_order = false")
+        """Open the lab database for writing; wait a little for a reader that opened it just before the run.
+
+        CLI readers never open the file while the lab lock is held, but one may have opened it an
+        instant before this run took the lock (or a BI tool holds it): DuckDB then refuses a writer.
+        """
+        try:
+            self.database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StepError(f"{self.lab.name}: cannot create the database folder: {os_problem(err)}") from err
+        deadline = time.monotonic() + CONNECT_WAIT_S
+        while True:
+            try:
+                con = duckdb.connect(str(self.database))
+                break
+            except duckdb.Error as err:
+                locked = "lock" in str(err).lower()
+                if locked and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                why = (
+                    f"another process keeps it open ({first_line(err)}) for over {CONNECT_WAIT_S:g}s; close it "
+                    "(BI tools should read the serving copy)"
+                    if locked
+                    else first_line(err)
+                )
+                raise StepError(f"{self.lab.name}: cannot open the database {self.database}: {why}") from err
+        con.execute("set session preserve_insertion_order = false")
         return con
 
     def _reset(self, con: duckdb.DuckDBPyConnection) -> None:
-        """--full-refresh: rebuild raw and quarantine from the files (the files are untouched)."""
-        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
-            con.execute(f"drop schema if exists {schema} cascade")
-        con.execute(f"drop table if exists {ledger.LEDGER}")
-        fingerprint.set_state(con, "last_good_build", None)
+        """--full-refresh: rebuild raw and quarantine from the files (the files are untouched).
+
+        One transaction (DuckDB DDL is transactional): a kill at any point leaves either the old
+        raw + ledger + build state or none of them, never a ledger claiming rows raw no longer holds.
+        """
+        fingerprint.get_state(con, "last_good_build")  # creates the state table outside the transaction
+        con.execute("begin transaction")
+        try:
+            for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+                con.execute(f"drop schema if exists {schema} cascade")
+            con.execute(f"drop table if exists {ledger.LEDGER}")
+            fingerprint.set_state(con, "last_good_build", None)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
     def _steps(self) -> None:
-        want = set(self.steps)
+        """Every step on one connection, held for the whole run.
+
+        dbt-duckdb opens its own connection to the same file; in this process DuckDB hands it the
+        same database instance, so the file stays locked by this run from Check to Publish and no
+        reader (or other writer) can slip in between two steps.
+        """
         con = self._connect()
         try:
-            check_identity(con, self.lab.name, self.database)
-            if self.full_refresh:
-                self._reset(con)
-            plan = self._check(con) if "check" in want or "load" in want else None
-            if "load" in want and plan is not None and self._load(con, plan).status == "failed":
-                for name in ("transform", "test", "inspect", "publish"):
-                    if name in want:
-                        self._skipped(name, "load failed")
-                return
-            up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
-            build_key = self._build_key = fingerprint.build_key(self.paths, con)
+            self._steps_on(con, set(self.steps))
         finally:
+            if self._dbt is not None:
+                self._dbt.close()
             con.close()
+
+    def _steps_on(self, con: duckdb.DuckDBPyConnection, want: set[str]) -> None:
+        check_identity(con, self.lab.name, self.database)
+        if self.full_refresh:
+            self._reset(con)
+        plan = self._check(con) if "check" in want or "load" in want else None
+        if "load" in want and plan is not None and self._load(con, plan).status == "failed":
+            for name in ("transform", "test", "inspect", "publish"):
+                if name in want:
+                    self._skipped(name, "load failed")
+            return
+        up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
+        build_key = self._build_key = fingerprint.build_key(self.paths, con)
 
         dbt_steps = [s for s in ("transform", "test") if s in want]
         if dbt_steps and up_to_date:
@@ -360,24 +407,26 @@ class LabRunner:
             if self._dbt is not None:
                 self._dbt.close()
             if ok and want >= {"transform", "test"}:
-                con = self._connect()
-                try:
-                    fingerprint.set_state(con, "last_good_build", build_key)
-                finally:
-                    con.close()
-        if "inspect" in want or "publish" in want:
-            con = self._connect()
-            try:
-                if "inspect" in want:
-                    self._inspect(con)
-                if "publish" in want:
-                    failed = [s.name for s in self.report.steps if s.status == "failed"]
-                    if failed:
-                        self._skipped("publish", f"{', '.join(failed)} failed: the last good serving copy stays")
-                    else:
-                        self._publish(con)
-            finally:
-                con.close()
+                fingerprint.set_state(con, "last_good_build", build_key)
+        if "inspect" in want:
+            self._inspect(con)
+        if "publish" in want:
+            failed = [s.name for s in self.report.steps if s.status == "failed"]
+            if failed:
+                self._skipped("publish", f"{', '.join(failed)} failed: the last good serving copy stays")
+            else:
+                self._publish(con)
+
+    def _record(self) -> None:
+        """Write data/last_run.json (never raises: a full disk must not hide the run's outcome)."""
+        self.report.finished_at = _now()
+        with contextlib.suppress(OSError):
+            _write_json_atomic(self.paths.last_run_file, self.report.to_dict())
+
+    def record_stopped(self, reason: str) -> None:
+        """Record a run stopped from outside before it could end itself (then the process exits)."""
+        self.report.status, self.report.error = "failed", f"interrupted ({reason})"
+        self._record()
 
     def run(self) -> RunReport:
         """Run the selected steps under the lab lock; never raises for a failed step."""
@@ -395,7 +444,7 @@ class LabRunner:
             if failed:
                 self.report.error = f"step(s) failed: {', '.join(failed)}"
         except LabBusyError as err:
-            self.report.status = "failed"
+            self.report.status = "busy"  # not run: another run of this lab holds the lock
             self.report.error = str(err)
             self._say(f"error: {err}")
             busy = True
@@ -408,16 +457,18 @@ class LabRunner:
             self.report.error = f"internal error: {type(err).__name__}: {err}"
             self._say(f"error: {self.report.error}")
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:  # Ctrl-C, SIGTERM/SIGHUP, or the parent gone (pipeline.parent)
+            why = self.stop_reason or (f"received {err.args[0]}" if err.args else "Ctrl-C")
             self.report.status = "failed"
-            self.report.error = "interrupted"
+            self.report.error = f"interrupted ({why})"
             self._say("interrupted: committed files stay loaded, the next run completes the rest")
         finally:
-            self.report.finished_at = _now()
             self.report.duration_s = round(time.perf_counter() - start, 3)
+            if self.stop_reason and self.report.status == "failed" and "interrupted" not in self.report.error:
+                # stopped from outside, and the interrupt surfaced as a step failure (e.g. inside dbt)
+                self.report.error = f"interrupted ({self.stop_reason}); {self.report.error}"
             if not busy:  # the holder writes its own record; do not overwrite it
-                with contextlib.suppress(OSError):
-                    _write_json_atomic(self.paths.last_run_file, self.report.to_dict())
+                self._record()
             emit("end", self.events, busy=busy, **{k: v for k, v in self.report.to_dict().items() if k != "steps"})
         return self.report
 

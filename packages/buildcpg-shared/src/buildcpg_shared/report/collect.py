@@ -20,9 +20,15 @@ def _last_run(lab: Lab) -> dict[str, Any] | None:
 
 def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
     """Last run, quality (with parts), score history, failed tests, quarantine, freshness of one lab."""
+    try:
+        title = lab.config.title
+    except BuildCPGError as err:  # one broken lab.yaml must not stop the report of every lab
+        title, broken = "", f"broken lab.yaml: {err}"
+    else:
+        broken = ""
     data: dict[str, Any] = {
         "name": lab.name,
-        "title": lab.config.title,
+        "title": title,
         "last_run": _last_run(lab),
         "note": "",
         "latest": {},
@@ -31,6 +37,9 @@ def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
         "quarantine": [],
         "freshness": [],
     }
+    if broken:
+        data["note"] = broken
+        return data
     try:
         reader = open_lab(lab)
     except BuildCPGError as err:

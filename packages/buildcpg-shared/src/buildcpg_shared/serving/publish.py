@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.errors import StepError
+from buildcpg_shared.errors import StepError, first_line, os_problem
 from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
@@ -42,7 +42,22 @@ def _q(identifier: str) -> str:
 def publish(
     con: duckdb.DuckDBPyConnection, serving_file: Path, *, lab: str, run_id: str, version: int, schema: str = "gold"
 ) -> PublishResult:
-    """Copy every table of ``schema`` (plus quality metadata) from ``con`` to the serving file, atomically."""
+    """Copy every table of ``schema`` (plus quality metadata) from ``con`` to the serving file, atomically.
+
+    A file-system fault (a file where the serving folder must be, a full disk) is one line; the
+    lab database and the previous serving copy are untouched.
+    """
+    try:
+        return _publish(con, serving_file, lab=lab, run_id=run_id, version=version, schema=schema)
+    except OSError as err:
+        raise StepError(f"cannot write the serving copy {serving_file}: {os_problem(err)}") from err
+    except duckdb.IOException as err:
+        raise StepError(f"cannot write the serving copy {serving_file}: {first_line(err)}") from err
+
+
+def _publish(
+    con: duckdb.DuckDBPyConnection, serving_file: Path, *, lab: str, run_id: str, version: int, schema: str
+) -> PublishResult:
     serving_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving_file.with_name(serving_file.name + ".tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
