@@ -16,6 +16,7 @@ The rules recomputed here, on their own terms (docs/lab1-sales.md):
 from __future__ import annotations
 
 import csv
+import importlib.util
 import subprocess
 import sys
 import zlib
@@ -25,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from buildcpg_shared.testing import copy_lab, run_lab_dir
 from test_gold_values import Expected, compute_expected
 
 LAB_DIR = Path(__file__).resolve().parents[1]
@@ -181,3 +183,59 @@ def test_the_sample_and_its_truth_come_from_the_generator(tmp_path: Path) -> Non
     for path in sorted((LAB_DIR / "data" / "raw").glob("*.csv")):
         assert (out / path.name).read_bytes() == path.read_bytes(), path.name
     assert {p.name for p in out.glob("*.csv")} == {p.name for p in (LAB_DIR / "data" / "raw").glob("*.csv")}
+
+
+def _estimates_module():
+    """The Python model's module, loaded as plain Python (it needs only numpy and pandas)."""
+    path = LAB_DIR / "dbt" / "models" / "intermediate" / "int_promotion_lift_estimates.py"
+    spec = importlib.util.spec_from_file_location("promotion_lift_estimates", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _days(promo: list[tuple[int, int]], baseline: list[tuple[int, int]]) -> pd.DataFrame:
+    """(weekday, units) pairs as int_promotion_lift_days rows."""
+    rows = [("promo", w, u) for w, u in promo] + [("baseline", w, u) for w, u in baseline]
+    return pd.DataFrame(rows, columns=["day_role", "iso_weekday", "units"])
+
+
+def test_no_lift_without_a_baseline_for_every_promo_weekday() -> None:
+    model = _estimates_module()
+    row = model.one_promotion("PX", _days([(1, 5), (6, 9)], [(1, 2), (1, 4), (2, 3)]))  # no Saturday baseline
+    assert (row["promo_days_used"], row["baseline_days"]) == (2, 3)
+    assert row["avg_daily_units_during_promo"] == 7.0
+    assert row["baseline_daily_units"] is None and row["lift_pct"] is None and row["lift_low_pct"] is None
+
+
+def test_a_zero_baseline_gives_no_lift_and_an_all_zero_promotion_minus_100() -> None:
+    model = _estimates_module()
+    zero_base = model.one_promotion("PX", _days([(1, 5)], [(1, 0), (1, 0)]))
+    assert zero_base["baseline_daily_units"] == 0.0 and zero_base["lift_pct"] is None
+    nothing_sold = model.one_promotion("PY", _days([(1, 0), (2, 0)], [(1, 3), (2, 1), (2, 5)]))
+    assert nothing_sold["lift_pct"] == -100.0
+    assert nothing_sold["lift_low_pct"] == nothing_sold["lift_high_pct"] == -100.0
+
+
+def test_promotions_outside_or_across_the_data_edges(tmp_path: Path) -> None:
+    """A promotion wholly outside the sales period is not_observed; one that began before the data
+    is partially_observed with only its observed days counted."""
+    lab_dir = copy_lab(LAB_DIR, tmp_path)
+    promotions = lab_dir / "data" / "raw" / "promotions.csv"
+    with promotions.open("a", encoding="utf-8") as handle:
+        handle.write("P901,SKU-1002,2027-03-01,2027-03-10,0.2000\n")  # after the data
+        handle.write("P902,SKU-1003,2025-12-25,2026-01-04,0.2000\n")  # began before the data
+    lab, report = run_lab_dir(lab_dir, echo=False)
+    assert report.ok, report.error
+    with duckdb.connect(str(lab.paths.database()), read_only=True) as con:
+        rows = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select promo_id, lift_status, observed_promo_days, is_partially_observed, lift_pct is null"
+                " from gold.promotion_lift where promo_id in ('P901', 'P902')"
+            ).fetchall()
+        }
+    assert rows["P901"] == ("not_observed", 0, True, True)
+    # P902 was never rung up by the till (no line carries P902): flagged so, with its 4 observed days counted
+    assert rows["P902"] == ("not_recorded_by_till", 4, True, True)
