@@ -12,6 +12,12 @@ sales as (
 
 ),
 
+daily_units as (
+
+    select * from {{ ref('int_sku_daily_units') }}
+
+),
+
 estimates as (
 
     select * from {{ ref('int_promotion_lift_estimates') }}
@@ -20,11 +26,12 @@ estimates as (
 
 observed_period as (
 
+    -- the period int_sku_daily_units spans: first to last clean sale date
     select
         min(sale_date) as first_day,
         max(sale_date) as last_day
 
-    from sales
+    from daily_units
 
 ),
 
