@@ -21,6 +21,7 @@ daily_units as (
 estimates as (
 
     select * from {{ ref('int_promotion_lift_estimates') }}
+    where level = 'chain'
 
 ),
 
@@ -52,7 +53,7 @@ flagged as (
 
     select
         promotions.*,
-        estimates.* exclude (promo_id),
+        estimates.* exclude (promo_id, level, store_id),
         coalesce(till_lines.promo_sales_lines, 0) as promo_sales_lines,
         coalesce(estimates.promo_days_used, 0) = 0 as is_unobserved,
         promotions.start_date < observed_period.first_day
