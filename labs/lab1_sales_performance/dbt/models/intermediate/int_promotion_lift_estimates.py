@@ -1,7 +1,7 @@
 """Lift of each promotion against a weekday-matched baseline, with a bootstrap interval over days.
 
 Two levels, one method: ``chain`` (the SKU's units over all stores, int_promotion_lift_days) and
-``store`` (one store's units, int_promotion_store_lift_days).
+``store`` (one store's units, int_promotion_store_lift_days, only where has_enough_data).
 
 Estimate (per promotion, or per promotion and store):
   promo mean     A = mean units over the promo days
@@ -98,7 +98,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     chain = dbt.ref("int_promotion_lift_days").df().sort_values(["promo_id", "sale_date"])
     rows = [one_promotion(str(promo_id), group) for promo_id, group in chain.groupby("promo_id", sort=True)]
-    stores = dbt.ref("int_promotion_store_lift_days").df().sort_values(["promo_id", "store_id", "sale_date"])
+    stores = dbt.ref("int_promotion_store_lift_days").df()
+    stores = stores[stores["has_enough_data"]].sort_values(["promo_id", "store_id", "sale_date"])
     rows += [
         one_promotion(str(promo_id), group, str(store_id))
         for (promo_id, store_id), group in stores.groupby(["promo_id", "store_id"], sort=True)

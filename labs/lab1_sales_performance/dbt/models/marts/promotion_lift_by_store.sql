@@ -1,6 +1,7 @@
 -- Promotion lift per store, where the data allows: the chain-level method on one store's units.
--- A store whose baseline days hold fewer than promotion_lift_min_store_baseline_lines sales lines
--- of the SKU gets no lift (too_sparse): its interval would say little more than "unknown".
+-- A store whose baseline days hold too few sales lines of the SKU (has_enough_data false in
+-- int_promotion_store_lift_days) gets no lift (too_sparse): its interval would say little more
+-- than "unknown".
 
 with
 
@@ -29,13 +30,16 @@ estimates as (
 
 ),
 
-store_lines as (
+store_evidence as (
 
     select
         promo_id,
         store_id,
-        sum(case when day_role = 'promo' then sales_lines else 0 end) as promo_sales_lines,
-        sum(case when day_role = 'baseline' then sales_lines else 0 end) as baseline_sales_lines
+        count(*) filter (where day_role = 'promo') as observed_promo_days,
+        count(*) filter (where day_role = 'baseline') as baseline_days,
+        coalesce(sum(sales_lines) filter (where day_role = 'promo'), 0) as promo_sales_lines,
+        coalesce(sum(sales_lines) filter (where day_role = 'baseline'), 0) as baseline_sales_lines,
+        bool_and(has_enough_data) as has_enough_data
 
     from store_days
     group by promo_id, store_id
@@ -45,33 +49,28 @@ store_lines as (
 joined as (
 
     select
-        estimates.promo_id,
-        estimates.store_id,
+        store_evidence.*,
         stores.region,
         chain.sku,
         chain.lift_status as chain_lift_status,
-        estimates.promo_days_used,
-        estimates.baseline_days,
-        coalesce(store_lines.promo_sales_lines, 0) as promo_sales_lines,
-        coalesce(store_lines.baseline_sales_lines, 0) as baseline_sales_lines,
         estimates.avg_daily_units_during_promo,
         estimates.baseline_daily_units,
         estimates.lift_pct,
         estimates.lift_low_pct,
         estimates.lift_high_pct,
-        estimates.interval_level
+        chain.interval_level
 
-    from estimates
+    from store_evidence
 
     inner join chain
-        on estimates.promo_id = chain.promo_id
+        on store_evidence.promo_id = chain.promo_id
 
     inner join stores
-        on estimates.store_id = stores.store_id
+        on store_evidence.store_id = stores.store_id
 
-    left join store_lines
-        on estimates.promo_id = store_lines.promo_id
-        and estimates.store_id = store_lines.store_id
+    left join estimates
+        on store_evidence.promo_id = estimates.promo_id
+        and store_evidence.store_id = estimates.store_id
 
 ),
 
@@ -81,8 +80,8 @@ classified as (
         *,
         case
             when chain_lift_status in ('not_observed', 'not_recorded_by_till') then chain_lift_status
-            when promo_days_used = 0 then 'not_observed'
-            when baseline_sales_lines < {{ var('promotion_lift_min_store_baseline_lines') }} then 'too_sparse'
+            when observed_promo_days = 0 then 'not_observed'
+            when not has_enough_data then 'too_sparse'
             when lift_pct is null then 'no_baseline'
             else chain_lift_status
         end as lift_status
@@ -104,13 +103,13 @@ final as (
         sku,
 
         ----------  evidence
-        promo_days_used as observed_promo_days,
+        observed_promo_days,
         baseline_days,
         promo_sales_lines,
         baseline_sales_lines,
         lift_status,
 
-        ----------  units
+        ----------  units (estimated only where the store has enough data)
         avg_daily_units_during_promo,
         baseline_daily_units,
 
