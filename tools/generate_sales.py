@@ -5,9 +5,21 @@ Writes ``stores.csv``, ``products.csv``, ``promotions.csv`` and the sales lines 
 Column order matches ``labs/lab1_sales_performance/lab.yaml``. The same arguments always produce
 byte-identical files (everything is drawn from one ``random.Random(seed)``).
 
-Realism: five regions, five categories with brands and price bands, a weekly shopping pattern
-(weekends sell more), and ~15 promotions: while a SKU is on promotion it is picked more often,
-sells more units per line, and its lines carry ``promo_id`` and ``discount_pct``. Revenue is
+Demand model: the expected number of lines of SKU ``s`` on day ``d`` is proportional to
+``popularity(s) * weekday(d) * season(d) * promo(s, d)``: a weekly pattern (weekends sell more), a
+mild yearly cycle (+-8%, peak in July), and ``promo = 1 + true_lift`` on the days of a promotion,
+``1 - POST_PROMO_DIP`` for the ``POST_PROMO_DAYS`` after it (shoppers stocked up), 1 otherwise. Each
+day's total of lines is that day's share of ``--rows`` (exact total, cumulative rounding), spread
+over the SKUs in proportion to their weights; units per line follow one distribution, promoted or
+not. So a promotion multiplies its SKU's expected daily units by exactly ``1 + true_lift`` (up to
+the rounding of a day's lines to a whole number): the **true lift**, drawn per promotion as
+``LIFT_PER_DISCOUNT * discount * U(0.8, 1.25)`` (deeper discounts lift more), rounded to 1%.
+
+Promotions: ``N_PROMOTIONS`` on the more popular SKUs, 7-14 days, never within two weeks of another
+promotion of the same SKU. Their lines carry ``promo_id`` and ``discount_pct``. Two are special on
+purpose: the last one starts a few days before the data ends and runs past it (partially
+observed), and one calendar promotion never ran at the till (no line carries its ``promo_id``, no
+discount, no lift: true lift 0). ``--truth FILE`` writes each promotion's true lift. Revenue is
 ``round(units * unit_price * (1 - discount_pct), 2)`` (half away from zero), ``discount_pct`` is 0
 outside promotions.
 
@@ -20,7 +32,8 @@ Rows are generated a day at a time and streamed to disk, so memory stays flat fo
 
 Example::
 
-    python tools/generate_sales.py --out labs/lab1_sales_performance/data/raw
+    python tools/generate_sales.py --out labs/lab1_sales_performance/data/raw \
+        --truth labs/lab1_sales_performance/tests/fixtures/promotion_truth.csv
     python tools/generate_sales.py --out /tmp/bench --rows 10000000 --single-file --no-dirty
 """
 
@@ -31,6 +44,7 @@ import calendar
 import csv
 import datetime as dt
 import itertools
+import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -149,10 +163,17 @@ CATALOG: dict[str, tuple[list[str], tuple[float, float], list[str]]] = {
 WEEKDAY_WEIGHTS = [0.85, 0.80, 0.85, 0.95, 1.15, 1.35, 1.05]
 UNIT_VALUES = [1, 2, 3, 4, 6, 12]
 UNIT_CUM_WEIGHTS = list(itertools.accumulate([40, 25, 12, 10, 8, 5]))
-PROMO_PICK_BOOST = 1.8  # a promoted SKU is this many times more likely to be picked
-PROMO_EXTRA_UNITS = [0, 1, 1, 2]  # extra units per promoted line (drawn uniformly)
+SEASON_AMPLITUDE = 0.08  # mild yearly cycle: demand +-8% around the mean
+SEASON_PEAK_DAY = 196  # day of the year with the highest demand (mid-July)
 DISCOUNTS_BP = [1000, 1500, 2000, 2500, 3000]  # discount in basis points (10% .. 30%)
-N_PROMOTIONS = 15
+LIFT_PER_DISCOUNT = 4.0  # true lift ~ 4 x discount: a 20% discount lifts daily units by ~80%
+LIFT_SPREAD = (0.8, 1.25)  # per-promotion factor on that lift (same discount, different lift)
+POST_PROMO_DAYS = 7  # after a promotion, demand dips for this many days ...
+POST_PROMO_DIP = 0.2  # ... by this fraction (shoppers stocked up)
+N_PROMOTIONS = 20
+PROMO_SKU_POOL = 24  # promotions go to the most popular SKUs (retailers promote what sells)
+PROMO_GAP_DAYS = 14  # minimum gap between two promotions of one SKU
+TRUTH_COLUMNS = ["promo_id", "sku", "discount_pct", "ran_at_till", "true_lift_pct"]
 MIN_DIRTY_ROWS = 100  # below this many rows the dirty rows could collide
 
 
@@ -197,6 +218,8 @@ class Promotion:
     start_date: dt.date
     end_date: dt.date
     discount_bp: int
+    true_lift_pct: int  # expected daily units x (1 + true_lift_pct / 100) while it runs
+    ran_at_till: bool = True  # False: in the calendar, never applied (no promo_id, no lift)
 
 
 def money(cents: int) -> str:
@@ -275,33 +298,77 @@ def make_promotions(
     start: dt.date,
     n_days: int,
 ) -> list[Promotion]:
-    """About 15 promotions of 7-14 days; a few SKUs get two, never overlapping on one SKU."""
-    n_distinct = min(12, len(products))
-    skus = rng.sample([p.sku for p in products], n_distinct)
-    skus += skus[: N_PROMOTIONS - n_distinct]
+    """``N_PROMOTIONS`` promotions of 7-14 days on popular SKUs (see the module docstring).
+
+    All but the last lie inside the ``n_days`` from ``start``; the last starts 4 days before the
+    end and runs past it. One promotion inside (chosen at random) never ran at the till.
+    """
+    pool = sorted(products, key=lambda p: (-p.popularity, p.sku))[: min(PROMO_SKU_POOL, len(products))]
+    n_distinct = min(16, len(pool))
+    skus = rng.sample([p.sku for p in pool], n_distinct)
+    skus = (skus * N_PROMOTIONS)[: N_PROMOTIONS - 1]
     windows: dict[str, list[tuple[dt.date, dt.date]]] = {}
-    drafts: list[tuple[dt.date, dt.date, str, int]] = []
+
+    def free(sku: str, first: dt.date, last: dt.date) -> bool:
+        gap = dt.timedelta(days=PROMO_GAP_DAYS)
+        return all(last + gap < s or first > e + gap for s, e in windows.get(sku, []))
+
+    drafts: list[tuple[dt.date, dt.date, str, int, int]] = []
+
+    def add(sku: str, first: dt.date, last: dt.date) -> None:
+        discount_bp = rng.choice(DISCOUNTS_BP)
+        lift = LIFT_PER_DISCOUNT * discount_bp / 10000 * rng.uniform(*LIFT_SPREAD)
+        windows.setdefault(sku, []).append((first, last))
+        drafts.append((first, last, sku, discount_bp, round(100 * lift)))
+
     for sku in skus:
         for _ in range(100):
             length = min(rng.randint(7, 14), n_days)
             first = start + dt.timedelta(days=rng.randint(0, n_days - length))
             last = first + dt.timedelta(days=length - 1)
-            taken = windows.setdefault(sku, [])
-            # keep a one-week gap to any other promotion of the same SKU
-            if all(
-                last + dt.timedelta(days=7) < s or first > e + dt.timedelta(days=7)
-                for s, e in taken
-            ):
-                taken.append((first, last))
-                drafts.append((first, last, sku, rng.choice(DISCOUNTS_BP)))
+            if free(sku, first, last):
+                add(sku, first, last)
                 break
+    inside = len(drafts)
+    if n_days > 4:  # still running when the data ends: partially observed
+        first = start + dt.timedelta(days=n_days - 4)
+        last = first + dt.timedelta(days=9)
+        sku = next((p.sku for p in pool if free(p.sku, first, last)), None)
+        if sku is not None:
+            add(sku, first, last)
+    never_ran = rng.randrange(inside) if inside else -1
+    drafts = [(*d, i != never_ran) for i, d in enumerate(drafts)]
     drafts.sort()
-    return [Promotion(f"P{i + 1:03d}", sku, s, e, bp) for i, (s, e, sku, bp) in enumerate(drafts)]
+    return [
+        Promotion(f"P{i + 1:03d}", sku, s, e, bp, lift if ran else 0, ran)
+        for i, (s, e, sku, bp, lift, ran) in enumerate(drafts)
+    ]
 
 
-def daily_counts(days: list[dt.date], total: int) -> list[int]:
-    """Split ``total`` lines over the days by weekday weight (exact total, cumulative rounding)."""
-    weights = [WEEKDAY_WEIGHTS[d.weekday()] for d in days]
+def season(day: dt.date) -> float:
+    """Mild yearly demand cycle, 1 +- SEASON_AMPLITUDE, highest on SEASON_PEAK_DAY."""
+    angle = 2 * math.pi * (day.timetuple().tm_yday - SEASON_PEAK_DAY) / 365.25
+    return 1 + SEASON_AMPLITUDE * math.cos(angle)
+
+
+def promo_factors(promotions: list[Promotion]) -> dict[dt.date, dict[str, float]]:
+    """Per day, the demand factor of each SKU that is not 1: 1 + lift while a promotion runs,
+    1 - POST_PROMO_DIP for POST_PROMO_DAYS after it (a promotion's own days win over a dip)."""
+    factors: dict[dt.date, dict[str, float]] = {}
+    ran = [p for p in promotions if p.ran_at_till]
+    for promotion in ran:
+        for i in range(1, POST_PROMO_DAYS + 1):
+            day = promotion.end_date + dt.timedelta(days=i)
+            factors.setdefault(day, {})[promotion.sku] = 1 - POST_PROMO_DIP
+    for promotion in ran:
+        for i in range((promotion.end_date - promotion.start_date).days + 1):
+            day = promotion.start_date + dt.timedelta(days=i)
+            factors.setdefault(day, {})[promotion.sku] = 1 + promotion.true_lift_pct / 100
+    return factors
+
+
+def daily_counts(weights: list[float], total: int) -> list[int]:
+    """Split ``total`` lines over the days in proportion to ``weights`` (exact total, cumulative rounding)."""
     cum = list(itertools.accumulate(weights))
     bounds = [round(total * c / cum[-1]) for c in cum]
     return [b - a for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
@@ -425,8 +492,9 @@ def generate(
     months: int,
     dirty: bool,
     single_file: bool,
+    truth: Path | None = None,
 ) -> Summary:
-    """Write all files into ``out`` and return a summary of what was written."""
+    """Write all files into ``out`` (and the true lift of each promotion into ``truth``, when given)."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     end = add_months(start, months)
@@ -460,15 +528,34 @@ def generate(
         ],
     )
 
-    counts = daily_counts(days, rows)
+    if truth is not None:
+        truth.parent.mkdir(parents=True, exist_ok=True)
+        write_table(
+            truth,
+            TRUTH_COLUMNS,
+            [
+                [p.promo_id, p.sku, discount_str(p.discount_bp), str(p.ran_at_till).lower(), str(p.true_lift_pct)]
+                for p in promotions
+            ],
+        )
+
+    factors = promo_factors(promotions)
+    # a SKU's weight on a day: popularity x its promotion factor (weekday and season are common to all SKUs)
+    sku_cums = {
+        day: list(itertools.accumulate(p.popularity * factors.get(day, {}).get(p.sku, 1.0) for p in products))
+        for day in days
+    }
+    counts = daily_counts([WEEKDAY_WEIGHTS[d.weekday()] * season(d) * sku_cums[d][-1] for d in days], rows)
     plan = plan_dirty(counts, days, rows) if dirty else {}
     store_ids = [s.store_id for s in stores]
     store_cum = list(itertools.accumulate(s.weight for s in stores))
     skus = [p.sku for p in products]
     price = {p.sku: p.price_cents for p in products}
     price_str = {p.sku: money(p.price_cents) for p in products}
-    promo_by_day: dict[dt.date, dict[str, Promotion]] = {}
+    promo_by_day: dict[dt.date, dict[str, Promotion]] = {}  # promotions the till applies
     for promotion in promotions:
+        if not promotion.ran_at_till:
+            continue
         for i in range((promotion.end_date - promotion.start_date).days + 1):
             on_day = promo_by_day.setdefault(promotion.start_date + dt.timedelta(days=i), {})
             on_day[promotion.sku] = promotion
@@ -483,11 +570,7 @@ def generate(
             if not count:
                 continue
             active = promo_by_day.get(day, {})
-            sku_cum = list(
-                itertools.accumulate(
-                    p.popularity * (PROMO_PICK_BOOST if p.sku in active else 1.0) for p in products
-                )
-            )
+            sku_cum = sku_cums[day]
             day_str = day.isoformat()
             picked_stores = rng.choices(store_ids, cum_weights=store_cum, k=count)
             picked_skus = rng.choices(skus, cum_weights=sku_cum, k=count)
@@ -508,7 +591,6 @@ def generate(
                         "",
                     ]
                 else:
-                    units += rng.choice(PROMO_EXTRA_UNITS)
                     row = [
                         f"T{next_id:09d}",
                         day_str,
@@ -625,6 +707,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="write all sales lines into one sales.csv instead of one "
         "sales_YYYY_MM.csv per month (for benchmarks)",
     )
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        help="also write each promotion's true lift (promo_id, sku, discount_pct, ran_at_till, "
+        "true_lift_pct) to this CSV file; keep it outside --out so the lab does not load it",
+    )
     args = parser.parse_args(argv)
     if args.rows < 1 or args.stores < 1 or args.skus < 1 or args.months < 1:
         parser.error("--rows, --stores, --skus and --months must be positive")
@@ -646,6 +734,7 @@ def main(argv: list[str] | None = None) -> None:
         args.months,
         args.dirty,
         args.single_file,
+        args.truth,
     )
     print(summary.line(args.out))
 

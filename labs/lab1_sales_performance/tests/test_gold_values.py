@@ -281,48 +281,6 @@ def test_store_ranking(con: duckdb.DuckDBPyConnection, expected: Expected) -> No
     assert {r[0]: tuple(r[1:]) for r in rows} == want
 
 
-def test_promotion_lift(con: duckdb.DuckDBPyConnection, expected: Expected) -> None:
-    daily: dict[tuple[str, dt.date], int] = defaultdict(int)  # (sku, day) -> units, all stores
-    for line in expected.clean:
-        daily[(line.sku, line.sale_date)] += line.units
-    windows: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)
-    for promo in expected.promotions.values():
-        windows[promo["sku"]].append(
-            (dt.date.fromisoformat(promo["start_date"]), dt.date.fromisoformat(promo["end_date"]))
-        )
-
-    rows = con.execute(
-        "select promo_id, sku, promo_days, days_with_sales, avg_daily_units_during_promo,"
-        " baseline_days, avg_daily_units_baseline, lift_pct from gold.promotion_lift"
-    ).fetchall()
-    got = {r[0]: r[1:] for r in rows}
-    assert set(got) == set(expected.promotions)
-    for promo_id, promo in expected.promotions.items():
-        sku = promo["sku"]
-        start = dt.date.fromisoformat(promo["start_date"])
-        end = dt.date.fromisoformat(promo["end_date"])
-        during = [u for (s, d), u in daily.items() if s == sku and start <= d <= end]
-        baseline = [
-            u
-            for (s, d), u in daily.items()
-            if s == sku and not any(a <= d <= b for a, b in windows[sku])
-        ]
-        assert during and baseline, promo_id
-        avg_during = sum(during) / len(during)
-        avg_baseline = sum(baseline) / len(baseline)
-        g_sku, g_days, g_with_sales, g_during, g_base_days, g_base, g_lift = got[promo_id]
-        assert (g_sku, g_days, g_with_sales, g_base_days) == (
-            sku,
-            (end - start).days + 1,
-            len(during),
-            len(baseline),
-        ), promo_id
-        assert g_during == pytest.approx(avg_during, rel=1e-6), promo_id
-        assert g_base == pytest.approx(avg_baseline, rel=1e-6), promo_id
-        assert g_lift == pytest.approx((avg_during / avg_baseline - 1) * 100, rel=1e-6), promo_id
-        assert g_lift > 0, f"{promo_id}: a promotion should sell more units than baseline"
-
-
 def test_exceptions_explain_every_dirty_line(
     con: duckdb.DuckDBPyConnection,
     expected: Expected,

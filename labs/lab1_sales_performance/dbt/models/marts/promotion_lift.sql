@@ -14,52 +14,77 @@ sales as (
 
 daily_units as (
 
-    -- units of a SKU on one day over all stores; only days with at least one sale exist
-    select
-        sku,
-        sale_date,
-        sum(units) as daily_units
-
-    from sales
-    group by sku, sale_date
+    select * from {{ ref('int_sku_daily_units') }}
 
 ),
 
-promo_days as (
+estimates as (
 
-    select
-        promotions.promo_id,
-        count(*) as days_with_sales,
-        avg(daily_units.daily_units) as avg_daily_units_during_promo
-
-    from promotions
-
-    inner join daily_units
-        on promotions.sku = daily_units.sku
-        and daily_units.sale_date between promotions.start_date and promotions.end_date
-
-    group by promotions.promo_id
+    select * from {{ ref('int_promotion_lift_estimates') }}
+    where level = 'chain'
 
 ),
 
-baseline_days as (
+observed_period as (
 
-    -- days of the SKU outside every promotion of that SKU
+    -- the period int_sku_daily_units spans: first to last clean sale date
     select
-        daily_units.sku,
-        count(*) as baseline_days,
-        avg(daily_units.daily_units) as avg_daily_units_baseline
+        min(sale_date) as first_day,
+        max(sale_date) as last_day
 
     from daily_units
 
-    where not exists (
-        select 1
-        from promotions
-        where promotions.sku = daily_units.sku
-            and daily_units.sale_date between promotions.start_date and promotions.end_date
-    )
+),
 
-    group by daily_units.sku
+till_lines as (
+
+    -- clean lines that carry the promotion's id: the till applied it
+    select
+        promo_id,
+        count(*) as promo_sales_lines
+
+    from sales
+    where promo_id is not null
+    group by promo_id
+
+),
+
+flagged as (
+
+    select
+        promotions.*,
+        estimates.* exclude (promo_id, level, store_id),
+        coalesce(till_lines.promo_sales_lines, 0) as promo_sales_lines,
+        coalesce(estimates.promo_days_used, 0) = 0 as is_unobserved,
+        promotions.start_date < observed_period.first_day
+            or promotions.end_date > observed_period.last_day as is_partially_observed,
+        coalesce(till_lines.promo_sales_lines, 0) > 0 as is_recorded_by_till
+
+    from promotions
+
+    cross join observed_period
+
+    left join estimates
+        on promotions.promo_id = estimates.promo_id
+
+    left join till_lines
+        on promotions.promo_id = till_lines.promo_id
+
+),
+
+classified as (
+
+    select
+        *,
+        case
+            when is_unobserved then 'not_observed'
+            when not is_recorded_by_till then 'not_recorded_by_till'
+            when lift_pct is null then 'no_baseline'
+            when is_partially_observed then 'partially_observed'
+            else 'measured'
+        end as lift_status
+
+    from flagged
 
 ),
 
@@ -68,34 +93,34 @@ final as (
     select
 
         ----------  promotion
-        promotions.promo_id,
-        promotions.sku,
-        promotions.start_date,
-        promotions.end_date,
-        promotions.discount_pct,
-        date_diff('day', promotions.start_date, promotions.end_date) + 1 as promo_days,
+        promo_id,
+        sku,
+        start_date,
+        end_date,
+        discount_pct,
+        date_diff('day', start_date, end_date) + 1 as promo_days,
 
-        ----------  during the promotion
-        coalesce(promo_days.days_with_sales, 0) as days_with_sales,
-        promo_days.avg_daily_units_during_promo,
+        ----------  evidence
+        coalesce(promo_days_used, 0) as observed_promo_days,
+        coalesce(baseline_days, 0) as baseline_days,
+        promo_sales_lines,
 
-        ----------  baseline
-        coalesce(baseline_days.baseline_days, 0) as baseline_days,
-        baseline_days.avg_daily_units_baseline,
+        ----------  flags
+        is_partially_observed,
+        is_recorded_by_till,
+        lift_status,
 
-        ----------  lift
-        (
-            promo_days.avg_daily_units_during_promo
-            / nullif(baseline_days.avg_daily_units_baseline, 0) - 1
-        ) * 100 as lift_pct
+        ----------  units
+        avg_daily_units_during_promo,
+        baseline_daily_units,
 
-    from promotions
+        ----------  lift (not reported for a promotion the till never applied)
+        case when is_recorded_by_till then lift_pct end as lift_pct,
+        case when is_recorded_by_till then lift_low_pct end as lift_low_pct,
+        case when is_recorded_by_till then lift_high_pct end as lift_high_pct,
+        interval_level
 
-    left join promo_days
-        on promotions.promo_id = promo_days.promo_id
-
-    left join baseline_days
-        on promotions.sku = baseline_days.sku
+    from classified
 
 )
 
