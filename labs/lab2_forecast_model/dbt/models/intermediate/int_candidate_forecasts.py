@@ -11,8 +11,12 @@ int_series_profile (the robustness policy of docs/lab2-forecast.md):
   with conformal intervals (they have no native ones);
 - short_history: seasonal naive (null where a season of history is missing), naive, and AutoETS and
   AutoTheta without season;
-- too_short: AutoETS without season, forecast only (no backtest);
+- too_short: AutoETS without season (naive below 7 periods, where statsforecast's ETS refuses to
+  fit), forecast only (no backtest);
 - discontinued: no model (demand_forecast says 0).
+
+Every backtested class with two or more models besides seasonal naive also gets ``ensemble``: the mean of
+those models' forecasts and bounds (a forecast combination, robust where no single model is best).
 
 kind = 'backtest': ``forecast.origins`` windows of ``forecast.horizon`` periods ending with the data,
 the model refitted at each origin (window 1 is the earliest; the last one is the final window the
@@ -96,12 +100,15 @@ def candidates(status: str, season: int, horizon: int, long_season: int) -> list
             AutoTheta(season_length=1, alias="auto_theta"),
         ]
     if status == "too_short":
-        return [AutoETS(season_length=1, alias="auto_ets")]
+        return [AutoETS(season_length=1, alias="auto_ets"), Naive(alias="naive")]
     return []
 
 
-def to_long(frame: pd.DataFrame, models: list[object], kind: str, last_index: pd.Series) -> pd.DataFrame:
-    """statsforecast's wide output (one column per model and bound) as one row per model and period."""
+def to_long(
+    frame: pd.DataFrame, models: list[object], kind: str, last_index: pd.Series, *, combine: bool
+) -> pd.DataFrame:
+    """statsforecast's wide output (one column per model and bound) as one row per model and period,
+    plus the ``ensemble`` rows when ``combine``."""
     if kind == "backtest":
         cutoffs = np.sort(frame["cutoff"].unique())
         window = np.searchsorted(cutoffs, frame["cutoff"].to_numpy()) + 1
@@ -141,7 +148,24 @@ def to_long(frame: pd.DataFrame, models: list[object], kind: str, last_index: pd
                 }
             )
         )
-    return pd.concat(parts, ignore_index=True)
+    long = pd.concat(parts, ignore_index=True)
+    # statsforecast's fallback path can hand back the bounds in another column order: the 95%
+    # interval always contains the 80% one, so sorting the four bounds restores their meaning
+    bounds = ["lower_95", "lower_80", "upper_80", "upper_95"]
+    complete_bounds = long[bounds].notna().all(axis=1).to_numpy()
+    long.loc[complete_bounds, bounds] = np.sort(long.loc[complete_bounds, bounds].to_numpy(float), axis=1)
+    members = long[long["method"] != "seasonal_naive"]
+    if not combine or members["method"].nunique() < 2:
+        return long
+    # the combination: mean of the members' forecasts and of their bounds (quantile averaging),
+    # where every member has a value (a member with a null makes the combination null there)
+    keys = ["unique_id", "kind", "window_index", "cutoff_index", "period_index", "step", "actual_units"]
+    values = ["forecast_units", "lower_80", "upper_80", "lower_95", "upper_95"]
+    combined = members.groupby(keys, dropna=False)[values].mean().reset_index()
+    complete = members.groupby(keys, dropna=False)["forecast_units"].count().to_numpy() == members["method"].nunique()
+    combined.loc[~complete, values] = np.nan
+    combined = combined.assign(method="ensemble", candidate_rank=len(models) + 1)
+    return pd.concat([long, combined[long.columns]], ignore_index=True)
 
 
 def candidate_forecasts(
@@ -182,9 +206,9 @@ def candidate_forecasts(
                 backtest = engine.cross_validation(
                     df=df, h=horizon, n_windows=origins, step_size=horizon, level=list(LEVELS)
                 )
-                frames.append(to_long(backtest, models, "backtest", last_index))
+                frames.append(to_long(backtest, models, "backtest", last_index, combine=True))
             ahead = engine.forecast(df=df, h=horizon, level=list(LEVELS))
-        frames.append(to_long(ahead, models, "forecast", last_index))
+        frames.append(to_long(ahead, models, "forecast", last_index, combine=status != "too_short"))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.concat(frames, ignore_index=True).merge(keys, on="unique_id")

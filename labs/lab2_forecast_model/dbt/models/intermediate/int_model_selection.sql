@@ -1,7 +1,7 @@
 -- The model each series ships: the candidate with the lowest mean absolute error over the backtest
 -- windows before the final one (ties: the simpler candidate, candidate_rank). The final window is
 -- left out here, so the accuracy reported on it (forecast_accuracy) is not flattered by the choice.
--- Series without a backtest take their status' only model: too_short -> auto_ets, discontinued -> zero.
+-- Series without a backtest: too_short -> auto_ets (naive under 7 periods), discontinued -> zero.
 {% set origins = var('forecast_origins', 4) | int %}
 
 with
@@ -65,6 +65,8 @@ final as (
         profile.status,
         case
             when profile.status = 'discontinued' then 'zero'
+            -- statsforecast's AutoETS refuses fewer than 7 points ("tiny datasets")
+            when profile.status = 'too_short' and profile.n_periods < 7 then 'naive'
             when profile.status = 'too_short' then 'auto_ets'
             else chosen.method
         end as chosen_method,

@@ -94,7 +94,8 @@ final as (
                 || coalesce(cast(last_demand_period as varchar), 'never') || '): forecast 0, no model'
             when 'too_short' then
                 n_periods || ' periods: fewer than the {{ origins }} x {{ horizon }} backtest periods plus '
-                || '{{ horizon }} to fit, so not backtested; automatic ETS without season'
+                || '{{ horizon }} to fit, so not backtested; '
+                || case when n_periods < 7 then 'naive (last value)' else 'automatic ETS without season' end
             when 'short_history' then
                 train_periods || ' periods before the first backtest origin, under two seasons ({{ 2 * season }}): '
                 || 'models without seasonality'
