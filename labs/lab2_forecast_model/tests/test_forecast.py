@@ -40,7 +40,7 @@ def test_accuracy_and_selection_match_an_independent_computation(
     lab_db: Path, raw_dir: Path, forecast_block: dict[str, object]
 ) -> None:
     gold = assert_gold_matches(lab_db, raw_dir, forecast_block)
-    assert {"model", "seasonal_naive", "auto_theta", "mstl_auto_ets", "croston_sba"} <= {k[3] for k in gold}
+    assert {"model", "seasonal_naive", "dynamic_theta", "mstl_auto_ets", "croston_sba"} <= {k[3] for k in gold}
 
 
 def test_shipped_model_beats_seasonal_naive_on_the_final_window(lab_db: Path) -> None:
