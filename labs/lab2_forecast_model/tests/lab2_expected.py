@@ -135,7 +135,8 @@ def gold_accuracy(db: Path) -> dict[Key, dict[str, float]]:
 
 def assert_gold_matches(db: Path, raw_dir: Path, forecast: dict[str, Any]) -> dict[Key, dict[str, float]]:
     """Gold forecast_accuracy and the selection equal the independent computation; returns gold."""
-    frequency, season = forecast["frequency"], forecast["season_length"]
+    frequency = forecast["frequency"]
+    season = forecast.get("season_length") or {"daily": 7, "weekly": 52, "monthly": 12, "quarterly": 4}[frequency]
     horizon, origins = forecast["horizon"], forecast["origins"]
     series = series_from_raw(raw_dir, frequency)
     candidates = read_table(db, "select * from silver.int_candidate_forecasts")
