@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from lab2_expected import read_table, run_with_series
+from lab2_expected import assert_gold_matches, read_table, run_with_series
 
 FORECAST = {"frequency": "monthly", "horizon": 6, "origins": 2}  # season_length from the frequency: 12
 END = pd.Timestamp("2025-12-01")
@@ -91,3 +91,25 @@ def test_short_histories_get_models_without_season(awkward_run) -> None:
     assert set(launch["kind"]) == {"forecast"} and set(launch["method"]) == {"auto_ets", "naive"}
     series = read_table(db, "select sku, model from gold.forecast_series").set_index("sku")["model"]
     assert series["LAUNCH"] == "auto_ets" and series["SINGLE"] == "naive"  # ETS needs 7 points
+
+
+def test_daily_series_run_end_to_end(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The fourth frequency: daily data with a weekday pattern; season 7 comes from the frequency."""
+    rng = np.random.default_rng(11)
+    days = pd.date_range("2025-06-01", periods=120, freq="D")
+    weekday = np.array([0.8, 0.9, 1.0, 1.0, 1.2, 1.6, 0.5])[days.weekday]
+    frames = [
+        pd.DataFrame({"period_start": days.date, "sku": sku, "region": "r1", "units": rng.poisson(level * weekday)})
+        for sku, level in (("DAILY-A", 40), ("DAILY-B", 90))
+    ]
+    forecast = {"frequency": "daily", "horizon": 14, "origins": 2}
+    lab, report = run_with_series(lab_dir, tmp_path_factory.mktemp("daily"), pd.concat(frames), forecast)
+    assert report.ok, f"run failed: {report.error}"
+    db = lab.paths.database()
+    ahead = read_table(db, "select * from gold.demand_forecast order by sku, horizon")
+    assert len(ahead) == 28 and ahead["forecast_units"].notna().all()
+    assert pd.Timestamp(ahead["period_start"].min()) == pd.Timestamp(days[-1]) + pd.Timedelta(days=1)
+    series = read_table(db, "select * from gold.forecast_series")
+    assert (series["status"] == "regular").all() and series["final_points"].eq(14).all()
+    # the daily calendar, the selection and the metrics agree with the independent computation
+    assert_gold_matches(db, lab.paths.raw_dir, {**forecast, "season_length": 7})
