@@ -14,7 +14,7 @@ export UV_COMPILE_BYTECODE = 1
 JOBS ?= 0
 LAB ?=
 
-.PHONY: help uv sync run test lint docs docs-serve doctor report bench bench-inspector clean
+.PHONY: help uv sync run test lint docs docs-serve doctor report bench bench-inspector bench-forecast clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 14
@@ -65,6 +65,11 @@ new-lab: uv ## a new lab from the template, locked and synced: NAME=lab<N>_<word
 bench-inspector: uv ## DataInspector vs a bare SQL pass, SUMMARIZE and pandas (BENCH_ARGS="--rows 10000000")
 	$(UV) sync --locked
 	$(UV) run --locked python tools/bench/bench_inspector.py $(BENCH_ARGS)
+
+bench-forecast: uv ## lab 2: shipped model vs seasonal naive vs AutoETS, and 1,000 weekly series timed (lab 2's venv)
+	$(UV) run --locked buildcpg sync lab2_forecast_model
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/labs/lab2_forecast_model/.venv \
+		$(UV) run --locked --package lab2-forecast-model python tools/bench/bench_forecast.py $(BENCH_ARGS)
 
 clean: ## remove venvs, tox envs, lab databases and dbt artifacts (never raw data)
 	rm -rf .venv .tox .buildcpg labs/*/.venv labs/*/dbt/target labs/*/dbt/logs site

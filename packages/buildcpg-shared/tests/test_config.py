@@ -153,3 +153,51 @@ def test_delimiter_must_be_one_plain_character(tmp_path: Path, tiny_lab_yaml: st
         load_lab_config(path)
     message = str(info.value)
     assert "sources.orders.delimiter: " in message and "one character" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("block", "season"),
+    [("{frequency: daily}", 7), ("{frequency: weekly}", 52), ("{frequency: monthly}", 12), ("{}", 52)],
+)
+def test_forecast_season_length_defaults_from_the_frequency(
+    tmp_path: Path, tiny_lab_yaml: str, block: str, season: int
+) -> None:
+    config = load_lab_config(_write(tmp_path, f"{tiny_lab_yaml}\nforecast: {block}\n"))
+    assert config.forecast is not None
+    assert config.forecast.season_length == season
+
+
+def test_forecast_block_becomes_dbt_vars_next_to_the_freshness_sla(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    text = f"{tiny_lab_yaml}\nforecast: {{frequency: quarterly, season_length: 8, horizon: 6, origins: 3}}\n"
+    config = load_lab_config(_write(tmp_path, text))
+    assert config.dbt_vars() == {
+        "buildcpg_warn_after_hours": 168,
+        "buildcpg_error_after_hours": 720,
+        "forecast_frequency": "quarterly",
+        "forecast_season_length": 8,
+        "forecast_horizon": 6,
+        "forecast_origins": 3,
+        "forecast_intermittent_adi": 1.32,
+        "forecast_long_season": 24,
+    }
+    # a lab without the block gets the freshness vars only
+    assert load_lab_config(_write(tmp_path, tiny_lab_yaml, folder="lab9_tiny")).dbt_vars() == {
+        "buildcpg_warn_after_hours": 168,
+        "buildcpg_error_after_hours": 720,
+    }
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ("{frequency: hourly}", "forecast.frequency: Input should be 'daily', 'weekly', 'monthly' or 'quarterly'"),
+        ("{origins: 1}", "forecast.origins: Input should be greater than or equal to 2"),
+        ("{horizon: 0}", "forecast.horizon: Input should be greater than or equal to 1"),
+        ("{horizn: 4}", "forecast.horizn: unknown key"),
+    ],
+)
+def test_bad_forecast_block_names_the_key(tmp_path: Path, tiny_lab_yaml: str, block: str, expected: str) -> None:
+    path = _write(tmp_path, f"{tiny_lab_yaml}\nforecast: {block}\n")
+    with pytest.raises(ConfigError) as info:
+        load_lab_config(path)
+    assert expected in str(info.value)

@@ -177,7 +177,7 @@ def test_doctor_passes_and_reports_versions(workspace: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all checks passed" in result.stdout and "1.12" in result.stdout
     # each lab's own key packages, from its own venv
-    assert "statsmodels 0." in result.stdout and "scikit-learn 1." in result.stdout
+    assert "statsforecast 2." in result.stdout and "scikit-learn 1." in result.stdout
 
 
 def test_unknown_lab_is_one_clear_line(workspace: Path) -> None:

@@ -1,3 +1,4 @@
+-- Holiday dates (optional input: an absent or header-only file leaves it empty).
 with
 
 source as (
@@ -9,7 +10,7 @@ source as (
 renamed as (
 
     select
-        week_start,
+        holiday_date,
         holiday
     from source
 

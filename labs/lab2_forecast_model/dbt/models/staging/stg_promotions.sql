@@ -1,3 +1,4 @@
+-- The promotion plan (optional input: an absent or header-only file leaves it empty).
 with
 
 source as (
@@ -12,8 +13,8 @@ renamed as (
         promo_id,
         sku,
         region,
-        start_week,
-        end_week,
+        start_date,
+        end_date,
         coalesce(discount_pct, 0)::decimal(5, 4) as discount_pct
     from source
 

@@ -2,6 +2,7 @@
 
 from buildcpg_shared.config.lab_config import (
     ColumnSpec,
+    ForecastConfig,
     HttpConfig,
     LabConfig,
     PaginationConfig,
@@ -9,4 +10,12 @@ from buildcpg_shared.config.lab_config import (
     load_lab_config,
 )
 
-__all__ = ["ColumnSpec", "HttpConfig", "LabConfig", "PaginationConfig", "SourceConfig", "load_lab_config"]
+__all__ = [
+    "ColumnSpec",
+    "ForecastConfig",
+    "HttpConfig",
+    "LabConfig",
+    "PaginationConfig",
+    "SourceConfig",
+    "load_lab_config",
+]

@@ -310,6 +310,37 @@ class QualityConfig(_Strict):
     volume: VolumeConfig = VolumeConfig()
 
 
+DEFAULT_SEASON_LENGTH = {"daily": 7, "weekly": 52, "monthly": 12, "quarterly": 4}
+
+
+class ForecastConfig(_Strict):
+    """The ``forecast:`` block of a forecasting lab: the series' frequency and the backtest's shape.
+
+    Passed to dbt as vars (``forecast_*``, see :meth:`dbt_vars`), so a lab's models read lab.yaml only.
+    """
+
+    frequency: Literal["daily", "weekly", "monthly", "quarterly"] = "weekly"
+    season_length: int = Field(default=0, ge=0, description="periods per season; 0 or absent: from the frequency")
+    horizon: int = Field(default=12, ge=1, description="periods forecast ahead (and length of a backtest window)")
+    origins: int = Field(default=4, ge=2, description="backtest windows: select on all but the last, report the last")
+    intermittent_adi: float = Field(
+        default=1.32, gt=1, description="average demand interval at or above which a series is intermittent"
+    )
+    long_season: int = Field(
+        default=24, ge=1, description="above this season length the slow seasonal AutoETS/AutoARIMA are left out"
+    )
+
+    @model_validator(mode="after")
+    def _default_season(self) -> ForecastConfig:
+        if not self.season_length:  # frozen model: set the derived default once, at validation
+            object.__setattr__(self, "season_length", DEFAULT_SEASON_LENGTH[self.frequency])
+        return self
+
+    def dbt_vars(self) -> dict[str, object]:
+        """The dbt vars the forecast models read (``var('forecast_horizon')``, ...)."""
+        return {f"forecast_{key}": value for key, value in self.model_dump().items()}
+
+
 class LabConfig(_Strict):
     """A whole lab.yaml."""
 
@@ -321,6 +352,11 @@ class LabConfig(_Strict):
     schedule: str | None = Field(default=None, description="cron expression: when `buildcpg run --due` runs it")
     alerts: AlertsConfig = AlertsConfig()
     timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
+    forecast: ForecastConfig | None = Field(default=None, description="frequency and backtest of a forecasting lab")
+
+    def dbt_vars(self) -> dict[str, object]:
+        """Every dbt var lab.yaml sets: the freshness SLA, plus the forecast block when there is one."""
+        return {**self.quality.freshness.dbt_vars(), **(self.forecast.dbt_vars() if self.forecast else {})}
 
     @field_validator("name")
     @classmethod

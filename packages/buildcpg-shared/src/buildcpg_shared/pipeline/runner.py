@@ -216,8 +216,7 @@ class LabRunner:
 
     def _session(self) -> DbtSession:
         if self._dbt is None:
-            sla = self.lab.config.quality.freshness
-            self._dbt = DbtSession(self.paths, threads=self.threads, dbt_vars=sla.dbt_vars())
+            self._dbt = DbtSession(self.paths, threads=self.threads, dbt_vars=self.lab.config.dbt_vars())
         return self._dbt
 
     def _transform(self) -> StepResult:

@@ -1,0 +1,232 @@
+"""Every candidate model of every series: a rolling-origin backtest and the forecast ahead.
+
+Models come from Nixtla's statsforecast; which candidates a series gets depends on its status in
+int_series_profile (the robustness policy of docs/lab2-forecast.md):
+
+- regular: seasonal naive, AutoETS, AutoTheta and AutoARIMA at the season length; above
+  ``forecast.long_season`` (e.g. 52 weeks) AutoETS, AutoARIMA and AutoTheta are too slow for the
+  time budget (docs/benchmarks.md), so the dynamic optimised Theta (one of AutoTheta's four
+  variants) and MSTL (a seasonal decomposition whose trend is an automatic non-seasonal ETS) take
+  their place;
+- intermittent: seasonal naive and the intermittent-demand methods CrostonSBA, ADIDA, IMAPA and TSB,
+  with conformal intervals (they have no native ones);
+- short_history: seasonal naive (null where a season of history is missing), naive, and AutoETS and
+  AutoTheta without season;
+- too_short: AutoETS without season (naive below 7 periods, where statsforecast's ETS refuses to
+  fit), forecast only (no backtest);
+- discontinued: no model (demand_forecast says 0).
+
+Every backtested class with two or more models besides seasonal naive also gets ``ensemble``: the mean of
+those models' forecasts and bounds (a forecast combination, robust where no single model is best).
+
+kind = 'backtest': ``forecast.origins`` windows of ``forecast.horizon`` periods ending with the data,
+the model refitted at each origin (window 1 is the earliest; the last one is the final window the
+selection never sees). kind = 'forecast': the next ``horizon`` periods after the data. A model that
+fails on a series is replaced for that series by naive (statsforecast's fallback model), so one bad
+series never blanks another. Forecasts and bounds are clipped at zero (units cannot be negative).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+LEVELS = (80, 95)
+COLUMNS = [
+    "sku",
+    "region",
+    "kind",
+    "method",
+    "candidate_rank",
+    "window_index",
+    "cutoff_index",
+    "period_index",
+    "step",
+    "actual_units",
+    "forecast_units",
+    "lower_80",
+    "upper_80",
+    "lower_95",
+    "upper_95",
+]
+
+
+def candidates(status: str, season: int, horizon: int, long_season: int) -> list[object]:
+    """The statsforecast models a series of this status gets, in order of preference on ties."""
+    from statsforecast.models import (
+        ADIDA,
+        IMAPA,
+        MSTL,
+        TSB,
+        AutoARIMA,
+        AutoETS,
+        AutoTheta,
+        CrostonSBA,
+        DynamicOptimizedTheta,
+        Naive,
+        SeasonalNaive,
+    )
+    from statsforecast.utils import ConformalIntervals
+
+    baseline = SeasonalNaive(season_length=season, alias="seasonal_naive")
+    if status == "regular" and season <= long_season:
+        return [
+            baseline,
+            AutoETS(season_length=season, alias="auto_ets"),
+            AutoTheta(season_length=season, alias="auto_theta"),
+            AutoARIMA(season_length=season, alias="auto_arima"),
+        ]
+    if status == "regular":
+        return [
+            baseline,
+            DynamicOptimizedTheta(season_length=season, alias="dynamic_theta"),
+            # undamped trends only: a third cheaper than "ZZN" with damping, same accuracy in the benchmark
+            MSTL(season_length=season, trend_forecaster=AutoETS(model="ZZN", damped=False), alias="mstl_auto_ets"),
+        ]
+    if status == "intermittent":
+        conformal = ConformalIntervals(h=horizon, n_windows=2)
+        return [
+            baseline,
+            CrostonSBA(alias="croston_sba", prediction_intervals=conformal),
+            ADIDA(alias="adida", prediction_intervals=conformal),
+            IMAPA(alias="imapa", prediction_intervals=conformal),
+            TSB(alpha_d=0.2, alpha_p=0.2, alias="tsb", prediction_intervals=conformal),
+        ]
+    if status == "short_history":
+        return [
+            baseline,
+            Naive(alias="naive"),
+            AutoETS(season_length=1, alias="auto_ets"),
+            AutoTheta(season_length=1, alias="auto_theta"),
+        ]
+    if status == "too_short":
+        return [AutoETS(season_length=1, alias="auto_ets"), Naive(alias="naive")]
+    return []
+
+
+def to_long(
+    frame: pd.DataFrame, models: list[object], kind: str, last_index: pd.Series, *, combine: bool
+) -> pd.DataFrame:
+    """statsforecast's wide output (one column per model and bound) as one row per model and period,
+    plus the ``ensemble`` rows when ``combine``."""
+    if kind == "backtest":
+        cutoffs = np.sort(frame["cutoff"].unique())
+        window = np.searchsorted(cutoffs, frame["cutoff"].to_numpy()) + 1
+        cutoff = frame["cutoff"].to_numpy()
+        actual = frame["y"].to_numpy(float)
+    else:
+        window = np.zeros(len(frame), dtype=int)
+        cutoff = frame["unique_id"].map(last_index).to_numpy()
+        actual = np.full(len(frame), np.nan)
+    parts = []
+    for rank, fitted in enumerate(models, start=1):
+        name = fitted.alias
+
+        def column(suffix: str, name: str = name) -> np.ndarray:
+            key = f"{name}{suffix}"
+            values = frame[key].to_numpy(float) if key in frame else np.full(len(frame), np.nan)
+            return np.clip(values, 0, None)
+
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unique_id": frame["unique_id"].to_numpy(),
+                    "kind": kind,
+                    "method": name,
+                    "candidate_rank": rank,
+                    "window_index": window,
+                    "cutoff_index": cutoff,
+                    "period_index": frame["ds"].to_numpy(),
+                    "step": frame["ds"].to_numpy() - cutoff,
+                    "actual_units": actual,
+                    "forecast_units": column(""),
+                    **{
+                        f"{side}_{level}": column(f"-{short}-{level}")
+                        for level in LEVELS
+                        for side, short in (("lower", "lo"), ("upper", "hi"))
+                    },
+                }
+            )
+        )
+    long = pd.concat(parts, ignore_index=True)
+    # statsforecast's fallback path can hand back the bounds in another column order: the 95%
+    # interval always contains the 80% one, so sorting the four bounds restores their meaning
+    bounds = ["lower_95", "lower_80", "upper_80", "upper_95"]
+    complete_bounds = long[bounds].notna().all(axis=1).to_numpy()
+    long.loc[complete_bounds, bounds] = np.sort(long.loc[complete_bounds, bounds].to_numpy(float), axis=1)
+    members = long[long["method"] != "seasonal_naive"]
+    if not combine or members["method"].nunique() < 2:
+        return long
+    # the combination: mean of the members' forecasts and of their bounds (quantile averaging),
+    # where every member has a value (a member with a null makes the combination null there)
+    keys = ["unique_id", "kind", "window_index", "cutoff_index", "period_index", "step", "actual_units"]
+    values = ["forecast_units", "lower_80", "upper_80", "lower_95", "upper_95"]
+    combined = members.groupby(keys, dropna=False)[values].mean().reset_index()
+    complete = members.groupby(keys, dropna=False)["forecast_units"].count().to_numpy() == members["method"].nunique()
+    combined.loc[~complete, values] = np.nan
+    combined = combined.assign(method="ensemble", candidate_rank=len(models) + 1)
+    return pd.concat([long, combined[long.columns]], ignore_index=True)
+
+
+def candidate_forecasts(
+    series: pd.DataFrame,
+    profile: pd.DataFrame,
+    *,
+    season: int,
+    horizon: int,
+    origins: int,
+    long_season: int,
+    n_jobs: int = 0,
+) -> pd.DataFrame:
+    """Backtest and forecast rows (COLUMNS) of every candidate of every series; one statsforecast run per status.
+
+    ``n_jobs`` 0 means automatic: every core from 200 series on, else one process (starting worker
+    processes costs more than a small sample's fits).
+    """
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    keys = profile[["sku", "region"]].reset_index(drop=True)
+    keys["unique_id"] = [f"s{i:06d}" for i in range(len(keys))]
+    data = series.merge(keys, on=["sku", "region"]).merge(profile[["sku", "region", "status"]], on=["sku", "region"])
+    if n_jobs <= 0:
+        n_jobs = (os.cpu_count() or 1) if len(keys) >= 200 else 1
+    frames = []
+    for status, group in data.groupby("status", sort=True):
+        models = candidates(str(status), season, horizon, long_season)
+        if not models:
+            continue
+        df = group.rename(columns={"period_index": "ds", "units": "y"})[["unique_id", "ds", "y"]]
+        df = df.astype({"ds": "int64", "y": "float64"}).sort_values(["unique_id", "ds"])
+        last_index = df.groupby("unique_id")["ds"].max()
+        engine = StatsForecast(models=models, freq=1, n_jobs=n_jobs, fallback_model=Naive())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "history shorter than season_length": those points stay null
+            if status != "too_short":
+                backtest = engine.cross_validation(
+                    df=df, h=horizon, n_windows=origins, step_size=horizon, level=list(LEVELS)
+                )
+                frames.append(to_long(backtest, models, "backtest", last_index, combine=True))
+            ahead = engine.forecast(df=df, h=horizon, level=list(LEVELS))
+        frames.append(to_long(ahead, models, "forecast", last_index, combine=status != "too_short"))
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    out = pd.concat(frames, ignore_index=True).merge(keys, on="unique_id")
+    return out[COLUMNS].sort_values(["sku", "region", "kind", "method", "period_index"], ignore_index=True)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = {
+        "season": int(dbt.config.get("season")),
+        "horizon": int(dbt.config.get("horizon")),
+        "origins": int(dbt.config.get("origins")),
+        "long_season": int(dbt.config.get("long_season")),
+        "n_jobs": int(dbt.config.get("n_jobs")),
+    }
+    series = dbt.ref("int_demand_series").df()
+    profile = dbt.ref("int_series_profile").df()
+    return candidate_forecasts(series, profile, **settings)

