@@ -18,6 +18,7 @@ import pytest
 import yaml
 from buildcpg_shared.pipeline.runner import RunReport
 from buildcpg_shared.registry import Lab
+from buildcpg_shared.report import render_report
 from buildcpg_shared.testing import copy_lab, run_lab_dir
 
 LAB_DIR = Path(__file__).resolve().parents[1]
@@ -214,7 +215,7 @@ def test_a_dropped_volume_is_flagged_and_fails_the_threshold(baseline: tuple[Pat
 def test_a_failed_transform_scores_zero_not_the_last_green_score(baseline: tuple[Path, dict], tmp_path: Path) -> None:
     lab_dir = _scenario(baseline, tmp_path)
     (lab_dir / "dbt" / "models" / "marts" / "broken_mart.sql").write_text("select * from no_such_table\n")
-    _, report = _run(lab_dir)
+    lab, report = _run(lab_dir)
     assert report.step("transform").status == "failed"  # type: ignore[union-attr]
     after, before = _quality(report), baseline[1]
     assert after["score"] == 0 and not after["passed"] and after["gate"].startswith("transform failed")
@@ -223,6 +224,8 @@ def test_a_failed_transform_scores_zero_not_the_last_green_score(baseline: tuple
     ]  # every part and weight still shown (carried: dbt tested nothing this run)
     assert not report.ok and report.step("inspect").status == "failed"  # type: ignore[union-attr]
     assert _stored_lab_score(lab_dir, report.run_id)[:2] == (0, False)  # what `buildcpg quality` and the report read
+    html = render_report([lab])
+    assert '<div class="score fail">0.0' in html and "0 because transform failed" in html
 
 
 def test_an_idle_rerun_carries_the_last_test_warn(baseline: tuple[Path, dict], tmp_path: Path) -> None:
