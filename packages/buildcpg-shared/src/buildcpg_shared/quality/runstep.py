@@ -37,7 +37,11 @@ def score_run(
     result: StepResult,
     steps: list[StepResult] | None = None,
 ) -> None:
-    """Score this run (``steps``: the run's earlier steps); a score below ``quality.min_score`` fails Inspect."""
+    """Score this run (``steps``: the run's earlier steps); a score below ``quality.min_score`` fails Inspect.
+
+    A gated score (0 because Transform or Test failed) leaves Inspect's status alone: the failed
+    step already fails the run, and the 'failed' incident, not a second 'quality' one, covers it.
+    """
     store.ensure_tables(con)
     gate = run_gate(steps or [])
     if artifacts is None and not gate:
@@ -57,8 +61,7 @@ def score_run(
     result.detail += f"; quality {score.score:.1f}/100 (threshold {threshold:g})"
     if flagged:
         result.detail += f", flagged: {', '.join(flagged)}"
-    if score.gate:
-        result.status = "failed"
+    if score.gate:  # the run fails already (Transform or Test); Inspect itself did its job
         result.detail += f": 0 because {score.gate} (the parts alone would give {score.weighted:.1f})"
     elif not score.passed:
         result.status = "failed"
