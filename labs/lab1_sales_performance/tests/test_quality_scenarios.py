@@ -2,8 +2,9 @@
 
 A baseline run of a lab copy is scored; each scenario copies that baseline (database included),
 changes one thing the way it happens in practice, runs the whole pipeline again with real dbt,
-and checks that the score dropped by the documented amount: 100 x weight x (drop of the part's
-value) / sum of weights, with every other part unchanged (docs/quality.md).
+and checks that the weighted score of the parts dropped by the documented amount: 100 x weight x
+(drop of the part's value) / sum of weights, with every other part unchanged (docs/quality.md).
+A run whose Transform or Test failed scores 0 whatever its parts say.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from buildcpg_shared.pipeline.runner import RunReport
 from buildcpg_shared.registry import Lab
+from buildcpg_shared.report import render_report
 from buildcpg_shared.testing import copy_lab, run_lab_dir
 
 LAB_DIR = Path(__file__).resolve().parents[1]
@@ -48,11 +50,11 @@ def _expected_drop(before: dict, after: dict, part: str) -> float:
 
 
 def _assert_only(before: dict, after: dict, part: str) -> None:
-    """``part`` changed, no other part did, and the score fell by exactly its weighted change."""
+    """``part`` changed, no other part did, and the weighted score fell by exactly its weighted change."""
     for name, p in _parts(before).items():
         if name != part:
             assert _parts(after)[name]["value"] == pytest.approx(p["value"]), name
-    drop = before["score"] - after["score"]
+    drop = before["weighted"] - after["weighted"]
     assert drop > 0
     assert drop == pytest.approx(_expected_drop(before, after, part), abs=0.011)  # scores are rounded to 0.01
 
@@ -64,6 +66,16 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     _, report = _run(lab_dir)
     assert report.ok, report.error
     return lab_dir, _quality(report)
+
+
+def _stored_lab_score(lab_dir: Path, run_id: str) -> tuple[float, bool, str]:
+    """(score, passed, gate) of one run's lab scope in quality_history: what the CLI and the report read."""
+    with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
+        row = con.execute(
+            "select score, passed, gate from _buildcpg.quality_history where scope = 'lab' and run_id = ?", [run_id]
+        ).fetchone()
+    assert row is not None, run_id
+    return float(row[0]), bool(row[1]), str(row[2])
 
 
 def _scenario(baseline: tuple[Path, dict], tmp_path: Path) -> Path:
@@ -84,7 +96,8 @@ def test_baseline_scores_every_part(baseline: tuple[Path, dict]) -> None:
     parts = _parts(quality)
     assert list(parts) == ["tests", "validity", "completeness", "uniqueness", "freshness", "volume"]
     assert [p["weight"] for p in parts.values()] == [30, 20, 15, 15, 10, 10]
-    assert quality["passed"] and quality["score"] >= 80
+    assert quality["passed"] and quality["score"] >= 80 and quality["score"] == quality["weighted"]
+    assert quality["gate"] == ""
     with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
         tests = con.execute("select count(*) from _buildcpg.test_results where kind = 'test'").fetchone()[0]
         loaded, rejected = con.execute("select sum(rows), sum(rejected) from _buildcpg.ledger").fetchone()
@@ -108,6 +121,10 @@ def test_a_failing_dbt_test_lowers_the_tests_part(baseline: tuple[Path, dict], t
     assert _parts(after)["tests"]["value"] == pytest.approx(expected)
     _assert_only(before, after, "tests")
     assert after["tables"]["gold.store_ranking"]["score"] < before["tables"]["gold.store_ranking"]["score"]
+    # Test failed: the run's score is 0, below min_score, never a green near-100; the parts stay shown
+    assert (after["score"], after["passed"], after["gate"]) == (0, False, "test failed")
+    assert after["weighted"] > 80 and not report.ok
+    assert _stored_lab_score(lab_dir, report.run_id) == (0, False, "test failed")
     with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
         row = con.execute(
             "select status, failures, relation from _buildcpg.test_results "
@@ -119,16 +136,17 @@ def test_a_failing_dbt_test_lowers_the_tests_part(baseline: tuple[Path, dict], t
 
 def test_a_stale_source_lowers_the_freshness_part(baseline: tuple[Path, dict], tmp_path: Path) -> None:
     lab_dir = _scenario(baseline, tmp_path)
-    # stores.csv was last loaded three days ago; the SLA in lab.yaml says: error after two days
+    # stores.csv was last loaded three days ago; the SLA in lab.yaml says: warn after two days
     with duckdb.connect(str(lab_dir / "data" / f"{lab_dir.name}.duckdb")) as con:
         con.execute("update raw.stores set _loaded_at = _loaded_at - interval 72 hour")
-    _edit_lab_yaml(lab_dir, freshness={"warn_after_hours": 24, "error_after_hours": 48})
+    _edit_lab_yaml(lab_dir, freshness={"warn_after_hours": 48, "error_after_hours": 720})
     _, report = _run(lab_dir)
     after, before = _quality(report), baseline[1]
-    assert _parts(after)["freshness"]["value"] == pytest.approx(3 / 4)  # 4 sources, stores in error
-    assert "raw.stores error" in _parts(after)["freshness"]["detail"]
+    assert report.step("test").status == "warn"  # type: ignore[union-attr]
+    assert _parts(after)["freshness"]["value"] == pytest.approx(3.5 / 4)  # 4 sources, stores in warn
+    assert "raw.stores warn" in _parts(after)["freshness"]["detail"]
     _assert_only(before, after, "freshness")
-    assert before["score"] - after["score"] == pytest.approx(2.5, abs=0.011)  # 10 x (1 - 3/4)
+    assert before["score"] - after["score"] == pytest.approx(1.25, abs=0.011)  # 10 x (1 - 3.5/4)
 
 
 def test_a_spike_in_rejects_lowers_the_validity_part(baseline: tuple[Path, dict], tmp_path: Path) -> None:
@@ -191,3 +209,65 @@ def test_a_dropped_volume_is_flagged_and_fails_the_threshold(baseline: tuple[Pat
             1,
             con.execute("select run_id from _buildcpg.quality_history order by scored_at limit 1").fetchone()[0],
         )
+
+
+def test_a_failed_transform_scores_zero_not_the_last_green_score(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    lab_dir = _scenario(baseline, tmp_path)
+    (lab_dir / "dbt" / "models" / "marts" / "broken_mart.sql").write_text("select * from no_such_table\n")
+    lab, report = _run(lab_dir)
+    assert report.step("transform").status == "failed"  # type: ignore[union-attr]
+    after, before = _quality(report), baseline[1]
+    assert after["score"] == 0 and not after["passed"] and after["gate"].startswith("transform failed")
+    assert [(p["name"], p["weight"], p["value"]) for p in after["parts"]] == [
+        (p["name"], p["weight"], p["value"]) for p in before["parts"]
+    ]  # every part and weight still shown (carried: dbt tested nothing this run)
+    assert not report.ok and report.error == "step(s) failed: transform"  # one cause, named once
+    assert _stored_lab_score(lab_dir, report.run_id)[:2] == (0, False)  # what `buildcpg quality` and the report read
+    html = render_report([lab])
+    assert '<div class="score fail">0.0' in html and "0 because transform failed" in html
+
+
+def test_an_idle_rerun_carries_the_last_test_warn(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    lab_dir = _scenario(baseline, tmp_path)
+    _, first = _run(lab_dir)  # a new folder: dbt builds and tests once here
+    assert first.step("test").status == "warn" and first.status == "warn"  # type: ignore[union-attr]
+    assert "1 warn" in _parts(_quality(first))["tests"]["detail"]  # lab1's duplicate transaction line
+    _, rerun = _run(lab_dir)  # nothing new: dbt is skipped, the duplicate is still there
+    assert rerun.step("transform").status == "skipped" and rerun.step("test").status == "skipped"  # type: ignore[union-attr]
+    inspect = rerun.step("inspect")
+    assert inspect is not None and inspect.status == "warn" and rerun.status == "warn"
+    assert f"carried from run {first.run_id}" in inspect.detail
+    carried, before = inspect.data["quality"], _quality(first)
+    assert carried["carried_from"] == first.run_id
+    assert carried["score"] == before["score"] and carried["parts"] == before["parts"]
+
+
+def _add_month(raw: Path, name: str, prefix: str, lines: int | None = None) -> int:
+    """A new monthly file: June's lines with new transaction ids (the first ``lines`` of them)."""
+    with (raw / "sales_2026_06.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    body = rows[1:] if lines is None else rows[1 : 1 + lines]
+    with (raw / name).open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(rows[0])
+        writer.writerows([f"{prefix}{i:09d}", *row[1:]] for i, row in enumerate(body))
+    return len(body)
+
+
+def test_volume_compares_a_new_month_with_typical_months(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    """Six months at once, then a month: not a drop against the full load. Then a month of 20 lines:
+    the raw table still grows, but the increment is far below a typical month, so volume is flagged."""
+    lab_dir = _scenario(baseline, tmp_path)
+    raw = lab_dir / "data" / "raw"
+    _add_month(raw, "sales_2026_07.csv", "N")
+    _, july = _run(lab_dir)
+    volume = _parts(_quality(july))["volume"]
+    assert july.ok and volume["value"] == 1 and not volume["flagged"], volume["detail"]
+    assert "no typical increment yet" in volume["detail"]  # the full load is not a typical increment
+    _add_month(raw, "sales_2026_08.csv", "A", lines=20)
+    _, august = _run(lab_dir)
+    after = _quality(august)
+    volume = _parts(after)["volume"]
+    assert volume["flagged"] and volume["value"] == 0, volume["detail"]
+    assert "20 new rows vs median" in volume["detail"] and "(drop)" in volume["detail"]
+    assert _parts(after)["tests"]["value"] == pytest.approx(_parts(_quality(july))["tests"]["value"])

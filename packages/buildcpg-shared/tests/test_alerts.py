@@ -133,6 +133,11 @@ def test_quality_under_threshold_and_stale(tiny_lab: Path) -> None:
     assert [d.alert.kind for d in dispatcher.on_lab_result(lab, _record("ok", quality=61.5))] == ["quality"]
     assert dispatcher.on_lab_result(lab, _record("failed")) == []  # this route takes no 'failed' alerts
     assert [d.alert.state for d in dispatcher.on_lab_result(lab, _record("ok", quality=92))] == ["recovered"]
+    gated = {"name": "inspect", "data": {"quality": {"score": 0, "gate": "transform failed"}}}
+    failed = LabRunRecord("lab9_tiny", "failed", now_iso(), now_iso(), 1.0, error="boom", quality=0, steps=(gated,))
+    assert dispatcher.on_lab_result(lab, failed) == []  # 0 because transform failed: no second, 'quality' incident
+    assert [d.alert.kind for d in dispatcher.on_lab_result(lab, _record("ok", quality=61.5))] == ["quality"]
+    assert [d.alert.state for d in dispatcher.on_lab_result(lab, _record("ok", quality=92))] == ["recovered"]
     assert dispatcher.check_stale(lab) == []  # never run: nothing to call stale yet
     history.record_lab(history.start_run("test", 1), _record("ok", finished="2020-01-01T00:00:00+00:00"))
     stale = dispatcher.check_stale(lab)

@@ -10,11 +10,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from buildcpg_shared.cli.quality import quality_cell, score_heading
 from buildcpg_shared.config import load_lab_config
-from buildcpg_shared.config.lab_config import VolumeConfig
+from buildcpg_shared.config.lab_config import LabConfig, VolumeConfig
 from buildcpg_shared.errors import ConfigError
-from buildcpg_shared.quality import QualityPart, QualityScore, read_artifacts
-from buildcpg_shared.quality.score import pass_rate_part, validity_part, volume_part
+from buildcpg_shared.ingest import ledger
+from buildcpg_shared.pipeline.steps import StepResult
+from buildcpg_shared.quality import QualityPart, QualityScore, read_artifacts, store
+from buildcpg_shared.quality.artifacts import DbtArtifacts, TestOutcome
+from buildcpg_shared.quality.runstep import score_run
+from buildcpg_shared.quality.score import ledger_increments, pass_rate_part, validity_part, volume_part
 from buildcpg_shared.serving import publish
 
 
@@ -47,6 +52,108 @@ def test_volume_is_flagged_outside_the_band_around_the_median(rows: int, flagged
     part = volume_part(10, rows, [1000, 990, 5000, 1010, 1000], rule)  # median 1000: one outlier run ignored
     assert part.flagged is flagged and part.value == (0.0 if flagged else 1.0)
     assert volume_part(10, 5, [], rule).value == 1.0  # no baseline yet
+
+
+def test_zero_rows_is_not_full_volume() -> None:
+    rule = VolumeConfig()
+    for previous in ([], [0, 0], [1000, 1000]):
+        part = volume_part(10, 0, previous, rule)
+        assert part.value == 0.0 and part.flagged and "0 rows" in part.detail, previous
+
+
+def test_a_gated_run_scores_zero_with_every_part_still_shown() -> None:
+    parts = [QualityPart("tests", 30, 1.0, "76 pass"), QualityPart("volume", 10, 1.0, "")]
+    gated = QualityScore("lab", parts, threshold=0, gate="transform failed")
+    assert (gated.score, gated.weighted, gated.passed) == (0.0, 100.0, False)  # even with min_score 0
+    data = gated.to_dict()
+    assert data["gate"] == "transform failed" and [p["weight"] for p in data["parts"]] == [30, 10]
+    assert QualityScore("lab", parts, threshold=80).passed
+
+
+def _load_month(con: duckdb.DuckDBPyConnection, run_id: str, month: int, rows: int) -> None:
+    entry = ledger.LedgerEntry("sales", f"sales_{month:02d}.csv", 1, 1, f"sha{month}", rows, 0)
+    ledger.record(con, entry, run_id)
+
+
+def test_volume_compares_increments_with_increments_and_sizes_with_sizes() -> None:
+    """12 months loaded at once, then a month per run: one more month is not a drop against the full load,
+    but a month far below the typical month is, and so is a table that shrinks."""
+    rule = VolumeConfig(window=5, max_drop=0.3, max_spike=1.0)
+    con = duckdb.connect()
+    ledger.ensure_ledger(con)
+    for month in range(1, 13):
+        _load_month(con, "full", month, 1000)
+    assert ledger_increments(con, "full", 5) == (None, [])  # the first full load: size check only
+    sizes = [12_000]
+
+    _load_month(con, "m13", 13, 1000)
+    new, typical = ledger_increments(con, "m13", 5)
+    assert (new, typical) == (1000, [])  # the full load is never a typical increment
+    part = volume_part(10, 13_000, sizes, rule, new_rows=new, increments=typical)
+    assert part.value == 1.0 and not part.flagged, part.detail
+    sizes.append(13_000)
+
+    _load_month(con, "m14", 14, 1100)
+    new, typical = ledger_increments(con, "m14", 5)
+    assert (new, typical) == (1100, [1000])
+    assert volume_part(10, 14_100, sizes, rule, new_rows=new, increments=typical).value == 1.0
+    sizes.append(14_100)
+
+    _load_month(con, "m15", 15, 40)  # a broken export: 40 rows where a month has about 1000
+    new, typical = ledger_increments(con, "m15", 5)
+    assert (new, typical) == (40, [1000, 1100])
+    short = volume_part(10, 14_140, sizes, rule, new_rows=new, increments=typical)
+    assert short.flagged and short.value == 0.0 and "40 new rows" in short.detail and "(drop)" in short.detail
+
+    shrunk = volume_part(10, 6_000, sizes, rule, new_rows=0, increments=typical)  # files re-exported, truncated
+    assert shrunk.flagged and "6,000 rows vs median 13,000" in shrunk.detail
+
+
+def _history_db(statuses: list[str]) -> duckdb.DuckDBPyConnection:
+    """A database with one earlier scored run "r1" whose tests ended in ``statuses``."""
+    con = duckdb.connect()
+    store.ensure_tables(con)
+    tests = [
+        TestOutcome(f"test.l.t{i}", f"t{i}", status, 0, "", "unique", "id", ("gold.t",))
+        for i, status in enumerate(statuses)
+    ]
+    store.record_artifacts(con, "r1", DbtArtifacts("inv", tests))
+    parts = [pass_rate_part(30, statuses), QualityPart("validity", 20, 1.0, "0 of 10 rows rejected")]
+    table = QualityScore("gold.t", [QualityPart("tests", 30, 1.0, "")], row_count=10)
+    store.record_score(con, "r1", QualityScore("lab", parts, threshold=80, row_count=10, tables={"gold.t": table}))
+    return con
+
+
+def test_an_idle_rerun_carries_the_last_test_outcome_forward() -> None:
+    con = _history_db(["pass", "pass", "warn"])
+    before = store.latest(con)["lab"]
+    inspect = StepResult("inspect", detail="1 gold table(s)")
+    idle = [StepResult("transform", status="skipped"), StepResult("test", status="skipped")]
+    score_run(con, LabConfig(name="lab9_tiny"), "r2", None, ["gold.t"], inspect, idle)
+    assert inspect.status == "warn"  # the warned-about data is still there
+    assert "carried from run r1" in inspect.detail and "2 pass, 1 warn" in inspect.detail
+    carried = inspect.data["quality"]
+    assert carried["carried_from"] == "r1" and carried["score"] == before["score"]
+    assert carried["parts"] == before["parts"]
+    assert store.latest(con)["lab"]["run_id"] == "r1"  # nothing new stored: the idle run stays cheap
+
+
+def test_a_failed_transform_stores_a_failing_score_with_the_last_parts() -> None:
+    con = _history_db(["pass", "pass"])
+    before = store.latest(con)["lab"]
+    assert before["score"] == 100 and before["passed"]
+    inspect = StepResult("inspect")
+    steps = [StepResult("transform", status="failed"), StepResult("test", status="skipped")]
+    score_run(con, LabConfig(name="lab9_tiny"), "r2", None, ["gold.t"], inspect, steps)
+    assert inspect.status == "ok" and "0 because transform failed" in inspect.detail  # Transform fails the run
+    stored = store.latest(con)
+    lab = stored["lab"]
+    assert (lab["run_id"], lab["score"], lab["passed"]) == ("r2", 0, False)
+    assert "transform failed" in lab["gate"] and lab["parts"] == before["parts"]  # every part still shown
+    assert set(stored) == {"lab", "gold.t"}  # the gold tables stay visible too
+    assert inspect.data["quality"]["score"] == 0 and inspect.data["quality"]["weighted"] == 100
+    assert "[red]" in quality_cell(inspect.to_dict()) and "[red]" in score_heading("lab9", lab, color=True)
+    assert "[green]" in quality_cell({"data": {"quality": {"score": 100, "threshold": 80, "passed": True}}})
 
 
 def test_lab_yaml_quality_settings_are_validated(tmp_path: Path, tiny_lab_yaml: str) -> None:

@@ -17,6 +17,15 @@ from buildcpg_shared.orchestrate.history import History, LabRunRecord
 from buildcpg_shared.registry import Lab, Workspace
 
 
+def _gated(record: LabRunRecord) -> bool:
+    """The run's score is 0 only because Transform or Test failed: the 'failed' incident covers it."""
+    for step in record.steps:
+        quality = (step.get("data") or {}).get("quality") if step.get("name") == "inspect" else None
+        if isinstance(quality, dict) and quality.get("gate"):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One alert through one route: delivered, or why not (secrets masked)."""
@@ -88,7 +97,7 @@ class AlertDispatcher:
             out += self._close(lab, "failed", f"run passed ({record.status})")
             out += self._close(lab, "stale", "a run passed, data is fresh again")
         config = self._lab_config(lab)
-        if record.quality is not None and config is not None:
+        if record.quality is not None and config is not None and not _gated(record):
             threshold = config.quality.min_score
             if record.quality < threshold:
                 out += self._open(lab, "quality", f"quality score {record.quality:g} is under {threshold:g}")

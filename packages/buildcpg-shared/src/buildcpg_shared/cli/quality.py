@@ -29,6 +29,29 @@ def parts_section(title: str, entry: dict[str, Any]) -> Section:
     return Section(title, ["part", "weight", "value", "points", "detail"], rows)
 
 
+def quality_cell(inspect_step: dict[str, Any] | None) -> str:
+    """The score of a run summary's Inspect step in rich markup: green when it passes, red when not."""
+    quality = ((inspect_step or {}).get("data") or {}).get("quality") or {}
+    if quality.get("score") is None:
+        return ""
+    passed = quality.get("passed")
+    if passed is None:  # a record without a verdict: judge by the threshold
+        passed = quality.get("threshold") is None or quality["score"] >= quality["threshold"]
+    return f"[{'green' if passed else 'red'}]{quality['score']:g}[/]"
+
+
+def score_heading(lab_name: str, entry: dict[str, Any], *, color: bool) -> str:
+    """One line: the score, green when it passes and red when it fails, and why a gated run scores 0."""
+    passed = bool(entry["passed"])
+    verdict = "passes" if passed else "FAILS"
+    text = f"quality {entry['score']:.1f}/100, {verdict} the threshold {entry['threshold']:g}"
+    if color:
+        text = f"[{'green' if passed else 'red'}]{text}[/]"
+    if entry.get("gate"):
+        text += f": 0 because {entry['gate']}"
+    return f"{lab_name}: {text} (run {entry['run_id']}, {entry['scored_at']})"
+
+
 def quality_command(
     lab_name: str = typer.Argument(..., metavar="LAB", help="the lab"),
     show_history: bool = typer.Option(False, "--history", help="every scored run, oldest first"),
@@ -41,11 +64,7 @@ def quality_command(
     if not latest:
         raise BuildCPGError(f"{lab.name}: no quality score yet; run the lab first (buildcpg run {lab.name})")
     lab_entry = latest[store.LAB_SCOPE]
-    verdict = "passes" if lab_entry["passed"] else "FAILS"
-    heading = (
-        f"{lab.name}: quality {lab_entry['score']:.1f}/100, {verdict} the threshold {lab_entry['threshold']:g} "
-        f"(run {lab_entry['run_id']}, {lab_entry['scored_at']})"
-    )
+    heading = score_heading(lab.name, lab_entry, color=fmt == "table")
     sections = [parts_section("Lab score", lab_entry)]
     tables = [(k, v) for k, v in latest.items() if k != store.LAB_SCOPE]
     sections.append(

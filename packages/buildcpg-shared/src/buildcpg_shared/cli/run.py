@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from buildcpg_shared.cli.common import console, select_labs
+from buildcpg_shared.cli.quality import quality_cell
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.dry_run import print_plan
 from buildcpg_shared.orchestrate.history import History
@@ -65,7 +66,7 @@ def _table(progress: dict[str, LabProgress], title: str) -> Table:
             f"[{_STYLE.get(p.state, '')}]{state}[/]",
             *(_cell(p.steps.get(s)) for s in STEP_NAMES),
             f"{p.elapsed:.1f}s",
-            f"{p.quality:g}" if p.quality is not None else "",
+            quality_cell(p.steps.get("inspect")),
         )
     return table
 

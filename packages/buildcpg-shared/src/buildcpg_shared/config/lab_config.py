@@ -294,9 +294,9 @@ class FreshnessSLA(_Strict):
 
 
 class VolumeConfig(_Strict):
-    """When a row count counts as a sudden drop or spike against the median of the recent runs."""
+    """When a size (or this run's new rows) counts as a sudden drop or spike against the median of recent runs."""
 
-    window: int = Field(default=5, ge=1, description="how many previous scored runs form the baseline")
+    window: int = Field(default=5, ge=1, description="how many recent sizes / increments form the baseline")
     max_drop: float = Field(default=0.3, gt=0, lt=1, description="flag below (1 - max_drop) x baseline")
     max_spike: float = Field(default=1.0, gt=0, description="flag above (1 + max_spike) x baseline")
 

@@ -288,7 +288,9 @@ class LabRunner:
                 result.status = "warn"
             if self._artifacts is not None:
                 take_snapshot(con, self.report.run_id, [GOLD_SCHEMA, RAW_SCHEMA])
-            score_run(con, self.lab.config, self.report.run_id, self._artifacts, sorted(gold), result)
+            score_run(
+                con, self.lab.config, self.report.run_id, self._artifacts, sorted(gold), result, self.report.steps
+            )
         self._finish_step(result)
         return result
 

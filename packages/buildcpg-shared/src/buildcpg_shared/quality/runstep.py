@@ -1,6 +1,15 @@
-"""The quality part of the runner's Inspect step: score, store, compare with the threshold."""
+"""The quality part of the runner's Inspect step: score, store, compare with the threshold.
+
+Three cases (docs/quality.md, "When the score is computed"):
+
+* dbt tested this run: score it from the artifacts and data; a failed Transform or Test gates it to 0;
+* Transform or Test failed before dbt produced results: store a gated score (0) carrying the last parts;
+* dbt was skipped (nothing new): carry the last score and its test outcome forward (warn stays warn).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import duckdb
 
@@ -8,7 +17,15 @@ from buildcpg_shared.config.lab_config import LabConfig
 from buildcpg_shared.pipeline.steps import StepResult
 from buildcpg_shared.quality import store
 from buildcpg_shared.quality.artifacts import DbtArtifacts
-from buildcpg_shared.quality.score import score_lab
+from buildcpg_shared.quality.score import PART_NAMES, QualityPart, QualityScore, score_lab
+
+GATING_STEPS = ("transform", "test")
+
+
+def run_gate(steps: list[StepResult]) -> str:
+    """Why this run's score cannot pass ("transform failed"), or "" when Transform and Test did not fail."""
+    failed = [s.name for s in steps if s.name in GATING_STEPS and s.status == "failed"]
+    return f"{' and '.join(failed)} failed" if failed else ""
 
 
 def score_run(
@@ -18,34 +35,87 @@ def score_run(
     artifacts: DbtArtifacts | None,
     gold_tables: list[str],
     result: StepResult,
+    steps: list[StepResult] | None = None,
 ) -> None:
-    """Score this run when dbt tested it; otherwise re-check the last score (cheap: one small query).
+    """Score this run (``steps``: the run's earlier steps); a score below ``quality.min_score`` fails Inspect.
 
-    A score below ``quality.min_score`` fails the step (and so the run).
+    A gated score (0 because Transform or Test failed) leaves Inspect's status alone: the failed
+    step already fails the run, and the 'failed' incident, not a second 'quality' one, covers it.
     """
     store.ensure_tables(con)
-    threshold = config.quality.min_score
-    if artifacts is None:
-        last = store.latest(con).get(store.LAB_SCOPE)
-        if last is None:
-            return
-        result.detail += f"; quality {last['score']:.1f} (unchanged since run {last['run_id']})"
-        result.data["quality"] = {"score": last["score"], "threshold": threshold, "run_id": last["run_id"]}
-        if last["score"] < threshold:
-            result.status = "failed"
-            result.detail += f", below the threshold {threshold:g}"
+    gate = run_gate(steps or [])
+    if artifacts is None and not gate:
+        _carry(con, config, result)
         return
-    window = config.quality.volume.window
-    previous = {scope: store.recent_row_counts(con, scope, window) for scope in [store.LAB_SCOPE, *gold_tables]}
-    score = score_lab(con, config, artifacts, gold_tables, previous)
-    store.record_artifacts(con, run_id, artifacts)
+    if artifacts is None:
+        score = _gated_carry(con, config, gate)
+    else:
+        window = config.quality.volume.window
+        previous = {s: store.recent_row_counts(con, s, window) for s in [store.LAB_SCOPE, *gold_tables]}
+        score = score_lab(con, config, artifacts, gold_tables, previous, run_id=run_id, gate=gate)
+        store.record_artifacts(con, run_id, artifacts)
     store.record_score(con, run_id, score)
     result.data["quality"] = score.to_dict()
+    threshold = config.quality.min_score
     flagged = [p.name for p in score.parts if p.flagged]
     result.detail += f"; quality {score.score:.1f}/100 (threshold {threshold:g})"
     if flagged:
         result.detail += f", flagged: {', '.join(flagged)}"
-    if not score.passed:
+    if score.gate:  # the run fails already (Transform or Test); Inspect itself did its job
+        result.detail += f": 0 because {score.gate} (the parts alone would give {score.weighted:.1f})"
+    elif not score.passed:
         result.status = "failed"
         weakest = min((p for p in score.parts if p.value is not None), key=lambda p: p.value or 0.0)
         result.detail += f": below the threshold; weakest part {weakest.name} ({weakest.detail})"
+
+
+def _gated_carry(con: duckdb.DuckDBPyConnection, config: LabConfig, gate: str) -> QualityScore:
+    """A gated score for a run dbt could not test: the last stored parts (or n/a parts), score 0."""
+    latest = store.latest(con)
+    last = latest.get(store.LAB_SCOPE)
+    if last is None:
+        weights = config.quality.weights.model_dump()
+        parts = [QualityPart(n, weights[n], None, f"not measured: {gate}") for n in PART_NAMES]
+        why = f"{gate} (no earlier score)"
+    else:
+        parts = [QualityPart(**p) for p in last["parts"]]
+        why = f"{gate} (parts carried from run {last['run_id']})"
+    tables = {
+        scope: QualityScore(scope, [QualityPart(**p) for p in entry["parts"]], threshold=entry["threshold"])
+        for scope, entry in latest.items()
+        if scope != store.LAB_SCOPE
+    }
+    return QualityScore(store.LAB_SCOPE, parts, threshold=config.quality.min_score, tables=tables, gate=why)
+
+
+def _carry(con: duckdb.DuckDBPyConnection, config: LabConfig, result: StepResult) -> None:
+    """Nothing was tested this run: the last score, its parts and its test outcome carry forward.
+
+    A warn of the last tests stays a warn (the data it warned about is still there); a stored
+    score below the threshold still fails the run. Nothing is written: the run stays cheap.
+    """
+    last = store.latest(con).get(store.LAB_SCOPE)
+    if last is None:
+        return
+    threshold = config.quality.min_score
+    source = str(last["run_id"])
+    outcome = store.outcome_counts(con, source)
+    result.data["quality"] = _carried_entry(last, threshold)
+    tests = next((p["detail"] for p in last["parts"] if p["name"] == "tests"), "")
+    result.detail += f"; quality {last['score']:.1f}/100 carried from run {source} (nothing new to test)"
+    if tests:
+        result.detail += f", tests: {tests}"
+    if last["score"] < threshold:
+        result.status = "failed"
+        result.detail += f", below the threshold {threshold:g}"
+    elif any(outcome.get(s) for s in ("fail", "error", "runtime error")):
+        result.status = "failed"
+    elif outcome.get("warn") and result.status == "ok":
+        result.status = "warn"
+
+
+def _carried_entry(last: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """The stored lab entry as this run's quality data, saying where it comes from."""
+    entry = {k: v for k, v in last.items() if k != "scored_at"}
+    entry.update(threshold=threshold, passed=last["score"] >= threshold, carried_from=str(last["run_id"]))
+    return entry

@@ -8,11 +8,13 @@ score = 100 x sum(weight x value) / sum(weight), over the parts that apply (valu
                    table: columns with a ``not_null`` test)
 * ``uniqueness``   distinct / non-null values of key columns (columns with a ``unique`` test)
 * ``freshness``    dbt source freshness of the upstream sources: pass 1, warn 0.5, error 0
-* ``volume``       1, or 0 when the row count is a sudden drop or spike against the median of the
-                   recent scored runs (no history yet: 1)
+* ``volume``       1, or 0 (flagged) when the table is empty, when its size is a sudden drop or spike
+                   against the median of its recent sizes, or (lab) when this run's new rows are far
+                   from the typical increment of recent runs (like with like: never against a full load)
 
 A part with nothing to measure (e.g. a table without key columns) is shown as n/a and left out.
-See docs/quality.md.
+A run whose Transform or Test failed is *gated*: its lab score is 0 whatever the parts say (they
+stay visible, with the ``weighted`` score they would give). See docs/quality.md.
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ class QualityScore:
     threshold: float | None = None
     row_count: int | None = None
     tables: dict[str, QualityScore] = field(default_factory=dict)
+    gate: str = ""  # why this run cannot pass whatever its parts say ("transform failed"); score 0
 
     @property
-    def score(self) -> float:
+    def weighted(self) -> float:
+        """The weighted mean of the applicable parts (what the score is unless the run is gated)."""
         applicable = [p for p in self.parts if p.value is not None and p.weight > 0]
         total = sum(p.weight for p in applicable)
         if not total:
@@ -66,8 +70,12 @@ class QualityScore:
         return round(100 * sum(p.weight * float(p.value or 0) for p in applicable) / total, 2)
 
     @property
+    def score(self) -> float:
+        return 0.0 if self.gate else self.weighted
+
+    @property
     def passed(self) -> bool:
-        return self.threshold is None or self.score >= self.threshold
+        return not self.gate and (self.threshold is None or self.score >= self.threshold)
 
     def part(self, name: str) -> QualityPart:
         return next(p for p in self.parts if p.name == name)
@@ -76,6 +84,8 @@ class QualityScore:
         return {
             "scope": self.scope,
             "score": self.score,
+            "weighted": self.weighted,
+            "gate": self.gate,
             "threshold": self.threshold,
             "passed": self.passed,
             "row_count": self.row_count,
@@ -116,15 +126,41 @@ def freshness_part(weight: float, statuses: dict[str, str]) -> QualityPart:
     return QualityPart("freshness", weight, _mean(values), detail or "no source freshness")
 
 
-def volume_part(weight: float, rows: int, previous: list[int], rule: VolumeConfig) -> QualityPart:
-    """1, or 0 (flagged) when ``rows`` is outside [(1 - max_drop), (1 + max_spike)] x median(previous)."""
-    if not previous:
-        return QualityPart("volume", weight, 1.0, f"{rows:,} rows; no baseline yet")
-    base = statistics.median(previous)
-    change = (rows - base) / base if base else (0.0 if rows == 0 else float("inf"))
+def _band(rows: int, baseline: list[int], rule: VolumeConfig, what: str) -> tuple[bool, str]:
+    """(flagged, text): ``rows`` against the median of ``baseline`` (zeros ignored), within the rule's band."""
+    known = [b for b in baseline if b > 0]
+    if not known:
+        return False, f"{rows:,} {what}; no baseline yet"
+    base = statistics.median(known)
+    change = (rows - base) / base
     flagged = change < -rule.max_drop or change > rule.max_spike
     kind = ("drop" if change < 0 else "spike") if flagged else "within range"
-    detail = f"{rows:,} rows vs median {base:,.0f} of {len(previous)} run(s): {change:+.0%} ({kind})"
+    return flagged, f"{rows:,} {what} vs median {base:,.0f} of {len(known)} run(s): {change:+.0%} ({kind})"
+
+
+def volume_part(
+    weight: float,
+    rows: int,
+    previous: list[int],
+    rule: VolumeConfig,
+    *,
+    new_rows: int | None = None,
+    increments: list[int] | None = None,
+) -> QualityPart:
+    """Like with like: 0 (flagged) when the table is empty, when its size ``rows`` leaves the band
+    [(1 - max_drop), (1 + max_spike)] x median(``previous`` sizes), or when this run's ``new_rows``
+    leave that band around the median of the typical ``increments`` (loads after the first full load).
+
+    ``new_rows`` None (a gold table, or a run that loaded the whole table) skips the increment check.
+    """
+    if rows == 0:
+        return QualityPart("volume", weight, 0.0, "0 rows: the table is empty", flagged=True)
+    flagged, detail = _band(rows, previous, rule, "rows")
+    if new_rows is not None and new_rows > 0:
+        grew, text = _band(new_rows, increments or [], rule, "new rows")
+        flagged, detail = flagged or grew, f"{detail}; {text.replace('no baseline', 'no typical increment')}"
+    elif new_rows == 0:
+        detail += "; no new rows this run"
     return QualityPart("volume", weight, 0.0 if flagged else 1.0, detail, flagged=flagged)
 
 
@@ -164,16 +200,35 @@ def _ledger_totals(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]
     return {str(s): (int(r or 0), int(j or 0)) for s, r, j in rows}
 
 
+def ledger_increments(con: duckdb.DuckDBPyConnection, run_id: str, window: int) -> tuple[int | None, list[int]]:
+    """(rows this run loaded, rows loaded by each of the last ``window`` earlier runs) from the ledger.
+
+    The oldest run in the ledger is the first full load (or the reload of a ``--full-refresh``): it
+    is never a typical increment, and when it is this run, the increment check does not apply (None).
+    """
+    per_run = con.execute(
+        f"select run_id, sum(rows) from {LEDGER} where run_id is not null group by run_id order by min(loaded_at)"
+    ).fetchall()
+    if not per_run or per_run[0][0] == run_id:
+        return None, []
+    loaded = {str(r): int(n or 0) for r, n in per_run}
+    earlier = [int(n or 0) for r, n in per_run[1:] if r != run_id]
+    return loaded.get(run_id, 0), earlier[-window:]
+
+
 def score_lab(
     con: duckdb.DuckDBPyConnection,
     config: LabConfig,
     artifacts: DbtArtifacts,
     gold_tables: list[str],
     previous_rows: dict[str, list[int]],
+    run_id: str = "",
+    gate: str = "",
 ) -> QualityScore:
     """Score the lab and each gold table (``schema.table``) from this run's artifacts and data.
 
-    ``previous_rows`` maps a scope (``lab`` or ``gold.<t>``) to the row counts of its recent runs.
+    ``previous_rows`` maps a scope (``lab`` or ``gold.<t>``) to the row counts of its recent runs;
+    ``run_id`` finds this run's new rows in the ledger; ``gate`` (e.g. "test failed") zeroes the lab score.
     """
     weights: QualityWeights = config.quality.weights
     rule = config.quality.volume
@@ -213,6 +268,13 @@ def score_lab(
             facts = _table_facts(con, f"{RAW_SCHEMA}.{name}", cols, [])
             required_raw.update({f"{name}.{c}": v for c, v in facts.completeness.items()})
     loaded = sum(v[0] for v in ledger.values())
+    new_rows, increments = ledger_increments(con, run_id, rule.window)
+    if config.sources:
+        volume = volume_part(
+            weights.volume, loaded, previous_rows.get("lab", []), rule, new_rows=new_rows, increments=increments
+        )
+    else:  # an adopted dbt project that declares no source: there is no raw table to count
+        volume = QualityPart("volume", weights.volume, None, "no sources declared in lab.yaml")
     lab = QualityScore(
         "lab",
         [
@@ -221,11 +283,11 @@ def score_lab(
             _columns_part("completeness", weights.completeness, required_raw, "required raw column(s)"),
             _columns_part("uniqueness", weights.uniqueness, gold_keys, "gold key column(s)"),
             freshness_part(weights.freshness, fresh),
-            volume_part(weights.volume, loaded, previous_rows.get("lab", []), rule),
+            volume,
         ],
         threshold=config.quality.min_score,
         row_count=loaded,
         tables=tables,
+        gate=gate,
     )
     return lab
-

@@ -34,6 +34,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             score double not null, threshold double, passed boolean, row_count bigint, parts json
         )"""
     )
+    # why a run's score was set to 0 whatever its parts ("transform failed"); '' when not gated
+    con.execute(f"alter table {QUALITY_HISTORY} add column if not exists gate varchar default ''")
 
 
 def record_artifacts(con: duckdb.DuckDBPyConnection, run_id: str, artifacts: DbtArtifacts) -> None:
@@ -68,10 +70,29 @@ def record_score(con: duckdb.DuckDBPyConnection, run_id: str, score: QualityScor
     """Append the lab's score and each gold table's score to the history."""
     entries = [score, *score.tables.values()]
     rows = [
-        (run_id, s.scope, s.score, s.threshold, s.passed, s.row_count, json.dumps([p.to_dict() for p in s.parts]))
+        (
+            run_id,
+            s.scope,
+            s.score,
+            s.threshold,
+            s.passed,
+            s.row_count,
+            json.dumps([p.to_dict() for p in s.parts]),
+            s.gate,
+        )
         for s in entries
     ]
     _insert(con, QUALITY_HISTORY, rows, now_at=1)
+
+
+def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """How many tests and freshness checks of one run ended in each status (``{"pass": 75, "warn": 1}``)."""
+    if not has_table(con, TEST_RESULTS):
+        return {}
+    rows = con.execute(
+        f"select status, count(*) from {TEST_RESULTS} where run_id = ? group by status", [run_id]
+    ).fetchall()
+    return {str(status): int(n) for status, n in rows}
 
 
 def has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -103,6 +124,7 @@ def _scores(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list
     out = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
     for item in out:
         item["parts"] = json.loads(item["parts"]) if item.get("parts") else []
+        item["gate"] = item.get("gate") or ""  # a copy written before gates existed has no such column
     return out
 
 
@@ -110,10 +132,7 @@ def history(con: duckdb.DuckDBPyConnection, scope: str = LAB_SCOPE, limit: int =
     """Scores of one scope, oldest first (for the CLI and the report)."""
     if not has_table(con, QUALITY_HISTORY):
         return []
-    sql = (
-        f"select run_id, scored_at, score, threshold, passed, row_count, parts from {QUALITY_HISTORY} "
-        "where scope = ? order by scored_at desc limit ?"
-    )
+    sql = f"select * exclude (scope) from {QUALITY_HISTORY} where scope = ? order by scored_at desc limit ?"
     return list(reversed(_scores(con, sql, [scope, limit])))
 
 
@@ -121,7 +140,7 @@ def latest(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """The newest score of every scope of the last scored run (``lab`` and each gold table)."""
     if not has_table(con, QUALITY_HISTORY):
         return {}
-    sql = f"""select run_id, scored_at, scope, score, threshold, passed, row_count, parts from {QUALITY_HISTORY}
+    sql = f"""select * from {QUALITY_HISTORY}
               where run_id = (select run_id from {QUALITY_HISTORY} order by scored_at desc limit 1)
               order by scope"""
     return {str(item["scope"]): item for item in _scores(con, sql, [])}
