@@ -59,6 +59,9 @@ def test_lab_venv_has_dbt_and_root_has_not(workspace: Path) -> None:
 def test_run_then_rerun_loads_nothing_and_skips_dbt(workspace: Path) -> None:
     first = _cli(workspace, "run", LAB)
     assert first.returncode == 0, first.stdout + first.stderr
+    # the lab process (watching its stdin for the parent's end) shuts down cleanly, without an abort
+    for log in (workspace / ".buildcpg" / "logs" / LAB).glob("*.log"):
+        assert "Fatal Python error" not in log.read_text(encoding="utf-8", errors="replace"), log
     report = _last_run(workspace)
     steps = _steps(report)
     assert steps["load"]["rows"] and steps["transform"]["status"] == "ok"

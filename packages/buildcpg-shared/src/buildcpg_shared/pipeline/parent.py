@@ -56,10 +56,24 @@ def _silence_output() -> None:
             stream.flush()
 
 
+def _stdin_fd() -> int | None:
+    try:
+        return sys.stdin.fileno() if sys.stdin else None
+    except (OSError, ValueError):
+        return None
+
+
 def _watch(runner: LabRunner) -> None:
-    stdin = sys.stdin.buffer if sys.stdin else None
-    while stdin is not None and stdin.read(4096):
-        pass  # the parent never writes; anything read is ignored until the end of the stream
+    # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked inside the buffered
+    # reader holds its lock, and the interpreter's shutdown then aborts ("Fatal Python error:
+    # _enter_buffered_busy ... <stdin>") even after a successful run.
+    fd = _stdin_fd()
+    while fd is not None:
+        try:
+            if not os.read(fd, 4096):
+                break  # end of stream: the parent is gone
+        except OSError:
+            break
     _silence_output()
     runner.stop_reason = PARENT_GONE
     _thread.interrupt_main()  # KeyboardInterrupt in the run: it records 'interrupted' and ends
