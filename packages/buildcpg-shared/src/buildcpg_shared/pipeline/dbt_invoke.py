@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from buildcpg_shared.errors import StepError
+from buildcpg_shared.node_errors import dbt_error_line
 from buildcpg_shared.registry.paths import LabPaths
 
 
@@ -104,6 +105,7 @@ class DbtSession:
             if status in ("error", "fail", "runtime error"):
                 node = getattr(node_result, "node", None)
                 label = getattr(node, "name", None) or getattr(node, "unique_id", "?")
-                message = (getattr(node_result, "message", "") or "").strip().splitlines()
-                outcome.failures.append(f"{label}: {message[0] if message else status}")
+                where = getattr(node, "original_file_path", "") if node is not None else ""
+                line = dbt_error_line(getattr(node_result, "message", ""))
+                outcome.failures.append(f"{label}{f' ({where})' if where else ''}: {line or status}")
         return outcome
