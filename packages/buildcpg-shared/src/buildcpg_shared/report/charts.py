@@ -121,10 +121,10 @@ def score_history_svg(history: list[dict[str, Any]], threshold: float | None) ->
     base = alt.Chart(alt.Data(values=rows)).properties(width=WIDTH, height=140, title="lab score per run")
     line = base.mark_line(point=True).encode(
         x=alt.X("run", type="ordinal", title="scored run"),
-        y=alt.Y("score", type="quantitative", scale=alt.Scale(domain=[0, 100])),
+        y=alt.Y("score", type="quantitative", scale=alt.Scale(domain=[0, 100]), title="score"),
         tooltip=[alt.Tooltip("at", type="nominal"), alt.Tooltip("score", type="quantitative")],
     )
     if threshold is None:
         return to_svg(line)
     rule = alt.Chart(alt.Data(values=[{"threshold": threshold}])).mark_rule(color="#c62828", strokeDash=[4, 3])
-    return to_svg(alt.layer(line, rule.encode(y=alt.Y("threshold", type="quantitative"))))
+    return to_svg(alt.layer(line, rule.encode(y=alt.Y("threshold", type="quantitative", title="score"))))
