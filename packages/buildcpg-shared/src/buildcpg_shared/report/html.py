@@ -17,6 +17,7 @@ from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab
 from buildcpg_shared.report.history import dbt_history
 from buildcpg_shared.report.overview import overview_row
+from buildcpg_shared.report.timefmt import utc_text
 
 
 def _declared_charts(lab: Lab) -> list[dict[str, str]]:
@@ -30,6 +31,7 @@ def _declared_charts(lab: Lab) -> list[dict[str, str]]:
 def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
     """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given)."""
     env = Environment(loader=PackageLoader("buildcpg_shared.report", "templates"), autoescape=select_autoescape())
+    env.filters["utc"] = utc_text
     history = History.for_state_dir(workspace.state_dir) if workspace else None
     dispatcher = AlertDispatcher(workspace, history) if workspace and history else None
     collected: list[dict[str, Any]] = []
@@ -43,9 +45,7 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
         stale_after = dispatcher.stale_after_hours(lab) if dispatcher and not data["broken"] else None
         data["overview"] = overview_row(data, health, stale_after)
         collected.append(data)
-    return env.get_template("report.html.j2").render(
-        labs=collected, generated_at=datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    return env.get_template("report.html.j2").render(labs=collected, generated_at=utc_text(datetime.now(UTC)))
 
 
 def write_report(labs: list[Lab], out: Path, workspace: Workspace | None = None) -> Path:
