@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from buildcpg_shared.errors import StepError
-from buildcpg_shared.node_errors import dbt_error_line
+from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
 from buildcpg_shared.registry.paths import LabPaths
 
 
@@ -90,6 +90,7 @@ class DbtSession:
         """Run ``dbt <name>`` and summarise its node results."""
         args = [*name, "--threads", str(self.threads), *(extra or [])]
         result = self._invoke(args)
+        keep_run_results(self.paths.dbt_dir / "target", name[0])
         outcome = DbtOutcome(success=bool(result.success))
         if result.result is None:
             message = str(result.exception) if result.exception else "no result"

@@ -9,7 +9,7 @@ from typing import Any
 import altair as alt
 import duckdb
 
-from buildcpg_shared.node_errors import dbt_error_line
+from buildcpg_shared.node_errors import dbt_error_line, kept_run_results
 from buildcpg_shared.quality import store
 from buildcpg_shared.report.charts import to_svg
 
@@ -54,10 +54,12 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def model_run_times(target: Path, manifest: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Models of dbt's last ``run_results.json``, slowest first: name, status, seconds, file, error line."""
+    """Models of the last ``dbt run`` (its kept ``run_results.json``), slowest first: name, status, seconds,
+    file, error line."""
     nodes = (manifest if manifest is not None else _read_json(target / "manifest.json")).get("nodes", {})
     out = []
-    for result in _read_json(target / "run_results.json").get("results", []):
+    kept = kept_run_results(target, "run")
+    for result in _read_json(kept if kept.is_file() else target / "run_results.json").get("results", []):
         uid = str(result.get("unique_id", ""))
         if not uid.startswith("model."):
             continue
