@@ -224,7 +224,7 @@ def test_a_failed_transform_scores_zero_not_the_last_green_score(baseline: tuple
     assert not report.ok and report.error == "step(s) failed: transform"  # one cause, named once
     assert _stored_lab_score(lab_dir, report.run_id)[:2] == (0, False)  # what `buildcpg quality` and the report read
     html = render_report([lab])
-    assert '<div class="score fail">0.0' in html and "0 because transform failed" in html
+    assert '<strong class="fail">0.0 / 100</strong>' in html and "0 because transform failed" in html
 
 
 def test_an_idle_rerun_carries_the_last_test_warn(baseline: tuple[Path, dict], tmp_path: Path) -> None:

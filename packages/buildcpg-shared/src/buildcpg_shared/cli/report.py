@@ -22,7 +22,7 @@ def report_command(
     labs = select_labs(workspace, names, all_labs=not names)
     target = out or workspace.root / ".buildcpg" / "report.html"
     try:
-        path = write_report(labs, target)
+        path = write_report(labs, target, workspace)
     except OSError as err:
         raise BuildCPGError(f"cannot write the report {target}: {os_problem(err)}") from err
     console.print(f"report for {len(labs)} lab(s) written to {path}")

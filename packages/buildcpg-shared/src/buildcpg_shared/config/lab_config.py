@@ -341,6 +341,60 @@ class ForecastConfig(_Strict):
         return {f"forecast_{key}": value for key, value in self.model_dump().items()}
 
 
+# --- report: charts of the lab's own results (issue 11; docs/contracts.md "report") ---
+_COLUMN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_TABLE_RE = re.compile(r"gold\.[a-z_][a-z0-9_]*", re.ASCII)
+
+
+class ChartSpec(_Strict):
+    """One chart of a gold table in the report: rows of ``table`` (filtered, ordered, limited) drawn as ``mark``."""
+
+    title: str = Field(min_length=1)
+    table: str = Field(description="gold.<table> of the serving copy")
+    mark: Literal["line", "bar", "area", "point"] = "bar"
+    x: str
+    y: list[str] = Field(min_length=1, description="one column, or several drawn as series (coloured by name)")
+    color: str | None = Field(default=None, description="column whose values are separate series")
+    aggregate: Literal["sum", "mean", "min", "max", "count"] | None = Field(
+        default=None, description="combine the y values of rows with the same x (and color)"
+    )
+    band: tuple[str, str] | None = Field(default=None, description="lower and upper column of a shaded interval")
+    where: str | None = Field(default=None, description="SQL filter on the table's rows (read-only)")
+    order_by: str | None = Field(default=None, description="SQL order, e.g. 'revenue desc'")
+    limit: int = Field(default=500, ge=1, le=5000, description="rows charted at most")
+    horizontal: bool = Field(default=False, description="bars along x (for rankings: categories on the y axis)")
+
+    @field_validator("y", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("table")
+    @classmethod
+    def _gold_table(cls, value: str) -> str:
+        if not _TABLE_RE.fullmatch(value):
+            raise ValueError(f"table {value!r} must be gold.<table> (lowercase snake_case)")
+        return value
+
+    @model_validator(mode="after")
+    def _columns(self) -> ChartSpec:
+        for column in (self.x, *self.y, *([self.color] if self.color else []), *(self.band or ())):
+            if not _COLUMN_RE.fullmatch(column):
+                raise ValueError(f"column {column!r} is not a plain column name")
+        if self.color and len(self.y) > 1:
+            raise ValueError("color and several y columns both make series: use one of them")
+        return self
+
+
+class ReportConfig(_Strict):
+    """The ``report:`` block: which gold tables the report charts, and how."""
+
+    charts: list[ChartSpec] = Field(default_factory=list)
+
+
+# --- end report ---
+
+
 class LabConfig(_Strict):
     """A whole lab.yaml."""
 
@@ -353,6 +407,7 @@ class LabConfig(_Strict):
     alerts: AlertsConfig = AlertsConfig()
     timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
     forecast: ForecastConfig | None = Field(default=None, description="frequency and backtest of a forecasting lab")
+    report: ReportConfig = Field(default_factory=ReportConfig, description="charts of gold tables in the report")
 
     def dbt_vars(self) -> dict[str, object]:
         """Every dbt var lab.yaml sets: the freshness SLA, plus the forecast block when there is one."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from buildcpg_shared.errors import StepError
+from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
 from buildcpg_shared.registry.paths import LabPaths
 
 
@@ -89,6 +90,7 @@ class DbtSession:
         """Run ``dbt <name>`` and summarise its node results."""
         args = [*name, "--threads", str(self.threads), *(extra or [])]
         result = self._invoke(args)
+        keep_run_results(self.paths.dbt_dir / "target", name[0])
         outcome = DbtOutcome(success=bool(result.success))
         if result.result is None:
             message = str(result.exception) if result.exception else "no result"
@@ -104,6 +106,7 @@ class DbtSession:
             if status in ("error", "fail", "runtime error"):
                 node = getattr(node_result, "node", None)
                 label = getattr(node, "name", None) or getattr(node, "unique_id", "?")
-                message = (getattr(node_result, "message", "") or "").strip().splitlines()
-                outcome.failures.append(f"{label}: {message[0] if message else status}")
+                where = getattr(node, "original_file_path", "") if node is not None else ""
+                line = dbt_error_line(getattr(node_result, "message", ""))
+                outcome.failures.append(f"{label}{f' ({where})' if where else ''}: {line or status}")
         return outcome

@@ -9,6 +9,7 @@ from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.inspect.readonly import open_lab
 from buildcpg_shared.quality import store
 from buildcpg_shared.registry import Lab
+from buildcpg_shared.report.history import test_history
 
 
 def _last_run(lab: Lab) -> dict[str, Any] | None:
@@ -19,7 +20,7 @@ def _last_run(lab: Lab) -> dict[str, Any] | None:
 
 
 def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
-    """Last run, quality (with parts), score history, failed tests, quarantine, freshness of one lab."""
+    """Last run, quality (with parts), score history, failed tests, test history, quarantine, freshness."""
     try:
         title = lab.config.title
     except BuildCPGError as err:  # one broken lab.yaml must not stop the report of every lab
@@ -36,6 +37,8 @@ def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
         "failed_tests": [],
         "quarantine": [],
         "freshness": [],
+        "test_history": {"runs": [], "tests": []},
+        "broken": bool(broken),
     }
     if broken:
         data["note"] = broken
@@ -52,6 +55,7 @@ def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
         data["failed_tests"] = store.failed_tests(reader.con)
         data["quarantine"] = store.quarantine_by_reason(reader.con)
         data["freshness"] = store.freshness(reader.con)
+        data["test_history"] = test_history(reader.con)
     finally:
         reader.close()
     return data

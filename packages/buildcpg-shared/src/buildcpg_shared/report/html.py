@@ -9,29 +9,49 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from buildcpg_shared.registry import Lab
-from buildcpg_shared.report.chart import score_chart
+from buildcpg_shared.alerts import AlertDispatcher
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.orchestrate.history import History
+from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab
+from buildcpg_shared.report.history import dbt_history
+from buildcpg_shared.report.overview import overview_row
+from buildcpg_shared.report.timefmt import utc_text
 
 
-def render_report(labs: list[Lab]) -> str:
-    """The HTML text of the report over ``labs``."""
+def _declared_charts(lab: Lab) -> list[dict[str, str]]:
+    try:
+        specs = list(lab.config.report.charts)
+    except BuildCPGError:
+        return []
+    return lab_charts(lab.paths.serving_file, specs)
+
+
+def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
+    """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given)."""
     env = Environment(loader=PackageLoader("buildcpg_shared.report", "templates"), autoescape=select_autoescape())
+    env.filters["utc"] = utc_text
+    history = History.for_state_dir(workspace.state_dir) if workspace else None
+    dispatcher = AlertDispatcher(workspace, history) if workspace and history else None
     collected: list[dict[str, Any]] = []
     for lab in labs:
         data = collect_lab(lab)
         lab_score = data["latest"].get("lab")
-        data["chart"] = score_chart(data["history"], lab_score["threshold"] if lab_score else None)
+        data["score_svg"] = score_history_svg(data["history"], lab_score["threshold"] if lab_score else None)
+        data["charts"] = _declared_charts(lab)
+        data["dbt"] = dbt_history(lab.paths.dbt_dir / "target")
+        health = history.health(lab.name) if history else None
+        stale_after = dispatcher.stale_after_hours(lab) if dispatcher and not data["broken"] else None
+        data["overview"] = overview_row(data, health, stale_after)
         collected.append(data)
-    return env.get_template("report.html.j2").render(
-        labs=collected, generated_at=datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    return env.get_template("report.html.j2").render(labs=collected, generated_at=utc_text(datetime.now(UTC)))
 
 
-def write_report(labs: list[Lab], out: Path) -> Path:
+def write_report(labs: list[Lab], out: Path, workspace: Workspace | None = None) -> Path:
     """Write the report atomically (a browser never reads half a file); returns its path."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(render_report(labs), encoding="utf-8")
+    tmp.write_text(render_report(labs, workspace), encoding="utf-8")
     os.replace(tmp, out)
     return out

@@ -1,0 +1,130 @@
+"""The report's charts: Vega-Lite specs built with Altair, rendered to static SVG by vl-convert (no browser,
+no network, no script in the report)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import duckdb
+import vl_convert as vlc
+
+from buildcpg_shared.config.lab_config import ChartSpec
+from buildcpg_shared.errors import first_line
+
+WIDTH, HEIGHT = 400, 200
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT", "REAL")
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as one inline ``<svg>`` element."""
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    return svg[svg.index("<svg") :]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _vega_type(duck_type: str) -> str:
+    upper = duck_type.upper()
+    if upper.startswith(("DATE", "TIMESTAMP")):
+        return "temporal"
+    return "quantitative" if upper.startswith(_NUMERIC) else "nominal"
+
+
+def chart_rows(con: duckdb.DuckDBPyConnection, spec: ChartSpec) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The rows a chart draws and the Vega type of each column (one SELECT on the read-only serving copy)."""
+    columns = list(dict.fromkeys([spec.x, *spec.y, *([spec.color] if spec.color else []), *(spec.band or ())]))
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    sql = f"select {quoted} from {spec.table}"
+    if spec.where:
+        sql += f" where {spec.where}"
+    if spec.order_by:
+        sql += f" order by {spec.order_by}"
+    relation = con.sql(f"{sql} limit {spec.limit}")
+    types = {name: _vega_type(str(kind)) for name, kind in zip(relation.columns, relation.types, strict=True)}
+    rows = [
+        {name: _json_value(v) for name, v in zip(relation.columns, row, strict=True)} for row in relation.fetchall()
+    ]
+    return rows, types
+
+
+def spec_chart(spec: ChartSpec, rows: list[dict[str, Any]], types: dict[str, str]) -> alt.TopLevelMixin:
+    """The Altair chart of one declared chart over its rows."""
+    base = alt.Chart(alt.Data(values=rows)).properties(width=WIDTH, height=HEIGHT, title=spec.title)
+    x_type = types[spec.x]
+    agg: Any = spec.aggregate or alt.Undefined
+    x = alt.X(spec.x, type=x_type, sort=None, title=spec.x)
+    if len(spec.y) > 1:
+        base = base.transform_fold(spec.y, as_=["series", "value"])
+        y = alt.Y("value", type="quantitative", title=", ".join(spec.y), aggregate=agg)
+        color: Any = alt.Color("series", type="nominal", title=None)
+    else:
+        y = alt.Y(spec.y[0], type="quantitative", title=f"{spec.aggregate or ''} {spec.y[0]}".strip(), aggregate=agg)
+        color = alt.Color(spec.color, type="nominal", title=spec.color) if spec.color else alt.Undefined
+    if spec.horizontal:
+        bars = base.mark_bar().encode(
+            y=alt.Y(spec.x, type="nominal", sort=None, title=None),
+            x=alt.X(spec.y[0], type="quantitative", aggregate=agg),
+        )
+        return bars.encode(color=color) if spec.color else bars
+    marks = {"line": base.mark_line(point=len(rows) < 60), "bar": base.mark_bar(), "area": base.mark_area()}
+    mark = marks.get(spec.mark) or base.mark_point(filled=True, size=90)
+    layers = [mark.encode(x=x, y=y, color=color)]
+    if spec.band:
+        lower, upper = spec.band
+        band_base = alt.Chart(alt.Data(values=rows)).mark_area(opacity=0.2, color="#2563eb")
+        band = band_base.encode(x=x, y=alt.Y(lower, type="quantitative", title=None), y2=alt.Y2(upper))
+        if spec.color:
+            band = band.encode(color=color)
+        layers.insert(0, band)
+    return alt.layer(*layers) if len(layers) > 1 else layers[0]
+
+
+def lab_charts(serving: Path, specs: list[ChartSpec]) -> list[dict[str, str]]:
+    """Every declared chart as ``{"title", "svg", "error"}``; a broken chart says why, the others still render."""
+    if not specs:
+        return []
+    if not serving.is_file():
+        return [{"title": s.title, "svg": "", "error": f"no serving copy yet ({serving.name})"} for s in specs]
+    out = []
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        for spec in specs:
+            try:
+                rows, types = chart_rows(con, spec)
+            except duckdb.Error as err:
+                out.append({"title": spec.title, "svg": "", "error": f"{spec.table}: {first_line(err)}"})
+                continue
+            if not rows:
+                out.append({"title": spec.title, "svg": "", "error": f"{spec.table}: no rows"})
+                continue
+            out.append({"title": spec.title, "svg": to_svg(spec_chart(spec, rows, types)), "error": ""})
+    finally:
+        con.close()
+    return out
+
+
+def score_history_svg(history: list[dict[str, Any]], threshold: float | None) -> str:
+    """The lab score over the last scored runs, with the threshold as a dashed rule ("" without runs)."""
+    if not history:
+        return ""
+    rows = [{"run": i + 1, "score": float(h["score"]), "at": str(h["scored_at"])[:16]} for i, h in enumerate(history)]
+    base = alt.Chart(alt.Data(values=rows)).properties(width=WIDTH, height=140, title="lab score per run")
+    line = base.mark_line(point=True).encode(
+        x=alt.X("run", type="ordinal", title="scored run"),
+        y=alt.Y("score", type="quantitative", scale=alt.Scale(domain=[0, 100]), title="score"),
+        tooltip=[alt.Tooltip("at", type="nominal"), alt.Tooltip("score", type="quantitative")],
+    )
+    if threshold is None:
+        return to_svg(line)
+    rule = alt.Chart(alt.Data(values=[{"threshold": threshold}])).mark_rule(color="#c62828", strokeDash=[4, 3])
+    return to_svg(alt.layer(line, rule.encode(y=alt.Y("threshold", type="quantitative", title="score"))))

@@ -1,0 +1,145 @@
+"""What people ask about a lab's past: per-test outcomes over the last runs, dbt model run times, lineage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import duckdb
+
+from buildcpg_shared.node_errors import dbt_error_line, kept_run_results
+from buildcpg_shared.quality import store
+from buildcpg_shared.report.charts import to_svg
+
+LAYERS = ("source", "staging", "intermediate", "marts", "other")
+
+
+def test_history(con: duckdb.DuckDBPyConnection, runs: int = 10) -> dict[str, Any]:
+    """``{"runs": [run ids, oldest first], "tests": [{"name", "relation", "statuses": [...]}]}`` over the last
+    ``runs`` recorded runs; tests failing now first. A status is "" where the test did not run."""
+    if not store.has_table(con, store.TEST_RESULTS):
+        return {"runs": [], "tests": []}
+    run_ids = [
+        r[0]
+        for r in con.execute(
+            f"""select run_id from {store.TEST_RESULTS} where kind = 'test' group by run_id
+                order by max(recorded_at) desc limit ?""",
+            [runs],
+        ).fetchall()
+    ][::-1]
+    if not run_ids:
+        return {"runs": [], "tests": []}
+    rows = con.execute(
+        f"""select name, any_value(relation), run_id, any_value(status) from {store.TEST_RESULTS}
+            where kind = 'test' and run_id in (select unnest(?)) group by name, run_id""",
+        [run_ids],
+    ).fetchall()
+    by_test: dict[str, dict[str, Any]] = {}
+    for name, relation, run_id, status in rows:
+        entry = by_test.setdefault(name, {"name": name, "relation": relation, "statuses": [""] * len(run_ids)})
+        entry["statuses"][run_ids.index(run_id)] = status
+    rank = {"error": 0, "fail": 0, "warn": 1}
+    tests = sorted(by_test.values(), key=lambda t: (rank.get(t["statuses"][-1], 2), t["name"]))
+    return {"runs": run_ids, "tests": tests}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def model_run_times(target: Path, manifest: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Models of the last ``dbt run`` (its kept ``run_results.json``), slowest first: name, status, seconds,
+    file, error line."""
+    nodes = (manifest if manifest is not None else _read_json(target / "manifest.json")).get("nodes", {})
+    out = []
+    kept = kept_run_results(target, "run")
+    for result in _read_json(kept if kept.is_file() else target / "run_results.json").get("results", []):
+        uid = str(result.get("unique_id", ""))
+        if not uid.startswith("model."):
+            continue
+        node = nodes.get(uid, {})
+        status = str(result.get("status", ""))
+        out.append(
+            {
+                "name": node.get("name") or uid.rsplit(".", 1)[-1],
+                "status": status,
+                "seconds": float(result.get("execution_time") or 0.0),
+                "file": node.get("original_file_path", ""),
+                "error": dbt_error_line(result.get("message")) if status in ("error", "fail") else "",
+            }
+        )
+    return sorted(out, key=lambda m: -m["seconds"])
+
+
+def _layer(node: dict[str, Any]) -> str:
+    if node.get("resource_type") == "source":
+        return "source"
+    path = str(node.get("original_file_path", ""))
+    for layer in ("staging", "intermediate", "marts"):
+        if f"/{layer}/" in f"/{path}":
+            return layer
+    return "other"
+
+
+def lineage_svg(manifest: dict[str, Any]) -> str:
+    """Sources and models placed by layer (left to right) with an edge per dependency ("" without a manifest)."""
+    nodes = {
+        uid: node
+        for uid, node in {**manifest.get("sources", {}), **manifest.get("nodes", {})}.items()
+        if node.get("resource_type") in ("source", "model")
+    }
+    if not nodes:
+        return ""
+    placed: dict[str, tuple[int, int]] = {}
+    counts = dict.fromkeys(LAYERS, 0)
+    for uid in sorted(nodes, key=lambda u: (LAYERS.index(_layer(nodes[u])), nodes[u].get("name", ""))):
+        layer = _layer(nodes[uid])
+        placed[uid] = (LAYERS.index(layer), counts[layer])
+        counts[layer] += 1
+    used = [layer for layer in LAYERS if counts[layer]]
+    column = {LAYERS.index(layer): i for i, layer in enumerate(used)}
+    points = [
+        {"x": column[c], "y": -r, "name": nodes[uid].get("name", uid), "layer": _layer(nodes[uid])}
+        for uid, (c, r) in placed.items()
+    ]
+    edges = [
+        {"x": column[placed[p][0]], "y": -placed[p][1], "x2": column[placed[uid][0]], "y2": -placed[uid][1]}
+        for uid in placed
+        for p in manifest.get("parent_map", {}).get(uid, [])
+        if p in placed
+    ]
+    height = max(120, 22 * max(counts.values()))
+    axis_x = alt.X(
+        "x",
+        type="quantitative",
+        axis=alt.Axis(values=list(range(len(used))), labelExpr=_label_expr(used), title=None),
+        scale=alt.Scale(domain=[-0.2, len(used) - 0.2]),
+    )
+    axis_y = alt.Y("y", type="quantitative", axis=None)
+    lines = (
+        alt.Chart(alt.Data(values=edges))
+        .mark_rule(color="#b8c2cc", strokeWidth=1)
+        .encode(x=axis_x, y=axis_y, x2="x2:Q", y2="y2:Q")
+    )
+    base = alt.Chart(alt.Data(values=points))
+    dots = base.mark_circle(size=60).encode(x=axis_x, y=axis_y, color=alt.Color("layer", type="nominal", legend=None))
+    labels = base.mark_text(align="left", dx=6, fontSize=10).encode(x=axis_x, y=axis_y, text="name:N")
+    width = 190 * len(used)
+    return to_svg(alt.layer(lines, dots, labels).properties(width=width, height=height, title="dbt lineage"))
+
+
+def _label_expr(used: list[str]) -> str:
+    names = ", ".join(f"'{layer}'" for layer in used)
+    return f"[{names}][datum.value]"
+
+
+def dbt_history(target: Path) -> dict[str, Any]:
+    """Model run times and the lineage graph from a lab's dbt ``target/`` folder."""
+    manifest = _read_json(target / "manifest.json")
+    return {"run_times": model_run_times(target, manifest), "lineage_svg": lineage_svg(manifest) if manifest else ""}

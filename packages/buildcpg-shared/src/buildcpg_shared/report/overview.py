@@ -1,0 +1,57 @@
+"""One overview row per lab: a red/amber/green status that a failed or stale lab can never show green."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from buildcpg_shared.orchestrate.history import LabHealth
+
+RED, AMBER, GREEN = "red", "amber", "green"
+
+
+def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hours: float | None) -> dict[str, Any]:
+    """The status (with every reason for it), score, last success, freshness, rows published, open incidents."""
+    red: list[str] = []
+    amber: list[str] = []
+    run = data.get("last_run") or {}
+    if data.get("broken"):
+        red.append(data["note"])
+    if not run:
+        amber.append("never run")
+    elif run.get("status") == "failed":
+        failed = [s["name"] for s in run.get("steps", []) if s.get("status") == "failed"]
+        red.append("last run failed" + (f" at {', '.join(failed)}" if failed else ""))
+    elif run.get("status") == "warn":
+        amber.append("last run warned")
+    last_success = health.last_success if health else None
+    if not last_success and run.get("status") in ("ok", "warn"):
+        last_success = run.get("finished_at")
+    hours = health.hours_since_success() if health and health.last_success else None
+    if stale_after_hours is not None and run and (hours is None or hours > stale_after_hours):
+        since = "never" if hours is None else f"{hours:.1f} h ago"
+        red.append(f"stale: last success {since} (limit {stale_after_hours:g} h)")
+    fresh = data.get("freshness") or []
+    late = [f for f in fresh if f["status"] not in ("pass", "success")]
+    if late:
+        worst = [f for f in late if f["status"] not in ("warn",)]
+        text = "stale data: " + ", ".join(f"{f['source']} ({f['detail']})" for f in late)
+        (red if worst else amber).append(text)
+    freshness = "not checked" if not fresh else (f"{len(fresh)} source(s) fresh" if not late else text)
+    score = (data.get("latest") or {}).get("lab")
+    if score and not score.get("passed"):
+        red.append(f"score {score['score']:.1f} below {score['threshold']:g}")
+    incidents = list(health.open_incidents) if health else []
+    if incidents:
+        red.append(f"open incident: {', '.join(incidents)}")
+    if data.get("note") and not data.get("broken"):
+        amber.append(data["note"])
+    gold_rows = [t.get("row_count") or 0 for scope, t in (data.get("latest") or {}).items() if scope != "lab"]
+    return {
+        "status": RED if red else (AMBER if amber else GREEN),
+        "reasons": red + amber,
+        "score": score,
+        "last_success": last_success,
+        "freshness": freshness,
+        "rows_published": sum(gold_rows) if gold_rows else None,
+        "incidents": incidents,
+    }
