@@ -25,7 +25,8 @@ _IGNORE = shutil.ignore_patterns(
     "*.duckdb",
     "*.duckdb.wal",
     "last_run.json",
-    ".buildcpg*",
+    ".buildcpg",
+    ".buildcpg.*",
     "__pycache__",
     "serving",
 )
@@ -94,7 +95,8 @@ _WORKSPACE_IGNORE = shutil.ignore_patterns(
     "*.duckdb",
     "*.duckdb.wal",
     "last_run.json",
-    ".buildcpg*",
+    ".buildcpg",
+    ".buildcpg.*",
     "__pycache__",
     "site",
 )
