@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from buildcpg_shared.cli.doctor import dbt_project_state
+from buildcpg_shared.cli.doctor import dbt_sources_state
 from buildcpg_shared.config.lab_config import load_lab_config
 from buildcpg_shared.errors import ConfigError
 from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir
@@ -80,12 +80,12 @@ def test_runner_rewrite_only_on_change_and_never_a_hand_written_file(tmp_path: P
     (lab / "lab.yaml").write_text(lab_yaml.replace("description: Customer master.", "description: Who buys."), "utf-8")
     drift = sources_drift(paths)
     assert "out of date with lab.yaml" in drift and str(sources_path(paths)) in drift
-    state, problems = dbt_project_state(Lab.from_dir(lab))
+    state, problems = dbt_sources_state(Lab.from_dir(lab))
     assert "drift" in state and problems == [f"{lab.name}: {drift}"]
     assert write_sources(paths) is True and sources_drift(paths) == ""
     assert "Who buys. Files: data/raw/customers.csv." in sources_path(paths).read_text(encoding="utf-8")
-    state, problems = dbt_project_state(Lab.from_dir(lab))
-    assert "from lab.yaml" in state and "package buildcpg" in state and problems == []
+    state, problems = dbt_sources_state(Lab.from_dir(lab))
+    assert state == "lab.yaml" and problems == []
     hand_written = "version: 2\nsources: []\n"
     sources_path(paths).write_text(hand_written, encoding="utf-8")
     assert write_sources(paths) is False and sources_drift(paths) == ""
