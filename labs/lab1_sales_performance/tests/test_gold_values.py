@@ -13,7 +13,7 @@ applying the business rules on their own terms, not by re-running the SQL:
   more than 0.01 away from round(units * unit_price * (1 - discount_pct), 2).
 
 Fixtures ``lab_db`` (DuckDB file after a full pipeline run) and ``raw_dir`` (its data/raw) come
-from the lab's conftest.py.
+from the buildcpg pytest plugin (buildcpg_shared.pytest_plugin).
 """
 
 from __future__ import annotations

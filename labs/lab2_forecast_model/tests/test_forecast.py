@@ -1,6 +1,6 @@
 """Lab 2 on its shipped sample: gold against an independent computation and the generator's truth.
 
-Fixtures ``lab_db`` and ``raw_dir`` come from conftest.py (one pipeline run per session).
+Fixtures ``lab_db`` and ``raw_dir`` come from the buildcpg pytest plugin (one pipeline run per session).
 """
 
 from __future__ import annotations

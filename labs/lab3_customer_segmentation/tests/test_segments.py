@@ -2,7 +2,7 @@
 
 Measures, tie-aware quintile scores, the date-information checks, segments, the segment summary and
 the score_dimensions table are recomputed in rfm_recompute.py. Fixtures ``lab_db`` and ``raw_dir``
-come from conftest.py (one pipeline run per session).
+come from the buildcpg pytest plugin (one pipeline run per session).
 """
 
 from __future__ import annotations

@@ -212,6 +212,44 @@ def test_upgrade_lab_applies_template_changes_and_keeps_local_edits(workspace: P
 
 
 def test_upgrade_lab_refuses_a_lab_not_made_from_the_template(workspace: Path) -> None:
-    result = run_cli(workspace, "upgrade-lab", "lab1_sales_performance")
+    record = workspace / "labs" / "lab2_forecast_model" / ".buildcpg-template.json"
+    saved = record.read_bytes()
+    record.unlink()
+    try:
+        result = run_cli(workspace, "upgrade-lab", "lab2_forecast_model")
+    finally:
+        record.write_bytes(saved)
     assert result.returncode == 2
     assert "was not made by `buildcpg new-lab` (no .buildcpg-template.json)" in result.stderr
+
+
+@pytest.mark.parametrize("lab", ["lab1_sales_performance", "lab2_forecast_model", "lab3_customer_segmentation"])
+def test_shipped_labs_are_template_instances_up_to_date(workspace: Path, lab: str) -> None:
+    dry = run_cli(workspace, "upgrade-lab", lab, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "0 would be updated, 0 would be added, 0 kept" in dry.stdout, f"run `buildcpg upgrade-lab {lab}`"
+
+
+def test_template_changes_reach_a_shipped_lab(workspace: Path, tmp_path: Path) -> None:
+    """lab 3 was made before new-lab: template files it shares are updated, its own versions are kept."""
+    template = tmp_path / "template"
+    shutil.copytree(Path(buildcpg_shared.scaffold.__file__).parent / "template", template)
+    env = {"BUILDCPG_LAB_TEMPLATE": str(template)}
+    lab = workspace / "labs" / "lab3_customer_segmentation"
+    before = {p: p.read_bytes() for p in (lab / "lab.yaml", lab / "dbt" / "dbt_project.yml", lab / "Makefile")}
+    restore = {p: p.read_bytes() for p in (lab / "dbt" / "profiles.yml", lab / ".buildcpg-template.json")}
+    profiles = template / "dbt" / "profiles.yml.jinja"
+    profiles.write_text("# changed in the template\n" + profiles.read_text())
+    (template / "Makefile.jinja").write_text("include ../../tools/make/lab.mk  # changed in the template\n")
+    (template / "dbt" / "models" / "staging" / "stg_new.sql").write_text("select 1 as example\n")
+    try:
+        upgraded = run_cli(workspace, "upgrade-lab", "lab3_customer_segmentation", **env)
+        assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+        assert (lab / "dbt" / "profiles.yml").read_text().startswith("# changed in the template\n")
+        assert (lab / "Makefile.template-new").read_text().endswith("# changed in the template\n")
+        assert {p: p.read_bytes() for p in before} == before  # the lab's own versions stay
+        assert not (lab / "dbt" / "models" / "staging" / "stg_new.sql").exists()  # models are the lab's own
+    finally:  # the workspace copy is shared by this module's tests
+        for path, data in restore.items():
+            path.write_bytes(data)
+        (lab / "Makefile.template-new").unlink(missing_ok=True)

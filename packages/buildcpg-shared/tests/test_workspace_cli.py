@@ -181,6 +181,8 @@ def test_doctor_passes_and_reports_versions(workspace: Path) -> None:
     assert "all checks passed" in result.stdout and "1.12" in result.stdout
     # each lab's own key packages, from its own venv
     assert "statsforecast 2." in result.stdout and "scikit-learn 1." in result.stdout
+    # every lab's dbt sources are generated from its lab.yaml and in sync
+    assert result.stdout.count("│ lab.yaml ") == 3, result.stdout
 
 
 def test_unknown_lab_is_one_clear_line(workspace: Path) -> None:

@@ -21,10 +21,12 @@ _IGNORE = shutil.ignore_patterns(
     "target",
     "logs",
     "dbt_packages",
+    "package-lock.yml",
     "*.duckdb",
     "*.duckdb.wal",
     "last_run.json",
-    ".buildcpg*",
+    ".buildcpg",
+    ".buildcpg.*",
     "__pycache__",
     "serving",
 )
@@ -84,7 +86,19 @@ def run_lab_copy(lab_dir: Path, dest_parent: Path, **options: Any) -> tuple[Lab,
 
 
 _WORKSPACE_IGNORE = shutil.ignore_patterns(
-    ".venv", ".tox", "target", "logs", "*.duckdb", "*.duckdb.wal", "last_run.json", ".buildcpg*", "__pycache__", "site"
+    ".venv",
+    ".tox",
+    "target",
+    "logs",
+    "dbt_packages",
+    "package-lock.yml",
+    "*.duckdb",
+    "*.duckdb.wal",
+    "last_run.json",
+    ".buildcpg",
+    ".buildcpg.*",
+    "__pycache__",
+    "site",
 )
 
 
@@ -171,30 +185,9 @@ def run_cli(root: Path, *args: str, cwd: Path | None = None, **env: str) -> subp
     )
 
 
-# -- pytest fixtures for a lab's own suite ----------------------------------------------------------
-# A lab's tests/conftest.py defines ``lab_dir`` (its folder) and imports these three, so every lab
-# runs its pipeline once per session on a temporary copy in the same way.
+# pytest is a dev dependency: chromium_or_skip skips through it where it is installed. The fixtures of a
+# lab's own suite (lab_dir, lab_run, lab_db, raw_dir) are the pytest plugin buildcpg_shared.pytest_plugin.
 try:
     import pytest
-except ImportError:  # pytest is a dev dependency: the fixtures exist only where it is installed
+except ImportError:
     pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture(scope="session")
-    def lab_run(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Lab, RunReport]:
-        """(lab copy, report) of a full run on the shipped sample data; fails the session if the run fails."""
-        lab, report = run_lab_copy(lab_dir, tmp_path_factory.mktemp("lab"))
-        steps = [(s.name, s.status, s.detail) for s in report.steps]
-        assert report.ok, f"lab run failed: {report.error}; steps: {steps}"
-        return lab, report
-
-    @pytest.fixture(scope="session")
-    def lab_db(lab_run: tuple[Lab, RunReport]) -> Path:
-        """The lab copy's DuckDB file after the full run (open it read_only)."""
-        return lab_run[0].paths.database()
-
-    @pytest.fixture(scope="session")
-    def raw_dir(lab_run: tuple[Lab, RunReport]) -> Path:
-        """The lab copy's data/raw folder (same files as the shipped sample data)."""
-        return lab_run[0].paths.raw_dir

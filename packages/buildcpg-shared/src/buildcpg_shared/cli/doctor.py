@@ -13,6 +13,7 @@ from rich.table import Table
 from buildcpg_shared.cli.common import console
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.uv import check_lab_venv, installed_versions, run_uv
+from buildcpg_shared.pipeline.dbt_sources import is_generated, sources_drift, sources_path
 from buildcpg_shared.registry import Lab, Workspace
 
 KEY_PACKAGES = ["dbt-core", "dbt-duckdb", "duckdb", "buildcpg-shared"]
@@ -56,8 +57,20 @@ def profile_database(lab: Lab) -> tuple[str, Path | None, str]:
     return var, resolved, ""
 
 
+def dbt_sources_state(lab: Lab) -> tuple[str, list[str]]:
+    """(table text, problems) of a lab's dbt sources: generated from lab.yaml and in sync, drifted,
+    or hand-written (an adopted project declares its own)."""
+    try:
+        drift = sources_drift(lab.paths, lab.config)
+    except BuildCPGError as err:  # e.g. a bad sources_extra.yml
+        drift = str(err)
+    if drift:
+        return "[red]drift[/]", [f"{lab.name}: {drift}"]
+    return ("lab.yaml" if is_generated(sources_path(lab.paths)) else "hand-written"), []
+
+
 def doctor_command() -> None:
-    """Check the lock, every lab venv (in sync, exact, isolated), root venv free of dbt, profiles."""
+    """Check the lock, every lab venv (in sync, exact, isolated), root venv free of dbt, profiles, dbt sources."""
     workspace = Workspace.find()
     problems: list[str] = []
     lock = run_uv(workspace, ["lock", "--check"])
@@ -76,7 +89,7 @@ def doctor_command() -> None:
         )
 
     table = Table(title="Labs")
-    for column in ("lab", "venv", "profile → database", *KEY_PACKAGES, "lab's own"):
+    for column in ("lab", "venv", "profile → database", "sources", *KEY_PACKAGES, "lab's own"):
         table.add_column(column)
     for lab in workspace.labs():
         if not lab.paths.venv_python.exists():
@@ -100,7 +113,11 @@ def doctor_command() -> None:
         else:
             profile_text = str(resolved.relative_to(workspace.root)) if resolved else "?"
         own = ", ".join(f"{p} {versions.get(p) or '-'}" for p in lab.own_dependencies())
-        table.add_row(lab.name, venv_state, profile_text, *(versions.get(p) or "-" for p in KEY_PACKAGES), own or "-")
+        dbt_text, dbt_problems = dbt_sources_state(lab)
+        problems.extend(dbt_problems)
+        table.add_row(
+            lab.name, venv_state, profile_text, dbt_text, *(versions.get(p) or "-" for p in KEY_PACKAGES), own or "-"
+        )
     console.print(table)
     if problems:
         for problem in problems:

@@ -15,6 +15,8 @@ from typing import Any
 
 from buildcpg_shared.errors import StepError
 from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
+from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir, package_installed, uses_package
+from buildcpg_shared.pipeline.dbt_sources import write_sources
 from buildcpg_shared.registry.paths import LabPaths
 
 
@@ -32,7 +34,7 @@ class DbtSession:
     """One dbt import and one parsed manifest for a whole lab run."""
 
     def __init__(self, paths: LabPaths, *, threads: int = 1, dbt_vars: Mapping[str, object] | None = None) -> None:
-        os.environ.update(paths.dbt_env())
+        os.environ.update({**paths.dbt_env(), PACKAGE_ENV: str(package_dir())})
         self.paths = paths
         self.threads = threads
         self.dbt_vars = dict(dbt_vars or {})
@@ -47,6 +49,16 @@ class DbtSession:
         self._runner_cls = dbtRunner
         self._runner = dbtRunner()
         self._manifest: Any = None
+        self._prepare_project()
+
+    def _prepare_project(self) -> None:
+        """Before dbt parses: sources from lab.yaml, and the shared dbt package installed (offline)."""
+        write_sources(self.paths)
+        if uses_package(self.paths) and not package_installed(self.paths):
+            # --upgrade: resolve packages.yml again, not a package-lock.yml written with another path
+            deps = self._runner.invoke(["deps", "--upgrade", *self._common()])
+            if not deps.success or not package_installed(self.paths):
+                raise StepError(f"dbt deps could not install the shared package {package_dir()}: {deps.exception}")
 
     def close(self) -> None:
         """Release dbt-duckdb's cached connection, so this process can reopen the file (even read_only)."""

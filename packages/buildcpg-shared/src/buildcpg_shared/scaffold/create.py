@@ -30,6 +30,7 @@ _ADOPT_SKIPS = (
     "dbt/macros",
     "dbt/tests",
     "dbt/dbt_project.yml.jinja",
+    "dbt/packages.yml",
     "data/raw",
     "tests/test_gold.py.jinja",
 )

@@ -26,10 +26,27 @@ from pathlib import Path
 from buildcpg_shared.errors import ScaffoldError
 from buildcpg_shared.orchestrate.uv import run_uv, sync_lab
 from buildcpg_shared.registry import LabPaths, Workspace
-from buildcpg_shared.scaffold.create import Snapshot, write_record
+from buildcpg_shared.scaffold.create import Snapshot, _context, write_record
 from buildcpg_shared.scaffold.render import file_digest, render_tree
 
 NEW_SUFFIX = ".template-new"
+# what a lab made before new-lab keeps as its own: its contract, models, data, tests and README
+BASELINE_SKIPS = ("lab.yaml.jinja", "README.md.jinja", "dbt/models", "data/raw", "tests")
+
+
+def record_baseline(lab_root: Path) -> None:
+    """Make an existing lab a template instance: record today's render of the template as its last render.
+
+    From then on ``upgrade-lab`` brings it later template changes: a file equal to today's render is
+    updated, a file that differs counts as a local edit (kept, with ``.template-new`` beside it), a
+    template file the lab lacks stays absent. The lab's own parts (``BASELINE_SKIPS``) are never touched.
+    """
+    context = _context(lab_root.name, adopted_from=None, profile=None)
+    with tempfile.TemporaryDirectory(prefix=f"baseline-{lab_root.name}-") as tmp:
+        rendered_root = Path(tmp) / lab_root.name
+        rendered = render_tree(rendered_root, context, skip=BASELINE_SKIPS)
+        write_record(rendered_root, context, BASELINE_SKIPS, rendered)
+        shutil.copyfile(LabPaths.for_dir(rendered_root).template_record, LabPaths.for_dir(lab_root).template_record)
 
 
 @dataclass
