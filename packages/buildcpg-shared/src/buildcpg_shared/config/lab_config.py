@@ -321,6 +321,10 @@ class LabConfig(_Strict):
     schedule: str | None = Field(default=None, description="cron expression: when `buildcpg run --due` runs it")
     alerts: AlertsConfig = AlertsConfig()
     timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
+    retries: int = Field(
+        default=0, ge=0, le=10, description="Airflow: retries of a failed run of this lab (each attempt is recorded)"
+    )
+    retry_delay_s: float = Field(default=300, ge=0, le=86400, description="Airflow: seconds between two attempts")
 
     @field_validator("name")
     @classmethod
