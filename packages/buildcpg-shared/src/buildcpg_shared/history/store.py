@@ -262,6 +262,14 @@ class History:
         with self._connect() as con:
             return [dict(r) for r in con.execute("select * from runs order by rowid desc limit ?", (last,))]
 
+    def last_run(self, lab: str) -> dict[str, Any] | None:
+        """The lab's latest recorded run that was not refused as busy (without its steps), or None."""
+        with self._connect() as con:
+            row = con.execute(
+                "select * from lab_runs where lab = ? and status != 'busy' order by id desc limit 1", (lab,)
+            ).fetchone()
+            return dict(row) if row else None
+
     def last_started(self, lab: str) -> str | None:
         """When the lab's latest recorded run started (busy runs excluded), or None."""
         with self._connect() as con:
