@@ -20,15 +20,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buildcpg_shared.alerts import AlertDispatcher, Delivery
 from buildcpg_shared.errors import BuildCPGError, first_line
 from buildcpg_shared.history import History, LabRunRecord
-from buildcpg_shared.pipeline.runner import LabRunner, RunReport
 from buildcpg_shared.pipeline.steps import emit
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.registry.workspace import find_workspace_root
+
+if TYPE_CHECKING:  # the runner (duckdb, ingest, quality, …) is imported only where a lab runs
+    from buildcpg_shared.pipeline.runner import LabRunner, RunReport
 
 RUN_ID_ENV = "BUILDCPG_RUN_ID"
 LOG_ENV = "BUILDCPG_LAB_LOG"  # the log file the parent writes the lab's output to (kept with the record)
@@ -114,6 +116,8 @@ def run_lab(
     runner first (signal handlers, stop-with-parent). With ``events`` it says ``alert`` per delivery
     and ``recorded`` once the history has the run.
     """
+    from buildcpg_shared.pipeline.runner import LabRunner
+
     runner = LabRunner(lab, events=events, **options)
     before_run(runner)
     report = runner.run()
