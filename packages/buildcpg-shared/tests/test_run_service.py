@@ -81,7 +81,7 @@ def _watch_one_event(root: Path, lab: str) -> str:
 
 
 def _same_times_everywhere(root: Path, lab: str, row: dict[str, Any]) -> None:
-    """labs, status, runs and last_run.json (the report's source) show the run's one recorded time."""
+    """labs, status, runs, last_run.json and the report show the run's one recorded time."""
     last_run = json.loads((root / "labs" / lab / "data" / "last_run.json").read_text())
     assert (last_run["started_at"], last_run["finished_at"], last_run["duration_s"]) == (
         row["started_at"],
@@ -96,6 +96,10 @@ def _same_times_everywhere(root: Path, lab: str, row: dict[str, Any]) -> None:
     }
     status = {x["lab"]: x for x in json.loads(run_cli(root, "status", "--json").stdout)}
     assert status[lab]["last_run"] == row["finished_at"] and status[lab]["last_status"] == row["status"]
+    report = run_cli(root, "report", lab, "--out", str(root / ".buildcpg" / "same-times.html"))
+    assert report.returncode == 0, report.stdout + report.stderr
+    html = (root / ".buildcpg" / "same-times.html").read_text()
+    assert f"finished {row['finished_at']} · {row['duration_s']:.2f} s" in html
 
 
 def _assert_a_real_run(row: dict[str, Any]) -> None:
