@@ -3,7 +3,7 @@
 On a temporary workspace copy with N labs (lab 1 and clones sharing its venv), measured in one run:
 
 * **no-change rerun**: ``buildcpg run --all`` when no raw file and no model changed, per lab, next to
-  the lab runner alone (``labs/<lab>/.venv/bin/python -m buildcpg_shared.pipeline.cli run``) on the
+  the lab runner alone (``labs/<lab>/.venv/bin/python -m buildcpg_shared.cli.lab run``) on the
   same labs. Target: under 1 s per lab, and dbt never imported (Transform and Test skipped).
 * **full run**: ``buildcpg run --all --full-refresh --jobs 1``: the share of the wall time spent
   outside the lab processes (CLI start, history, alerts, process start). Target: under 5%.
@@ -83,7 +83,7 @@ def main() -> None:
             skipped += [s for _, s in _last_lab_runs(root, len(labs))]
             direct.append(
                 sum(
-                    _timed([str(lab.paths.venv_python), "-m", "buildcpg_shared.pipeline.cli", "run"], lab.paths.root)
+                    _timed([str(lab.paths.venv_python), "-m", "buildcpg_shared.cli.lab", "run"], lab.paths.root)
                     for lab in labs
                 )
                 / len(labs)

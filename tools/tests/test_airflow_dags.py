@@ -1,7 +1,8 @@
 """The Airflow DAG factory, offline: `dag.test()` on two real labs (real venv, dbt, DuckDB), one failing.
 
-The failing lab's task fails, its on_failure_callback sends exactly one alert through the workspace's
-alert routes (a JSON-lines log route here), and the other lab's task succeeds. Never
+The failing lab's task fails, its run (through the run service, in the lab process) sends exactly one
+alert through the workspace's alert routes (a JSON-lines log route here), and the other lab's task
+succeeds; both runs are in the history with their real times and quality. Never
 `dag.test(use_executor=True)`: it hangs (PITFALLS.md).
 """
 
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -84,5 +86,25 @@ def test_dag_test_one_lab_fails_one_alert_other_completes(two_labs: Path) -> Non
         capture_output=True,
         text=True,
     )
-    recorded = {r["lab"]: r["status"] for r in json.loads(runs.stdout)}
-    assert recorded["lab2_broken"] == "failed" and recorded[LAB] in ("ok", "warn")
+    rows = json.loads(runs.stdout)
+    assert sorted(r["lab"] for r in rows) == [LAB, "lab2_broken"]  # each task's run recorded once
+    recorded = {r["lab"]: r for r in rows}
+    assert recorded["lab2_broken"]["status"] == "failed" and recorded[LAB]["status"] in ("ok", "warn")
+    assert all(r["duration_s"] > 0 and len(r["steps"]) == 6 for r in rows), rows
+    assert recorded[LAB]["quality"] is not None  # the real record: quality incidents can open from Airflow
+    for lab, row in recorded.items():  # the lab's own times, as in its last_run.json
+        last = json.loads((two_labs / "labs" / lab / "data" / "last_run.json").read_text())
+        assert (row["started_at"], row["duration_s"]) == (last["started_at"], last["duration_s"])
+
+
+def test_task_retries_come_from_lab_yaml(two_labs: Path) -> None:
+    dag = _load_factory().build_dags()["buildcpg_labs"]
+    assert dag.get_task(LAB).retries == 0  # the default
+    lab_yaml = two_labs / "labs" / "lab2_broken" / "lab.yaml"
+    original = lab_yaml.read_text()
+    lab_yaml.write_text(original + "retries: 2\nretry_delay_s: 7\n")
+    try:
+        task = _load_factory().build_dags()["buildcpg_labs"].get_task("lab2_broken")
+    finally:
+        lab_yaml.write_text(original)
+    assert task.retries == 2 and task.retry_delay == timedelta(seconds=7)

@@ -14,7 +14,7 @@ from buildcpg_shared.alerts import Alert, AlertDispatcher
 from buildcpg_shared.alerts.routes import deliver
 from buildcpg_shared.config.alerts import EmailRoute, LogRoute, WebhookRoute, load_workspace_config
 from buildcpg_shared.errors import AlertDeliveryError, ConfigError
-from buildcpg_shared.orchestrate.history import History, LabRunRecord, now_iso
+from buildcpg_shared.history import History, LabRunRecord, now_iso
 from buildcpg_shared.registry import Workspace
 
 ALERT = Alert("lab9_tiny", "failed", "open", "step(s) failed: transform")

@@ -201,3 +201,15 @@ def test_bad_forecast_block_names_the_key(tmp_path: Path, tiny_lab_yaml: str, bl
     with pytest.raises(ConfigError) as info:
         load_lab_config(path)
     assert expected in str(info.value)
+
+
+def test_airflow_retries_default_to_zero_and_are_bounded(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    config = load_lab_config(_write(tmp_path, tiny_lab_yaml))
+    assert (config.retries, config.retry_delay_s) == (0, 300)
+    config = load_lab_config(_write(tmp_path, tiny_lab_yaml + "retries: 3\nretry_delay_s: 30\n"))
+    assert (config.retries, config.retry_delay_s) == (3, 30)
+    for bad, key in (("retries: -1", "retries"), ("retries: 11", "retries"), ("retry_delay_s: -5", "retry_delay_s")):
+        path = _write(tmp_path, tiny_lab_yaml + bad + "\n")
+        with pytest.raises(ConfigError, match=rf"^{path}: .*{key}") as info:
+            load_lab_config(path)
+        assert "\n" not in str(info.value)

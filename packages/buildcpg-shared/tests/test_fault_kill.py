@@ -45,7 +45,7 @@ def test_sigkill_mid_file_then_rerun_equals_clean_load(tiny_lab: Path, tmp_path:
 
     lab_dir = shutil.copytree(tiny_lab, tmp_path / "killed" / tiny_lab.name)
     lab = Lab.from_dir(lab_dir)
-    command = [sys.executable, "-m", "buildcpg_shared.pipeline.cli", "--lab-dir", str(lab_dir), "run"]
+    command = [sys.executable, "-m", "buildcpg_shared.cli.lab", "--lab-dir", str(lab_dir), "run"]
     proc = subprocess.Popen(
         [*command, "--steps", "check,load"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -21,7 +21,7 @@ NO_DBT = "check,load,inspect,publish"  # the tiny lab has no dbt project
 
 
 def _run_lab(lab_dir: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "buildcpg_shared.pipeline.cli", "--lab-dir", str(lab_dir), "run"]
+    command = [sys.executable, "-m", "buildcpg_shared.cli.lab", "--lab-dir", str(lab_dir), "run"]
     return subprocess.run(
         [*command, "--steps", NO_DBT], env=cli_env(), capture_output=True, text=True, timeout=120, check=False
     )

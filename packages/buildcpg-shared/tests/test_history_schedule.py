@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from buildcpg_shared.config.alerts import validate_cron
-from buildcpg_shared.orchestrate.history import History, LabRunRecord
+from buildcpg_shared.history import History, LabRunRecord
 from buildcpg_shared.orchestrate.parallel import LabProgress
 from buildcpg_shared.orchestrate.schedule import crontab_block, is_due, merge_crontab
 from buildcpg_shared.registry import Workspace
@@ -18,7 +18,7 @@ from buildcpg_shared.testing import run_cli
 WRITER = """
 import sys
 from pathlib import Path
-from buildcpg_shared.orchestrate.history import History, LabRunRecord
+from buildcpg_shared.history import History, LabRunRecord
 h = History(Path(sys.argv[1]))
 for i in range(30):
     run = h.start_run("writer " + sys.argv[2], 1)

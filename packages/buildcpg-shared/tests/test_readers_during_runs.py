@@ -151,7 +151,7 @@ with LabLock(Path(sys.argv[1]), "lab9_tiny"):
 
 def test_readers_look_at_the_lab_lock_before_the_database(tiny_lab: Path) -> None:
     """A run holds the lab lock (not yet the DuckDB file): readers still keep off the working database."""
-    command = [sys.executable, "-m", "buildcpg_shared.pipeline.cli", "--lab-dir", str(tiny_lab)]
+    command = [sys.executable, "-m", "buildcpg_shared.cli.lab", "--lab-dir", str(tiny_lab)]
     done = subprocess.run([*command, "run", "--steps", "check,load,publish"], env=cli_env(), capture_output=True)
     assert done.returncode == 0, done.stdout
     root = tiny_lab.parents[1]

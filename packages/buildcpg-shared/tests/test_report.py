@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from buildcpg_shared.config.lab_config import ChartSpec
+from buildcpg_shared.history import LabHealth
 from buildcpg_shared.node_errors import dbt_error_line
-from buildcpg_shared.orchestrate.history import LabHealth
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.overview import overview_row
 from buildcpg_shared.report.timefmt import utc_text

@@ -13,7 +13,7 @@ from buildcpg_shared.alerts.routes import deliver, describe
 from buildcpg_shared.config import LabConfig
 from buildcpg_shared.config.alerts import Route, load_workspace_config
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.orchestrate.history import History, LabRunRecord
+from buildcpg_shared.history import History, LabRunRecord
 from buildcpg_shared.registry import Lab, Workspace
 
 

@@ -6,7 +6,7 @@ import socket
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from buildcpg_shared.orchestrate.history import now_iso
+from buildcpg_shared.history import now_iso
 
 _TITLES = {"failed": "run failed", "quality": "quality under threshold", "stale": "data is stale"}
 

@@ -9,22 +9,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from buildcpg_shared.cli.common import console, lab_title
+from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
 
 
 def labs_command(
     as_json: bool = typer.Option(False, "--json", help="print the registry as JSON"),
 ) -> None:
-    """List the labs found under labs/*/lab.yaml with their paths and last run.
+    """List the labs found under labs/*/lab.yaml with their paths and last run (from the run history).
 
     A lab whose lab.yaml is invalid is listed as broken, with the one-line reason.
     """
     workspace = Workspace.find()
+    history = History.for_state_dir(workspace.state_dir)
     rows = []
     for lab in workspace.labs():
         paths = lab.paths
-        last: dict[str, object] = {}
-        if paths.last_run_file.exists():
+        last: dict[str, object] = history.last_run(lab.name) or {}  # the same record as `runs` and `status`
+        if not last and paths.last_run_file.exists():  # run before the history existed
             try:
                 last = json.loads(paths.last_run_file.read_text(encoding="utf-8"))
             except ValueError:

@@ -15,8 +15,8 @@ from rich.table import Table
 from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.cli.quality import quality_cell
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.history import History
 from buildcpg_shared.orchestrate.dry_run import print_plan
-from buildcpg_shared.orchestrate.history import History
 from buildcpg_shared.orchestrate.parallel import (
     LabProgress,
     failure_tail,
@@ -65,8 +65,8 @@ def _table(progress: dict[str, LabProgress], title: str) -> Table:
             lab,
             f"[{_STYLE.get(p.state, '')}]{state}[/]",
             *(_cell(p.steps.get(s)) for s in STEP_NAMES),
-            f"{p.elapsed:.1f}s",
-            quality_cell(p.steps.get("inspect")),
+            f"{p.duration:.1f}s",
+            quality_cell(p.steps.get("inspect")) or (f"{p.quality:g}" if p.quality is not None else ""),
         )
     return table
 
@@ -131,7 +131,7 @@ def run_command(
         jobs=jobs,
         timeout=timeout or None,
         progress=progress,
-        on_done=recorder.lab_done,
+        run_id=recorder.run_id,  # each lab process records its run in it (the run service)
     )
     if sys.stdout.isatty():
         with Live(_table(progress, title), console=console, refresh_per_second=4, transient=True) as live:
@@ -157,8 +157,8 @@ def run_command(
     recorder.finish(progress)
     console.print(_table(progress, "Summary"))
     for delivery in recorder.deliveries:
-        mark = "[green]sent[/]" if delivery.ok else f"[red]NOT sent[/] ({escape(delivery.error)})"
-        console.print(f"alert {escape(delivery.alert.subject)} → {escape(delivery.route)}: {mark}")
+        mark = "[green]sent[/]" if delivery["ok"] else f"[red]NOT sent[/] ({escape(str(delivery['error']))})"
+        console.print(f"alert {escape(str(delivery['subject']))} → {escape(str(delivery['route']))}: {mark}")
     busy = [p for p in progress.values() if p.busy]
     failed = [p for p in progress.values() if not p.ok and not p.busy]
     for p in busy:

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from buildcpg_shared.cli.common import console
-from buildcpg_shared.orchestrate.history import History
+from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.cli.common import console, lab_title
-from buildcpg_shared.orchestrate.history import History
+from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
 
 

@@ -8,6 +8,8 @@ import typer
 
 from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.orchestrate.parallel import new_progress, run_labs
+from buildcpg_shared.orchestrate.recorder import RunRecorder
+from buildcpg_shared.orchestrate.service import delivery_line
 from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.orchestrate.watch import LabWatcher
 from buildcpg_shared.pipeline.steps import STEP_NAMES
@@ -26,6 +28,7 @@ def watch_command(
 ) -> None:
     """Watch labs' data/raw folders; run a lab (debounced, never twice at once) when files arrive.
 
+    Every triggered run is recorded in .buildcpg/history.sqlite and alerts, as with `buildcpg run`.
     Stops cleanly on Ctrl-C: a run in progress is allowed to finish.
     """
     workspace = Workspace.find()
@@ -36,9 +39,14 @@ def watch_command(
 
     def run(lab: Lab) -> None:
         console.print(f"{lab.name}: raw folder changed, running …")
-        progress = run_labs(workspace, [lab], options, jobs=1, progress=new_progress([lab]))[lab.name]
+        recorder = RunRecorder(workspace, f"buildcpg watch {lab.name}", 1)
+        done = run_labs(workspace, [lab], options, jobs=1, progress=new_progress([lab]), run_id=recorder.run_id)
+        recorder.finish(done, check_stale=False)
+        progress = done[lab.name]
         detail = f": {progress.error}" if progress.error else ""
-        console.print(f"{lab.name}: run {progress.state} in {progress.elapsed:.1f}s{detail}", markup=False)
+        console.print(f"{lab.name}: run {progress.state} in {progress.duration:.1f}s{detail}", markup=False)
+        for delivery in recorder.deliveries:
+            console.print(delivery_line(delivery), markup=False)
 
     watcher = LabWatcher(selected, run, debounce=debounce)
 

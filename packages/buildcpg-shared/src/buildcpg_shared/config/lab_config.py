@@ -408,6 +408,10 @@ class LabConfig(_Strict):
     timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
     forecast: ForecastConfig | None = Field(default=None, description="frequency and backtest of a forecasting lab")
     report: ReportConfig = Field(default_factory=ReportConfig, description="charts of gold tables in the report")
+    retries: int = Field(
+        default=0, ge=0, le=10, description="Airflow: retries of a failed run of this lab (each attempt is recorded)"
+    )
+    retry_delay_s: float = Field(default=300, ge=0, le=86400, description="Airflow: seconds between two attempts")
 
     def dbt_vars(self) -> dict[str, object]:
         """Every dbt var lab.yaml sets: the freshness SLA, plus the forecast block when there is one."""

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.orchestrate.history import LabRunRecord, now_iso
+from buildcpg_shared.history import LabRunRecord, now_iso, quality_of
+from buildcpg_shared.orchestrate.service import LOG_ENV, RUN_ID_ENV, delivery_dict, record_lab_run
 from buildcpg_shared.pipeline.parent import stop_grace_s
 from buildcpg_shared.pipeline.steps import parse_event
 from buildcpg_shared.registry import Lab, Workspace
@@ -48,6 +49,9 @@ class LabProgress:
     finished_at: str = ""
     busy: bool = False  # refused: the lab was already running elsewhere (not a failure of the lab)
     run_id: str = ""
+    duration_s: float | None = None  # the lab's own measure (its end event), as recorded in the history
+    recorded: bool = False  # the lab process recorded its run itself (the run service said so)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # deliveries: subject, route, ok, error
 
     @property
     def elapsed(self) -> float:
@@ -56,29 +60,29 @@ class LabProgress:
         return (self.finished or time.monotonic()) - self.started
 
     @property
+    def duration(self) -> float:
+        """The run's duration as recorded (the lab's own measure once it ended), else the time so far."""
+        return self.duration_s if self.duration_s is not None else self.elapsed
+
+    @property
     def ok(self) -> bool:
         return self.state in ("ok", "warn")
 
     @property
     def quality(self) -> float | None:
         """The lab's quality score, when its inspect step reports one (``data.quality.score``)."""
-        score = ((self.steps.get("inspect") or {}).get("data") or {}).get("quality", {})
-        score = score.get("score") if isinstance(score, dict) else None
-        return float(score) if isinstance(score, int | float) else None
+        return quality_of(tuple(self.steps.values()))
 
     def record(self) -> LabRunRecord:
-        """What the history keeps of this run."""
-        rows = [s.get("rows") for s in self.steps.values() if s.get("name") == "load"]
-        return LabRunRecord(
-            lab=self.lab,
-            status="busy" if self.busy else (self.state if self.state in ("ok", "warn") else "failed"),
+        """What the history keeps of this run (when the lab process could not record it itself)."""
+        return LabRunRecord.from_steps(
+            self.lab,
+            "busy" if self.busy else (self.state if self.state in ("ok", "warn") else "failed"),
             started_at=self.started_at or now_iso(),
             finished_at=self.finished_at or now_iso(),
-            duration_s=round(self.elapsed, 3),
+            duration_s=self.duration,
             error=self.error,
             lab_run_id=self.run_id,
-            rows=rows[0] if rows and isinstance(rows[0], int) else None,
-            quality=self.quality,
             log=str(self.log or ""),
             steps=tuple(self.steps.values()),
         )
@@ -89,7 +93,7 @@ def lab_command(lab: Lab, options: list[str]) -> list[str]:
     return [
         str(lab.paths.venv_python),
         "-m",
-        "buildcpg_shared.pipeline.cli",
+        "buildcpg_shared.cli.lab",
         "--lab-dir",
         str(lab.paths.root),
         "run",
@@ -184,8 +188,12 @@ def run_one(
     *,
     timeout: float | None,
     on_change: Callable[[], None],
+    run_id: str = "",
 ) -> LabProgress:
-    """Run one lab to its end (or its timeout), updating ``progress`` from its events."""
+    """Run one lab to its end (or its timeout), updating ``progress`` from its events.
+
+    The lab process records its own run (the run service) under the platform run ``run_id``.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = workspace.state_dir / "logs" / lab.name
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -195,6 +203,10 @@ def run_one(
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["VIRTUAL_ENV"] = str(lab.paths.venv)
     env["PYTHONUNBUFFERED"] = "1"
+    env.pop(RUN_ID_ENV, None)
+    if run_id:  # the lab's history row joins this platform run
+        env[RUN_ID_ENV] = run_id
+    env[LOG_ENV] = str(progress.log)
     timed_out = threading.Event()
     with progress.log.open("w", encoding="utf-8", buffering=1) as log:  # line by line: `tail -f` works
         proc = subprocess.Popen(
@@ -232,6 +244,10 @@ def run_one(
                 progress.run_id = str(event.get("run_id", ""))
             elif event["event"] == "end":
                 end = event
+            elif event["event"] == "alert":
+                progress.alerts.append({k: event.get(k) for k in ("subject", "route", "ok", "error")})
+            elif event["event"] == "recorded":
+                progress.recorded = True
         proc.wait()
         CHILDREN.discard(proc)
         if proc.stdin:
@@ -240,6 +256,10 @@ def run_one(
             timer.cancel()
     progress.finished, progress.finished_at = time.monotonic(), now_iso()
     progress.busy = bool(end.get("busy"))
+    if end.get("started_at") and not timed_out.is_set():  # the lab's own times, as it recorded them
+        progress.started_at = str(end["started_at"])
+        progress.finished_at = str(end.get("finished_at") or progress.finished_at)
+        progress.duration_s = float(end.get("duration_s") or 0.0)
     progress.returncode = proc.returncode
     if timed_out.is_set():
         progress.state, progress.error = "failed", f"timed out after {timeout:g}s and was killed"
@@ -286,11 +306,14 @@ def run_labs(
     on_change: Callable[[], None] = lambda: None,
     progress: dict[str, LabProgress] | None = None,
     on_done: Callable[[Lab, LabProgress], None] = lambda lab, p: None,
+    run_id: str = "",
 ) -> dict[str, LabProgress]:
     """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
 
+    Every lab run is recorded once in the history under the platform run ``run_id``: by the lab
+    process (the run service), or here when it could not (killed, timed out, never started).
     Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on; ``on_done`` is
-    called (in a worker thread) as soon as each lab has finished, failed or been killed.
+    called (in a worker thread) as soon as each lab has finished, failed or been killed, and recorded.
     """
     progress = progress if progress is not None else new_progress(labs)
 
@@ -298,20 +321,29 @@ def run_labs(
         if CHILDREN.stopping.is_set():  # the run was stopped: start no further lab
             progress[lab.name].state = "failed"
             progress[lab.name].error = f"not started: {CHILDREN.reason}"
-            on_done(lab, progress[lab.name])
-            return
-        try:
-            limit = lab_timeout(lab, timeout)
-            run_one(workspace, lab, options, progress[lab.name], timeout=limit, on_change=on_change)
-        except Exception as err:  # a broken venv or missing python must not stop the others
-            progress[lab.name].state = "failed"
-            progress[lab.name].error = f"could not start: {err}"
+        else:
+            try:
+                limit = lab_timeout(lab, timeout)
+                run_one(workspace, lab, options, progress[lab.name], timeout=limit, on_change=on_change, run_id=run_id)
+            except Exception as err:  # a broken venv or missing python must not stop the others
+                progress[lab.name].state = "failed"
+                progress[lab.name].error = f"could not start: {err}"
+        record_unrecorded(workspace, lab, progress[lab.name], run_id)
         on_done(lab, progress[lab.name])
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for future in [pool.submit(one, lab) for lab in longest_first(labs)]:
             future.result()
     return progress
+
+
+def record_unrecorded(workspace: Workspace, lab: Lab, progress: LabProgress, run_id: str) -> None:
+    """Record through the run service what the lab process could not record itself; never twice."""
+    if progress.recorded:
+        return
+    sent = record_lab_run(workspace, lab, progress.record(), run_id=run_id, command=f"buildcpg run {lab.name}")
+    progress.alerts += [delivery_dict(d) for d in sent]
+    progress.recorded = True
 
 
 def _last_duration(lab: Lab) -> float:

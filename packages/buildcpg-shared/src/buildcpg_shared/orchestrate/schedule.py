@@ -8,7 +8,7 @@ from pathlib import Path
 
 from croniter import croniter
 
-from buildcpg_shared.orchestrate.history import History
+from buildcpg_shared.history import History
 from buildcpg_shared.registry import Lab, Workspace
 
 BEGIN = "# BEGIN buildcpg {root}"

@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.orchestrate.history import History
+from buildcpg_shared.history import History
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from buildcpg_shared.orchestrate.history import LabHealth
+from buildcpg_shared.history import LabHealth
 
 RED, AMBER, GREEN = "red", "amber", "green"
 

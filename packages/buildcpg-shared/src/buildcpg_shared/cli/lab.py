@@ -2,7 +2,8 @@
 
 The platform CLI (``buildcpg run``) starts it in each lab's venv; a lab's Makefile calls it
 directly. It works from any current directory: the lab is found from ``--lab-dir`` or by
-walking up to the nearest ``lab.yaml``.
+walking up to the nearest ``lab.yaml``. ``run`` goes through the run service
+(``orchestrate.service.run_lab``): every run is recorded in the workspace history and alerts.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.pipeline.parent import interrupt_on_signals, stop_with_parent
 from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, find_lab_dir
+
+if TYPE_CHECKING:
+    from buildcpg_shared.pipeline.runner import LabRunner
 
 
 def _lab(args: argparse.Namespace) -> Lab:
@@ -35,20 +40,29 @@ def _steps(value: str) -> list[str]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from buildcpg_shared.pipeline.runner import LabRunner
+    from buildcpg_shared.orchestrate.service import delivery_dict, delivery_line, run_lab
 
-    runner = LabRunner(
+    def before_run(runner: LabRunner) -> None:
+        interrupt_on_signals()  # SIGTERM/SIGHUP end the run like Ctrl-C: it records 'interrupted'
+        if args.stop_with_parent:
+            stop_with_parent(runner)
+
+    outcome = run_lab(  # the run service: lab lock, steps, history, incidents, alerts
         _lab(args),
         steps=args.steps,
         full_refresh=args.full_refresh,
         wait=args.wait,
         events=args.events,
         threads=args.threads,
+        before_run=before_run,
+        command=" ".join(["buildcpg-lab", *args.argv])[:500],
     )
-    interrupt_on_signals()  # SIGTERM/SIGHUP end the run like Ctrl-C: it records 'interrupted'
-    if args.stop_with_parent:
-        stop_with_parent(runner)
-    report = runner.run()
+    report = outcome.report
+    if not args.events:  # with events the parent shows the alerts itself
+        for delivery in outcome.deliveries:
+            print(delivery_line(delivery_dict(delivery)))
+    if outcome.note:
+        print(f"[{report.lab}] note: {outcome.note}", file=sys.stderr)
     print(
         f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
         + (f": {report.error}" if report.error and not report.error.startswith(("lab ", report.lab)) else "")
@@ -148,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args))
     except BuildCPGError as err:

@@ -1,7 +1,8 @@
 """Run history at the workspace root: ``.buildcpg/history.sqlite`` (stdlib sqlite3, WAL mode).
 
-Written only by the platform CLI (never by a lab runner), from the events and end reports of the
-lab processes. Several CLI processes may write at once: WAL plus a busy timeout serialise them.
+Written through the run service (``orchestrate.service``) only: by the lab process itself at the end
+of its run, or by the process that started it when the lab could not (killed, timed out, never
+started). Several processes may write at once: WAL plus a busy timeout serialise them.
 Query it with any SQLite client: ``sqlite3 .buildcpg/history.sqlite 'select * from lab_runs'``.
 
 Tables: ``runs`` (one platform run), ``lab_runs`` (one lab in a run), ``step_runs`` (one step of a
@@ -64,6 +65,45 @@ class LabRunRecord:
     log: str = ""
     steps: tuple[dict[str, Any], ...] = ()
 
+    @classmethod
+    def from_steps(
+        cls,
+        lab: str,
+        status: str,
+        *,
+        started_at: str,
+        finished_at: str,
+        duration_s: float,
+        error: str = "",
+        lab_run_id: str = "",
+        log: str = "",
+        steps: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+    ) -> LabRunRecord:
+        """A record whose rows (the load step's) and quality (the inspect step's score) come from its steps."""
+        load = next((s for s in steps if s.get("name") == "load"), {})
+        rows = load.get("rows")
+        return cls(
+            lab=lab,
+            status=status,
+            started_at=started_at,
+            finished_at=finished_at,
+            duration_s=round(duration_s, 3),
+            error=error,
+            lab_run_id=lab_run_id,
+            rows=rows if isinstance(rows, int) else None,
+            quality=quality_of(steps),
+            log=log,
+            steps=tuple(steps),
+        )
+
+
+def quality_of(steps: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> float | None:
+    """The quality score a run's inspect step reports (``data.quality.score``), or None."""
+    inspect = next((s for s in steps if s.get("name") == "inspect"), {})
+    score = (inspect.get("data") or {}).get("quality", {})
+    score = score.get("score") if isinstance(score, dict) else None
+    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+
 
 @dataclass(frozen=True)
 class LabHealth:
@@ -117,12 +157,12 @@ class History:
             con.close()
 
     # -- writing ---------------------------------------------------------------------------
-    def start_run(self, command: str, labs: int) -> str:
+    def start_run(self, command: str, labs: int, started_at: str | None = None) -> str:
         run_id = uuid.uuid4().hex[:12]
         with self._connect() as con:
             con.execute(
                 "insert into runs(run_id, command, started_at, labs) values (?, ?, ?, ?)",
-                (run_id, command, now_iso(), labs),
+                (run_id, command, started_at or now_iso(), labs),
             )
         return run_id
 
@@ -221,6 +261,14 @@ class History:
     def runs(self, last: int = 20) -> list[dict[str, Any]]:
         with self._connect() as con:
             return [dict(r) for r in con.execute("select * from runs order by rowid desc limit ?", (last,))]
+
+    def last_run(self, lab: str) -> dict[str, Any] | None:
+        """The lab's latest recorded run that was not refused as busy (without its steps), or None."""
+        with self._connect() as con:
+            row = con.execute(
+                "select * from lab_runs where lab = ? and status != 'busy' order by id desc limit 1", (lab,)
+            ).fetchone()
+            return dict(row) if row else None
 
     def last_started(self, lab: str) -> str | None:
         """When the lab's latest recorded run started (busy runs excluded), or None."""
