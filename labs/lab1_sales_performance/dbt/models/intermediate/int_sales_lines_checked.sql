@@ -3,7 +3,7 @@
 --
 -- Incremental (docs/incremental.md): a run re-checks only the files it has to, and replaces their
 -- rows (delete+insert keyed by _source_file). Those are the files loaded since the last build
--- (_loaded_at newer than this table's newest), plus every file sharing a transaction_id with them
+-- (_loaded_at newer than this table's newest _checked_at), plus every file sharing a transaction_id with them
 -- (old or new version), since a new copy can change which copy survives. A changed stores.csv or
 -- products.csv re-checks every file. Rows of a file that a re-send left empty are deleted by the
 -- post-hook. `--full-refresh` rebuilds the whole table.
@@ -28,7 +28,9 @@ all_sales as (
 
 watermark as (
 
-    select coalesce(max(_loaded_at), timestamp '1900-01-01') as loaded_at from {{ this }}
+    -- the time of the last build that re-checked anything (_loaded_at and _checked_at are both
+    -- current_timestamp of the runner's one DuckDB connection, so they compare)
+    select coalesce(max(_checked_at), timestamp '1900-01-01') as loaded_at from {{ this }}
 
 ),
 
