@@ -2,7 +2,8 @@
 
 A copy of the lab gets its monthly sales files one or two at a time, with a run after each; then one
 month is re-sent changed (lines dropped, a line's units changed, and a copy of a transaction already
-loaded from a later month, which makes that later copy a duplicate). Every gold table must then
+loaded from a later month, which makes that later copy a duplicate), and another is re-sent empty
+(header only). Every gold table must then
 equal, row for row, a `--full-refresh` build of the same files in the same copy.
 """
 
@@ -70,6 +71,10 @@ def test_incremental_steps_equal_full_refresh(tmp_path: Path) -> None:
     assert report.ok, report.error
     transform = next(s for s in report.steps if s.name == "transform")
     assert transform.status == "ok", transform.detail
+    emptied = raw / "sales_2026_01.csv"  # re-sent with its header only
+    emptied.write_text(emptied.read_text().splitlines()[0] + "\n")
+    lab, report = run_lab_dir(lab_dir)
+    assert report.ok, report.error
 
     database = lab.paths.database()
     with duckdb.connect(str(database), read_only=True) as con:
@@ -77,7 +82,11 @@ def test_incremental_steps_equal_full_refresh(tmp_path: Path) -> None:
             "select _source_file from silver.int_sales_lines_checked where transaction_id = ? order by copy_rank",
             [stolen],
         ).fetchall()
+        (left,) = con.execute(
+            "select count(*) from silver.int_sales_lines_checked where _source_file = 'sales_2026_01.csv'"
+        ).fetchone()
     assert files == [("sales_2026_03.csv",), ("sales_2026_05.csv",)], "the re-sent copy must win"
+    assert left == 0, "the rows of a file re-sent empty must leave silver"
     incremental = _gold_tables(database)
 
     lab, report = run_lab_dir(lab_dir, full_refresh=True)
