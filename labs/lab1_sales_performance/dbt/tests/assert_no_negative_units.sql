@@ -6,7 +6,8 @@ offenders as (
 
     select 'int_sales' as model, transaction_id as row_key, units
     from {{ ref('int_sales') }}
-    where units <= 0
+    where {{ var('lab1_lines_checked_in_last_build') }}  -- the lines the last build re-checked
+        and units <= 0
 
     union all
 

@@ -1,3 +1,8 @@
+-- A view over int_sales_lines_checked (incremental), so it never holds a stale copy of a line
+-- (docs/incremental.md).
+
+{{ config(materialized='view') }}
+
 with
 
 checked as (
@@ -41,7 +46,8 @@ final as (
 
         ----------  lineage
         _source_file,
-        _loaded_at
+        _loaded_at,
+        _checked_at
 
     from clean
 

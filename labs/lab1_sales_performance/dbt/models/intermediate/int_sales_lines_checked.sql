@@ -1,13 +1,108 @@
 -- Every staged sales line with the verdict of the cleaning rules: exclusion_reason is null for a
 -- line that goes to int_sales, else the first rule it breaks (in the order of the case below).
+--
+-- Incremental (docs/incremental.md): a run re-checks only the files it has to, and replaces their
+-- rows (delete+insert keyed by _source_file). Those are the files loaded since the last build
+-- (_loaded_at newer than this table's newest _checked_at), plus every file sharing a transaction_id with them
+-- (old or new version), since a new copy can change which copy survives. A changed stores.csv or
+-- products.csv re-checks every file. Rows of a file that a re-send left empty are deleted by the
+-- post-hook. `--full-refresh` rebuilds the whole table.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='_source_file',
+    on_schema_change='fail',
+    post_hook="{% if is_incremental() %}delete from {{ this }} where _source_file not in (select distinct _source_file from {{ ref('stg_sales') }}){% endif %}",
+) }}
 
 with
 
-sales as (
+all_sales as (
 
     select * from {{ ref('stg_sales') }}
 
 ),
+
+{% if is_incremental() %}
+
+watermark as (
+
+    -- the time of the last build that re-checked anything (_loaded_at and _checked_at are both
+    -- current_timestamp of the runner's one DuckDB connection, so they compare)
+    select coalesce(max(_checked_at), timestamp '1900-01-01') as loaded_at from {{ this }}
+
+),
+
+masters_changed as (
+
+    -- region and category come from the masters: a new stores.csv or products.csv re-checks all
+    select count(*) > 0 as changed
+    from (
+        select _loaded_at from {{ source('raw', 'stores') }}
+        union all
+        select _loaded_at from {{ source('raw', 'products') }}
+    ) as masters
+    where _loaded_at > (select loaded_at from watermark)
+
+),
+
+changed_files as (
+
+    select distinct _source_file
+    from all_sales
+    where _loaded_at > (select loaded_at from watermark)
+        or (select changed from masters_changed)
+
+    union
+
+    -- files a re-send left empty: their old rows' transaction ids must be re-ranked too
+    select distinct _source_file
+    from {{ this }}
+    where _source_file not in (select distinct _source_file from all_sales)
+
+),
+
+touched_transactions as (
+
+    select transaction_id from all_sales
+    where _source_file in (select _source_file from changed_files)
+
+    union
+
+    select transaction_id from {{ this }}
+    where _source_file in (select _source_file from changed_files)
+
+),
+
+affected_files as (
+
+    select distinct _source_file
+    from all_sales
+    where transaction_id in (select transaction_id from touched_transactions)
+
+),
+
+sales as (
+
+    -- every copy of every transaction_id found in an affected file, so that each rank is complete
+    select * from all_sales
+    where transaction_id in (
+        select transaction_id from all_sales
+        where _source_file in (select _source_file from affected_files)
+    )
+
+),
+
+{% else %}
+
+sales as (
+
+    select * from all_sales
+
+),
+
+{% endif %}
 
 stores as (
 
@@ -79,7 +174,8 @@ checked as (
 
         ----------  lineage
         ranked._source_file,
-        ranked._loaded_at
+        ranked._loaded_at,
+        {{ dbt.current_timestamp() }}::timestamp as _checked_at
 
     from ranked
 
@@ -88,6 +184,11 @@ checked as (
 
     left join products
         on ranked.sku = products.sku
+
+    {% if is_incremental() %}
+    -- copies in unaffected files were only needed for the ranks: their rows stay as they are
+    where ranked._source_file in (select _source_file from affected_files)
+    {% endif %}
 
 )
 

@@ -16,7 +16,7 @@ aggregated as (
         week_start,
 
         ----------  measures
-        count(distinct transaction_id) as transactions,
+        count(*) as transactions,  -- one row per transaction_id in int_sales (tested unique)
         sum(units)::bigint as units,
         sum(gross_revenue) as gross_revenue,
         sum(revenue) as net_revenue,

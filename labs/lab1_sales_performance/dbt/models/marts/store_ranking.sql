@@ -17,7 +17,7 @@ store_totals as (
     select
         store_id,
         sum(revenue) as net_revenue,
-        count(distinct transaction_id) as transactions
+        count(*) as transactions  -- one row per transaction_id in int_sales (tested unique)
 
     from sales
     group by store_id
