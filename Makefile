@@ -37,8 +37,9 @@ test: uv ## the whole tox matrix: buildcpg-shared, each lab in its own env, lint
 	$(UV) sync --locked
 	$(UV) run --locked tox run
 
-lint: uv ## ruff
+lint: uv ## ruff check and ruff format --check (as the lint env of make test)
 	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .
 
 docs: uv ## build the docs site (strict)
 	$(UV) run --locked mkdocs build --strict

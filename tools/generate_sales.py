@@ -681,9 +681,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         required=True,
         help="directory to write the CSV files into (created if missing)",
     )
-    parser.add_argument(
-        "--rows", type=int, default=30000, help="total number of sales lines, dirty lines included"
-    )
+    parser.add_argument("--rows", type=int, default=30000, help="total number of sales lines, dirty lines included")
     parser.add_argument("--seed", type=int, default=42, help="random seed")
     parser.add_argument("--stores", type=int, default=20, help="number of stores")
     parser.add_argument("--skus", type=int, default=40, help="number of products (SKUs)")
@@ -704,8 +702,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--single-file",
         action="store_true",
-        help="write all sales lines into one sales.csv instead of one "
-        "sales_YYYY_MM.csv per month (for benchmarks)",
+        help="write all sales lines into one sales.csv instead of one sales_YYYY_MM.csv per month (for benchmarks)",
     )
     parser.add_argument(
         "--truth",

@@ -285,9 +285,7 @@ def test_exceptions_explain_every_dirty_line(
     con: duckdb.DuckDBPyConnection,
     expected: Expected,
 ) -> None:
-    got = sorted(
-        con.execute("select transaction_id, reason from silver.int_sales_exceptions").fetchall()
-    )
+    got = sorted(con.execute("select transaction_id, reason from silver.int_sales_exceptions").fetchall())
     assert got == sorted(expected.exceptions)
     assert {reason for _, reason in got} == REASONS  # every injected kind is caught
     # a duplicated id is kept exactly once in the clean fact

@@ -19,7 +19,7 @@ from buildcpg_shared.testing import copy_lab, run_lab_dir
 
 LAB_DIR = Path(__file__).resolve().parents[1]
 
-READER = r'''
+READER = r"""
 import json, sys, time
 from pathlib import Path
 import duckdb
@@ -47,7 +47,7 @@ while not stop.exists():
         errors.append(repr(err))
     time.sleep(0.01)
 out.write_text(json.dumps({"reads": reads, "errors": errors}))
-'''
+"""
 
 
 def _add_month(raw: Path, month: int) -> None:
@@ -100,4 +100,3 @@ def test_reader_sees_only_complete_versions_across_three_runs(tmp_path: Path) ->
     with duckdb.connect(str(serving), read_only=True) as con:
         schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
     assert schemas == {"gold", "_buildcpg"}  # only gold and metadata are served
-

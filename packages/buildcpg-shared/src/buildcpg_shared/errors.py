@@ -37,8 +37,12 @@ class StepError(BuildCPGError):
 
 class HttpSourceError(BuildCPGError):
     """An HTTP source could not be polled (HTTP error, timeout, bad page, missing or expired token)."""
+
+
 class ScaffoldError(BuildCPGError):
     """A lab could not be created, adopted or removed (nothing was left half-made)."""
+
+
 class AlertDeliveryError(BuildCPGError):
     """An alert route could not deliver (the run it reports on is not failed by this)."""
 

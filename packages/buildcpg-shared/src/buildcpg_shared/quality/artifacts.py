@@ -104,9 +104,7 @@ def _upstream_sources(manifest: dict[str, Any]) -> dict[str, list[str]]:
             memo[uid] = found
         return memo[uid]
 
-    return {
-        _relation(node): sorted(walk(uid)) for uid, node in nodes.items() if node.get("resource_type") == "model"
-    }
+    return {_relation(node): sorted(walk(uid)) for uid, node in nodes.items() if node.get("resource_type") == "model"}
 
 
 def read_tests(target: Path, manifest: dict[str, Any]) -> tuple[str, list[TestOutcome]]:
