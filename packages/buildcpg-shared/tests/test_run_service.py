@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from buildcpg_shared.history import History
+from buildcpg_shared.report.timefmt import utc_text
 from buildcpg_shared.testing import cli_env, clone_lab, copy_workspace, keep_only_labs, run_cli
 from conftest import LAB1, WORKSPACE_ROOT
 
@@ -99,7 +100,8 @@ def _same_times_everywhere(root: Path, lab: str, row: dict[str, Any]) -> None:
     report = run_cli(root, "report", lab, "--out", str(root / ".buildcpg" / "same-times.html"))
     assert report.returncode == 0, report.stdout + report.stderr
     html = (root / ".buildcpg" / "same-times.html").read_text()
-    assert f"finished {row['finished_at']} · {row['duration_s']:.2f} s" in html
+    # the same moment, in the report's one time form (to the second, UTC)
+    assert f"finished {utc_text(row['finished_at'])} · {row['duration_s']:.2f} s" in html
 
 
 def _assert_a_real_run(row: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from buildcpg_shared.registry.paths import LabPaths
 
 STATE = f"{META_SCHEMA}.state"
 _SKIP_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
+# written by `dbt deps` during a run (it records the shared package's absolute path): not project source
+_SKIP_FILES = {"package-lock.yml"}
 
 
 def project_fingerprint(paths: LabPaths) -> str:
@@ -21,7 +23,8 @@ def project_fingerprint(paths: LabPaths) -> str:
     files = [paths.lab_yaml]
     for path in sorted(paths.dbt_dir.rglob("*")):
         rel_parts = path.relative_to(paths.dbt_dir).parts
-        if path.is_file() and not (set(rel_parts[:-1]) & _SKIP_DIRS) and not rel_parts[-1].startswith("."):
+        skipped = set(rel_parts[:-1]) & _SKIP_DIRS or rel_parts[-1] in _SKIP_FILES or rel_parts[-1].startswith(".")
+        if path.is_file() and not skipped:
             files.append(path)
     for path in files:
         digest.update(str(path.relative_to(paths.root)).encode())
