@@ -16,7 +16,8 @@ from buildcpg_shared.registry.paths import db_env_var
 if TYPE_CHECKING:
     from buildcpg_shared.pipeline.runner import RunReport
 
-_IGNORE = shutil.ignore_patterns(
+# build outputs and state, never copied: venvs, dbt artifacts, databases, run state, caches
+_BUILD_OUTPUTS = (
     ".venv",
     "target",
     "logs",
@@ -28,8 +29,8 @@ _IGNORE = shutil.ignore_patterns(
     ".buildcpg",
     ".buildcpg.*",
     "__pycache__",
-    "serving",
 )
+_IGNORE = shutil.ignore_patterns(*_BUILD_OUTPUTS, "serving")
 
 
 def _tracked_files(folder: Path) -> set[Path] | None:
@@ -85,21 +86,7 @@ def run_lab_copy(lab_dir: Path, dest_parent: Path, **options: Any) -> tuple[Lab,
     return run_lab_dir(copy_lab(lab_dir, dest_parent), **options)
 
 
-_WORKSPACE_IGNORE = shutil.ignore_patterns(
-    ".venv",
-    ".tox",
-    "target",
-    "logs",
-    "dbt_packages",
-    "package-lock.yml",
-    "*.duckdb",
-    "*.duckdb.wal",
-    "last_run.json",
-    ".buildcpg",
-    ".buildcpg.*",
-    "__pycache__",
-    "site",
-)
+_WORKSPACE_IGNORE = shutil.ignore_patterns(*_BUILD_OUTPUTS, ".tox", "site")
 
 
 def copy_workspace(source: Path, dest: Path) -> Path:
