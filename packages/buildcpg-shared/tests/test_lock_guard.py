@@ -12,14 +12,14 @@ from pathlib import Path
 import duckdb
 import pytest
 from buildcpg_shared.errors import LabBusyError, WrongDatabaseError
+from buildcpg_shared.lab_lock import LabLock
 from buildcpg_shared.pipeline.guard import check_database_location, check_identity
-from buildcpg_shared.pipeline.lock import LabLock
 from buildcpg_shared.registry import LabPaths
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from buildcpg_shared.pipeline.lock import LabLock
+from buildcpg_shared.lab_lock import LabLock
 with LabLock(Path(sys.argv[1]), "lab9_tiny"):
     print("held", flush=True)
     time.sleep(60)

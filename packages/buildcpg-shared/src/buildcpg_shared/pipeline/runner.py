@@ -23,21 +23,21 @@ from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError, first
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
-from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA, RAW_SCHEMA, ensure_tables, load_file
+from buildcpg_shared.ingest.load import ensure_tables, load_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.inspect import DataInspector
 from buildcpg_shared.inspect.inspector import take_snapshot
+from buildcpg_shared.lab_lock import LabLock
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.dbt_invoke import DbtOutcome, DbtSession
 from buildcpg_shared.pipeline.guard import check_database_location, check_identity
-from buildcpg_shared.pipeline.lock import LabLock
 from buildcpg_shared.pipeline.steps import STEP_NAMES, StepResult, emit, format_step, timed
 from buildcpg_shared.quality import DbtArtifacts, read_artifacts
 from buildcpg_shared.quality.runstep import score_run
 from buildcpg_shared.registry import Lab
+from buildcpg_shared.schema import GOLD_SCHEMA, QUARANTINE_SCHEMA, RAW_SCHEMA
 from buildcpg_shared.serving import publish
 
-GOLD_SCHEMA = "gold"
 CONNECT_WAIT_S = 30.0  # how long a run waits for a reader that opened the database just before it
 
 
