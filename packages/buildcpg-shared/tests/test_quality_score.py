@@ -13,7 +13,7 @@ import pytest
 from buildcpg_shared.cli.quality import quality_cell, score_heading
 from buildcpg_shared.config import load_lab_config
 from buildcpg_shared.config.lab_config import LabConfig, VolumeConfig
-from buildcpg_shared.errors import ConfigError
+from buildcpg_shared.errors import ConfigError, StepError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.quality import QualityPart, QualityScore, read_artifacts, store
 from buildcpg_shared.quality.artifacts import DbtArtifacts, TestOutcome
@@ -220,7 +220,7 @@ def test_artifacts_map_tests_to_gold_tables_and_sources(tmp_path: Path) -> None:
 
 
 def test_missing_artifact_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match=r"manifest.json: dbt artifact missing"):
+    with pytest.raises(StepError, match=r"manifest.json: dbt artifact missing"):
         read_artifacts(tmp_path)
 
 

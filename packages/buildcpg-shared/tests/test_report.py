@@ -38,13 +38,13 @@ def test_dbt_error_line_is_the_engine_line_not_the_wrapper() -> None:
 def test_chart_spec_validates_table_and_columns() -> None:
     spec = ChartSpec(title="t", table="gold.sales", x="week", y="revenue")
     assert spec.y == ["revenue"] and spec.limit == 500
-    for bad in (
-        {"table": "silver.sales"},  # gold only: what is published
-        {"x": "week; drop table x"},
-        {"y": ["a", "b"], "color": "region"},
-        {"limit": 0},
+    for bad, why in (
+        ({"table": "silver.sales"}, "must be gold.<table>"),  # gold only: what is published
+        ({"x": "week; drop table x"}, "is not a plain column name"),
+        ({"y": ["a", "b"], "color": "region"}, "color and several y columns"),
+        ({"limit": 0}, "greater than or equal to 1"),
     ):
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match=why):
             ChartSpec(**{"title": "t", "table": "gold.sales", "x": "week", "y": "revenue", **bad})
 
 
