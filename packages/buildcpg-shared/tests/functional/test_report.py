@@ -17,9 +17,9 @@ from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.overview import overview_row
 from buildcpg_shared.report.timefmt import utc_text
 from buildcpg_shared.testing import chromium_or_skip, copy_workspace, run_cli
+from conftest import WORKSPACE_ROOT
 from pydantic import ValidationError
 
-WORKSPACE_ROOT = Path(__file__).resolve().parents[3]
 FAILED, STALE, HEALTHY = "lab1_sales_performance", "lab3_customer_segmentation", "lab2_forecast_model"
 STG_SALES = "models/staging/stg_sales.sql"
 

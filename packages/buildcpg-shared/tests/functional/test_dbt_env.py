@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
-from buildcpg_shared.pipeline.process_env import exported
 from buildcpg_shared.testing import cli_env, copy_lab
 
 LAB = "lab1_sales_performance"
-
-
-def test_exported_sets_for_the_block_and_restores_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BUILDCPG_TEST_KEPT", "before")
-    monkeypatch.delenv("BUILDCPG_TEST_NEW", raising=False)
-    with exported({"BUILDCPG_TEST_KEPT": "during", "BUILDCPG_TEST_NEW": "during"}):
-        assert os.environ["BUILDCPG_TEST_KEPT"] == os.environ["BUILDCPG_TEST_NEW"] == "during"
-    assert os.environ["BUILDCPG_TEST_KEPT"] == "before"
-    assert "BUILDCPG_TEST_NEW" not in os.environ
-
-
-def test_exported_restores_when_the_call_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("BUILDCPG_TEST_NEW", raising=False)
-    with pytest.raises(KeyboardInterrupt), exported({"BUILDCPG_TEST_NEW": "during"}):
-        raise KeyboardInterrupt  # Ctrl-C inside dbt
-    assert "BUILDCPG_TEST_NEW" not in os.environ
 
 
 TWO_RUNS = r"""
