@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from buildcpg_shared.registry import Lab
-from buildcpg_shared.registry.paths import db_env_var
 
 if TYPE_CHECKING:
     from buildcpg_shared.pipeline.runner import RunReport
@@ -76,7 +75,6 @@ def run_lab_dir(lab_dir: Path, **options: Any) -> tuple[Lab, RunReport]:
     """Run the whole pipeline of a lab folder (a copy) in this process on its own data/<lab>.duckdb."""
     from buildcpg_shared.pipeline.runner import LabRunner
 
-    os.environ.pop(db_env_var(lab_dir.name), None)  # a previous run exported another copy's path
     lab = Lab.from_dir(lab_dir)
     return lab, LabRunner(lab, **options).run()
 

@@ -73,9 +73,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_dbt(args: argparse.Namespace) -> int:
     import duckdb
 
+    from buildcpg_shared.lab_lock import LabLock
     from buildcpg_shared.pipeline.dbt_invoke import DbtSession
     from buildcpg_shared.pipeline.guard import check_database_location, check_identity
-    from buildcpg_shared.pipeline.lock import LabLock
 
     lab = _lab(args)
     database = lab.paths.database()

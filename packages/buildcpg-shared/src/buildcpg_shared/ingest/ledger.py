@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from buildcpg_shared.errors import LabBusyError
-from buildcpg_shared.pipeline.guard import META_SCHEMA
+from buildcpg_shared.schema import META_SCHEMA, table_exists
 
 LEDGER = f"{META_SCHEMA}.ledger"
 
@@ -49,11 +49,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
 
 def read_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, LedgerEntry]:
     """Every ledger entry keyed by file (relative to data/raw)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = 'ledger'",
-        [META_SCHEMA],
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not table_exists(con, META_SCHEMA, "ledger"):
         return {}
     columns = {r[0] for r in con.execute(f"select column_name from (describe {LEDGER})").fetchall()}
     cursor = "cursor" if "cursor" in columns else "null"

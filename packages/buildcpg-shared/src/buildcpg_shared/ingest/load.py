@@ -32,11 +32,10 @@ from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile
 from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
 from buildcpg_shared.ingest.headers import map_header
+from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
 from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
 from buildcpg_shared.validate.casts import Conversion, cast_rules, conversions_for, strict_value
 
-RAW_SCHEMA = "raw"
-QUARANTINE_SCHEMA = "quarantine"
 _REJECTS_TABLE = "buildcpg_reject_errors"
 _REJECTS_SCAN = _REJECTS_TABLE + "_scan"
 _STAGE = "buildcpg_stage"

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from buildcpg_shared.pipeline.guard import META_SCHEMA
+from buildcpg_shared.schema import META_SCHEMA, qualified, quote_ident
 
 SNAPSHOTS = f"{META_SCHEMA}.inspect_snapshots"
 TOP_VALUES_MAX_DISTINCT = 50  # columns with more (approx) distinct values get no top values
@@ -101,10 +101,6 @@ class Change:
         return asdict(self)
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _base_type(dtype: str) -> str:
     return dtype.split("(")[0].upper().strip()
 
@@ -137,7 +133,7 @@ class DataInspector:
         ]
 
     def row_count(self, schema: str, table: str) -> int:
-        row = self.con.execute(f"select count(*) from {_q(schema)}.{_q(table)}").fetchone()
+        row = self.con.execute(f"select count(*) from {qualified(schema, table)}").fetchone()
         return int(row[0]) if row else 0
 
     def overview(self, schemas: list[str] | None = None) -> list[TableInfo]:
@@ -168,7 +164,7 @@ class DataInspector:
         try:
             row = self.con.execute(
                 "select count(distinct block_id) from pragma_storage_info(?) where persistent and block_id >= 0",
-                [f"{_q(schema)}.{_q(table)}"],
+                [qualified(schema, table)],
             ).fetchone()
             block = self.con.execute("select current_setting('default_block_size')").fetchone()
         except duckdb.Error:  # in-memory databases and older DuckDB versions: size unknown
@@ -191,10 +187,10 @@ class DataInspector:
         """Rows and per-column nulls, approx distinct, min, max, mean in one pass; top values in a second,
         narrow pass over the low-cardinality columns only (``top=0`` skips it)."""
         columns = self.columns(schema, table)
-        relation = f"{_q(schema)}.{_q(table)}"
+        relation = qualified(schema, table)
         exprs = ["count(*)"]
         for name, dtype in columns:
-            col, base = _q(name), _base_type(dtype)
+            col, base = quote_ident(name), _base_type(dtype)
             exprs += [f"count({col})", f"approx_count_distinct({col})"]
             exprs += [f"min({col})", f"max({col})"] if base in _ORDERED else ["null", "null"]
             exprs.append(f"avg({col})::double" if base in _NUMERIC else "null")
@@ -213,7 +209,7 @@ class DataInspector:
         wanted = [c for c in profile.columns if 0 < c.approx_distinct <= TOP_VALUES_MAX_DISTINCT]
         if not wanted:
             return
-        exprs = ", ".join(f"histogram({_q(c.name)})" for c in wanted)
+        exprs = ", ".join(f"histogram({quote_ident(c.name)})" for c in wanted)
         row = self.con.execute(f"select {exprs} from {relation}").fetchone() or ()
         for column, counts in zip(wanted, row, strict=True):
             ranked = sorted((counts or {}).items(), key=lambda kv: (-kv[1], str(kv[0])))
@@ -225,7 +221,7 @@ class DataInspector:
 
     def sample(self, schema: str, table: str, n: int = 5) -> Sample:
         """The first ``n`` rows (as stored; no ordering is implied)."""
-        cursor = self.con.execute(f"select * from {_q(schema)}.{_q(table)} limit {int(n)}")
+        cursor = self.con.execute(f"select * from {qualified(schema, table)} limit {int(n)}")
         return Sample([d[0] for d in cursor.description or []], cursor.fetchall())
 
     # -- changes between runs ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from buildcpg_shared.errors import LabBusyError, StepError, first_line
-from buildcpg_shared.pipeline.lock import LabLock
+from buildcpg_shared.lab_lock import LabLock
 from buildcpg_shared.registry import Lab
 
 _PID = re.compile(r"PID (\d+)")

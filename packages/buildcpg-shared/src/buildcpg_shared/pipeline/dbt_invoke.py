@@ -2,13 +2,13 @@
 
 The import (seconds) and the parse are paid once; ``run``, ``test`` and ``source freshness``
 reuse the parsed manifest. ``target/`` is kept between runs for partial parsing, so the env
-values exported here are absolute and the same on every run.
+values given to dbt are absolute and the same on every run; they are set only around each
+invocation (``process_env.exported``), never left in ``os.environ``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from buildcpg_shared.errors import StepError
 from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
 from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir, package_installed, uses_package
 from buildcpg_shared.pipeline.dbt_sources import write_sources
+from buildcpg_shared.pipeline.process_env import exported
 from buildcpg_shared.registry.paths import LabPaths
 
 
@@ -34,7 +35,7 @@ class DbtSession:
     """One dbt import and one parsed manifest for a whole lab run."""
 
     def __init__(self, paths: LabPaths, *, threads: int = 1, dbt_vars: Mapping[str, object] | None = None) -> None:
-        os.environ.update({**paths.dbt_env(), PACKAGE_ENV: str(package_dir())})
+        self.env = {**paths.dbt_env(), PACKAGE_ENV: str(package_dir())}  # set around each invocation only
         self.paths = paths
         self.threads = threads
         self.dbt_vars = dict(dbt_vars or {})
@@ -56,7 +57,7 @@ class DbtSession:
         write_sources(self.paths)
         if uses_package(self.paths) and not package_installed(self.paths):
             # --upgrade: resolve packages.yml again, not a package-lock.yml written with another path
-            deps = self._runner.invoke(["deps", "--upgrade", *self._common()])
+            deps = self._call(["deps", "--upgrade", *self._common()])
             if not deps.success or not package_installed(self.paths):
                 raise StepError(f"dbt deps could not install the shared package {package_dir()}: {deps.exception}")
 
@@ -68,6 +69,11 @@ class DbtSession:
             return
         DuckDBConnectionManager.close_all_connections()
 
+    def _call(self, args: list[str]) -> Any:
+        """One dbt invocation with this lab's env vars set for its length only."""
+        with exported(self.env):
+            return self._runner.invoke(args)
+
     def _common(self) -> list[str]:
         common = ["--project-dir", str(self.paths.dbt_dir), "--profiles-dir", str(self.paths.dbt_dir)]
         if self.dbt_vars:  # e.g. the freshness SLA of lab.yaml, read by the sources yml through var()
@@ -76,7 +82,7 @@ class DbtSession:
 
     def _parse(self) -> Any:
         if self._manifest is None:
-            parsed = self._runner.invoke(["parse", *self._common()])
+            parsed = self._call(["parse", *self._common()])
             if not parsed.success:
                 raise StepError(f"dbt parse failed: {parsed.exception or 'see the dbt output above'}")
             self._manifest = parsed.result
@@ -89,13 +95,11 @@ class DbtSession:
 
     def _invoke(self, args: list[str]) -> Any:
         self._parse()
-        return self._runner.invoke([*args, *self._common()])
+        return self._call([*args, *self._common()])
 
     def invoke_raw(self, args: list[str]) -> bool:
         """Run any dbt command line (for ``buildcpg-lab dbt``); True when it succeeded."""
-        result = self._runner.invoke(
-            [*args, *self._common()] if args and args[0] not in ("--help", "-h", "--version") else args
-        )
+        result = self._call([*args, *self._common()] if args and args[0] not in ("--help", "-h", "--version") else args)
         return bool(result.success)
 
     def command(self, name: list[str], extra: list[str] | None = None) -> DbtOutcome:

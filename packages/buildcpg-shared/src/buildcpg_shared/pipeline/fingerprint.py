@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 
 from buildcpg_shared.ingest.ledger import LEDGER
-from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.registry.paths import LabPaths
+from buildcpg_shared.schema import META_SCHEMA
 
 STATE = f"{META_SCHEMA}.state"
 _SKIP_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}

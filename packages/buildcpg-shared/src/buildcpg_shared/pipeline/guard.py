@@ -8,8 +8,7 @@ import duckdb
 
 from buildcpg_shared.errors import WrongDatabaseError
 from buildcpg_shared.registry.paths import LabPaths
-
-META_SCHEMA = "_buildcpg"
+from buildcpg_shared.schema import META_SCHEMA, table_exists
 
 
 def check_database_location(paths: LabPaths, database: Path) -> None:
@@ -24,11 +23,7 @@ def check_database_location(paths: LabPaths, database: Path) -> None:
 
 def check_identity(con: duckdb.DuckDBPyConnection, lab_name: str, database: Path) -> None:
     """Stop if the database records another lab; record this lab on a new database."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = 'lab_identity'",
-        [META_SCHEMA],
-    ).fetchone()
-    if exists and exists[0]:
+    if table_exists(con, META_SCHEMA, "lab_identity"):
         row = con.execute(f"select lab_name from {META_SCHEMA}.lab_identity limit 1").fetchone()
         if row and row[0] != lab_name:
             raise WrongDatabaseError(f"{database} belongs to lab {row[0]!r}, not {lab_name!r}; refusing to write")

@@ -9,12 +9,13 @@ Three cases (docs/quality.md, "When the score is computed"):
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import duckdb
 
 from buildcpg_shared.config.lab_config import LabConfig
-from buildcpg_shared.pipeline.steps import StepResult
 from buildcpg_shared.quality import store
 from buildcpg_shared.quality.artifacts import DbtArtifacts
 from buildcpg_shared.quality.score import PART_NAMES, QualityPart, QualityScore, score_lab
@@ -22,9 +23,23 @@ from buildcpg_shared.quality.score import PART_NAMES, QualityPart, QualityScore,
 GATING_STEPS = ("transform", "test")
 
 
-def run_gate(steps: list[StepResult]) -> str:
+@dataclass
+class RunQuality:
+    """What the quality part tells the Inspect step; the pipeline applies it to its own step result.
+
+    ``note`` is appended to Inspect's detail, ``data`` is the run's quality entry (None: no score yet),
+    ``status`` is what the quality asks for: ``failed`` (below the threshold, or carried failing tests)
+    fails Inspect; ``warn`` (carried warnings) turns an ok Inspect into a warn.
+    """
+
+    note: str = ""
+    data: dict[str, Any] | None = None
+    status: Literal["ok", "warn", "failed"] = "ok"
+
+
+def run_gate(failed_steps: Iterable[str]) -> str:
     """Why this run's score cannot pass ("transform failed"), or "" when Transform and Test did not fail."""
-    failed = [s.name for s in steps if s.name in GATING_STEPS and s.status == "failed"]
+    failed = [name for name in GATING_STEPS if name in set(failed_steps)]
     return f"{' and '.join(failed)} failed" if failed else ""
 
 
@@ -34,19 +49,18 @@ def score_run(
     run_id: str,
     artifacts: DbtArtifacts | None,
     gold_tables: list[str],
-    result: StepResult,
-    steps: list[StepResult] | None = None,
-) -> None:
-    """Score this run (``steps``: the run's earlier steps); a score below ``quality.min_score`` fails Inspect.
+    failed_steps: Iterable[str] = (),
+) -> RunQuality:
+    """Score this run (``failed_steps``: the run's earlier failed steps); a score below ``quality.min_score``
+    asks Inspect to fail.
 
-    A gated score (0 because Transform or Test failed) leaves Inspect's status alone: the failed
-    step already fails the run, and the 'failed' incident, not a second 'quality' one, covers it.
+    A gated score (0 because Transform or Test failed) asks nothing of Inspect: the failed step
+    already fails the run, and the 'failed' incident, not a second 'quality' one, covers it.
     """
     store.ensure_tables(con)
-    gate = run_gate(steps or [])
+    gate = run_gate(failed_steps)
     if artifacts is None and not gate:
-        _carry(con, config, result)
-        return
+        return _carry(con, config)
     if artifacts is None:
         score = _gated_carry(con, config, gate)
     else:
@@ -55,18 +69,19 @@ def score_run(
         score = score_lab(con, config, artifacts, gold_tables, previous, run_id=run_id, gate=gate)
         store.record_artifacts(con, run_id, artifacts)
     store.record_score(con, run_id, score)
-    result.data["quality"] = score.to_dict()
+    quality = RunQuality(data=score.to_dict())
     threshold = config.quality.min_score
     flagged = [p.name for p in score.parts if p.flagged]
-    result.detail += f"; quality {score.score:.1f}/100 (threshold {threshold:g})"
+    quality.note = f"; quality {score.score:.1f}/100 (threshold {threshold:g})"
     if flagged:
-        result.detail += f", flagged: {', '.join(flagged)}"
+        quality.note += f", flagged: {', '.join(flagged)}"
     if score.gate:  # the run fails already (Transform or Test); Inspect itself did its job
-        result.detail += f": 0 because {score.gate} (the parts alone would give {score.weighted:.1f})"
+        quality.note += f": 0 because {score.gate} (the parts alone would give {score.weighted:.1f})"
     elif not score.passed:
-        result.status = "failed"
+        quality.status = "failed"
         weakest = min((p for p in score.parts if p.value is not None), key=lambda p: p.value or 0.0)
-        result.detail += f": below the threshold; weakest part {weakest.name} ({weakest.detail})"
+        quality.note += f": below the threshold; weakest part {weakest.name} ({weakest.detail})"
+    return quality
 
 
 def _gated_carry(con: duckdb.DuckDBPyConnection, config: LabConfig, gate: str) -> QualityScore:
@@ -88,7 +103,7 @@ def _gated_carry(con: duckdb.DuckDBPyConnection, config: LabConfig, gate: str) -
     return QualityScore(store.LAB_SCOPE, parts, threshold=config.quality.min_score, tables=tables, gate=why)
 
 
-def _carry(con: duckdb.DuckDBPyConnection, config: LabConfig, result: StepResult) -> None:
+def _carry(con: duckdb.DuckDBPyConnection, config: LabConfig) -> RunQuality:
     """Nothing was tested this run: the last score, its parts and its test outcome carry forward.
 
     A warn of the last tests stays a warn (the data it warned about is still there); a stored
@@ -96,22 +111,23 @@ def _carry(con: duckdb.DuckDBPyConnection, config: LabConfig, result: StepResult
     """
     last = store.latest(con).get(store.LAB_SCOPE)
     if last is None:
-        return
+        return RunQuality()
     threshold = config.quality.min_score
     source = str(last["run_id"])
     outcome = store.outcome_counts(con, source)
-    result.data["quality"] = _carried_entry(last, threshold)
+    quality = RunQuality(data=_carried_entry(last, threshold))
     tests = next((p["detail"] for p in last["parts"] if p["name"] == "tests"), "")
-    result.detail += f"; quality {last['score']:.1f}/100 carried from run {source} (nothing new to test)"
+    quality.note = f"; quality {last['score']:.1f}/100 carried from run {source} (nothing new to test)"
     if tests:
-        result.detail += f", tests: {tests}"
+        quality.note += f", tests: {tests}"
     if last["score"] < threshold:
-        result.status = "failed"
-        result.detail += f", below the threshold {threshold:g}"
+        quality.status = "failed"
+        quality.note += f", below the threshold {threshold:g}"
     elif any(outcome.get(s) for s in ("fail", "error", "runtime error")):
-        result.status = "failed"
-    elif outcome.get("warn") and result.status == "ok":
-        result.status = "warn"
+        quality.status = "failed"
+    elif outcome.get("warn"):
+        quality.status = "warn"
+    return quality
 
 
 def _carried_entry(last: dict[str, Any], threshold: float) -> dict[str, Any]:

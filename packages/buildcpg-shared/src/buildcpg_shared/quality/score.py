@@ -27,8 +27,8 @@ import duckdb
 
 from buildcpg_shared.config.lab_config import LabConfig, QualityWeights, VolumeConfig
 from buildcpg_shared.ingest.ledger import LEDGER
-from buildcpg_shared.ingest.load import RAW_SCHEMA
 from buildcpg_shared.quality.artifacts import DbtArtifacts
+from buildcpg_shared.schema import RAW_SCHEMA, qualified, quote_ident
 
 TEST_VALUE = {"pass": 1.0, "success": 1.0, "warn": 0.5, "fail": 0.0, "error": 0.0, "runtime error": 0.0}
 FRESHNESS_VALUE = {"pass": 1.0, "warn": 0.5, "error": 0.0, "runtime error": 0.0}
@@ -92,10 +92,6 @@ class QualityScore:
             "parts": [p.to_dict() for p in self.parts],
             "tables": {k: v.to_dict() for k, v in self.tables.items()},
         }
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -183,9 +179,9 @@ def _table_facts(con: duckdb.DuckDBPyConnection, relation: str, required: list[s
     """Row count, non-null share of required columns and distinct share of key columns in one pass."""
     schema, _, table = relation.partition(".")
     exprs = ["count(*)"]
-    exprs += [f"count({_q(c)})" for c in required]
-    exprs += [f"count(distinct {_q(c)})" for c in keys] + [f"count({_q(c)})" for c in keys]
-    row = con.execute(f"select {', '.join(exprs)} from {_q(schema)}.{_q(table)}").fetchone() or (0,)
+    exprs += [f"count({quote_ident(c)})" for c in required]
+    exprs += [f"count(distinct {quote_ident(c)})" for c in keys] + [f"count({quote_ident(c)})" for c in keys]
+    row = con.execute(f"select {', '.join(exprs)} from {qualified(schema, table)}").fetchone() or (0,)
     rows = int(row[0])
     completeness = {c: (row[1 + i] / rows if rows else 1.0) for i, c in enumerate(required)}
     base = 1 + len(required)

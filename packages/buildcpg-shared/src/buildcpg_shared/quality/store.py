@@ -7,11 +7,10 @@ from typing import Any
 
 import duckdb
 
-from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA
 from buildcpg_shared.inspect.inspector import DataInspector
-from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.quality.artifacts import DbtArtifacts
 from buildcpg_shared.quality.score import QualityScore
+from buildcpg_shared.schema import META_SCHEMA, QUARANTINE_SCHEMA, table_exists
 
 TEST_RESULTS = f"{META_SCHEMA}.test_results"
 QUALITY_HISTORY = f"{META_SCHEMA}.quality_history"
@@ -96,13 +95,9 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int
 
 
 def has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Does a ``schema.table`` name of this module exist?"""
     schema, _, table = qualified.partition(".")
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
-        "and table_catalog = current_database()",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+    return table_exists(con, schema, table)
 
 
 def recent_row_counts(con: duckdb.DuckDBPyConnection, scope: str, window: int) -> list[int]:

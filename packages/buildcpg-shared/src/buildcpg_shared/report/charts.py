@@ -14,6 +14,7 @@ import vl_convert as vlc
 
 from buildcpg_shared.config.lab_config import ChartSpec
 from buildcpg_shared.errors import first_line
+from buildcpg_shared.schema import quote_ident
 
 WIDTH, HEIGHT = 400, 200
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT", "REAL")
@@ -43,7 +44,7 @@ def _vega_type(duck_type: str) -> str:
 def chart_rows(con: duckdb.DuckDBPyConnection, spec: ChartSpec) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The rows a chart draws and the Vega type of each column (one SELECT on the read-only serving copy)."""
     columns = list(dict.fromkeys([spec.x, *spec.y, *([spec.color] if spec.color else []), *(spec.band or ())]))
-    quoted = ", ".join(f'"{c}"' for c in columns)
+    quoted = ", ".join(quote_ident(c) for c in columns)
     sql = f"select {quoted} from {spec.table}"
     if spec.where:
         sql += f" where {spec.where}"

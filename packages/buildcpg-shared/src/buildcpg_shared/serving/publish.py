@@ -17,8 +17,8 @@ import duckdb
 
 from buildcpg_shared.errors import StepError, first_line, os_problem
 from buildcpg_shared.inspect.inspector import DataInspector
-from buildcpg_shared.pipeline.guard import META_SCHEMA
 from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
+from buildcpg_shared.schema import GOLD_SCHEMA, META_SCHEMA, qualified, quote_ident
 
 VERSION_TABLE = f"{META_SCHEMA}.serving_version"
 _ALIAS = "buildcpg_serving"
@@ -35,12 +35,14 @@ class PublishResult:
     tables: dict[str, int]
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def publish(
-    con: duckdb.DuckDBPyConnection, serving_file: Path, *, lab: str, run_id: str, version: int, schema: str = "gold"
+    con: duckdb.DuckDBPyConnection,
+    serving_file: Path,
+    *,
+    lab: str,
+    run_id: str,
+    version: int,
+    schema: str = GOLD_SCHEMA,
 ) -> PublishResult:
     """Copy every table of ``schema`` (plus quality metadata) from ``con`` to the serving file, atomically.
 
@@ -68,10 +70,10 @@ def _publish(
     counts: dict[str, int] = {}
     con.execute(f"attach {_sql_str(str(tmp))} as {_ALIAS}")
     try:
-        con.execute(f"create schema {_ALIAS}.{_q(schema)}")
+        con.execute(f"create schema {_ALIAS}.{quote_ident(schema)}")
         con.execute(f"create schema {_ALIAS}.{META_SCHEMA}")
         for table in tables:
-            src, dst = f"{_q(schema)}.{_q(table)}", f"{_ALIAS}.{_q(schema)}.{_q(table)}"
+            src, dst = qualified(schema, table), f"{_ALIAS}.{qualified(schema, table)}"
             con.execute(f"create table {dst} as select * from {src}")
             row = con.execute(f"select count(*) from {dst}").fetchone()
             counts[f"{schema}.{table}"] = int(row[0]) if row else 0

@@ -21,13 +21,10 @@ from dataclasses import dataclass
 
 from buildcpg_shared.config import SourceConfig
 from buildcpg_shared.config.lab_config import DECIMAL_TYPES, INTEGER_TYPES, TEMPORAL_TYPES, ColumnSpec
+from buildcpg_shared.schema import quote_ident
 from buildcpg_shared.validate.expectations import Expectation, sql_literal
 
 _DEFAULT_DECIMAL_SCALE = 3  # DuckDB's DECIMAL without parameters is DECIMAL(18,3)
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -53,12 +50,12 @@ def _scale(spec: ColumnSpec) -> int:
 
 
 def _number(name: str, spec: ColumnSpec, source: SourceConfig) -> Conversion:
-    text = f"trim({_quoted(name)})"
+    text = f"trim({quote_ident(name)})"
     if source.decimal_separator == ",":  # a '.' is then no decimal point (1.000 may mean 1000): no number
         text = f"replace(replace({text}, '.', '?'), ',', '.')"
     converted = f"try_cast({text} as {spec.type})"
     scale = _scale(spec)
-    column, sep = _quoted(name), re.escape(source.decimal_separator)
+    column, sep = quote_ident(name), re.escape(source.decimal_separator)
     plain = "[+-]?[0-9]+" if scale == 0 else f"[+-]?[0-9]*({sep}[0-9]{{0,{scale}}})?"
     raw = column if source.decimal_separator == "." else f"replace({column}, ',', '.')"
     # Plain notation: lossy when a non-zero digit follows the declared scale. Exponent notation
@@ -76,7 +73,7 @@ _TIME_CODES = re.compile(r"%-?[HIMSpfzZXcgGnNT]")
 
 
 def _temporal(name: str, spec: ColumnSpec, fmt: str | None) -> Conversion:
-    text = f"trim({_quoted(name)})"
+    text = f"trim({quote_ident(name)})"
     if fmt:
         parsed = f"try_strptime({text}, {sql_literal(fmt)})"
         converted = f"({parsed})::{spec.type}"
@@ -87,7 +84,7 @@ def _temporal(name: str, spec: ColumnSpec, fmt: str | None) -> Conversion:
         return Conversion(name, spec.type, converted, lossy, f" in format {fmt}", fast_ok, fast_value)
     converted = f"try_cast({text} as {spec.type})"
     lossy = f"(length({text}) > 10 and coalesce(try_cast({text} as timestamp) <> ({converted})::timestamp, false))"
-    column = _quoted(name)
+    column = quote_ident(name)
     return Conversion(
         name, spec.type, converted, lossy, "", f"length({column}) <= 10", f"cast({column} as {spec.type})"
     )
@@ -117,12 +114,12 @@ class Castable(Expectation):
 
     def predicate(self) -> str:
         assert self.conversion is not None
-        return f"({_quoted(self.column)} is not null and ({self.conversion.convert}) is null)"
+        return f"({quote_ident(self.column)} is not null and ({self.conversion.convert}) is null)"
 
     def reason(self) -> str:
         assert self.conversion is not None
         what = f" of {self.column} is not a valid {self.conversion.type}{self.conversion.shape}"
-        return f"'value ' || {_quoted(self.column)} || {sql_literal(what)}"
+        return f"'value ' || {quote_ident(self.column)} || {sql_literal(what)}"
 
 
 @dataclass(frozen=True)
@@ -136,13 +133,14 @@ class ExactFit(Expectation):
     def predicate(self) -> str:
         assert self.conversion is not None
         c = self.conversion
-        return f"({_quoted(self.column)} is not null and ({c.convert}) is not null and {c.lossy})"
+        return f"({quote_ident(self.column)} is not null and ({c.convert}) is not null and {c.lossy})"
 
     def reason(self) -> str:
         assert self.conversion is not None
         c = self.conversion
         return (
-            f"'value ' || {_quoted(self.column)} || {sql_literal(f' of {self.column} does not fit {c.type} exactly')}"
+            f"'value ' || {quote_ident(self.column)} || "
+            f"{sql_literal(f' of {self.column} does not fit {c.type} exactly')}"
             f" || ' (it would be stored as ' || ({c.convert})::varchar || ')'"
         )
 
@@ -160,6 +158,6 @@ def strict_value(conversion: Conversion) -> str:
     c = conversion
     fail = sql_literal(f"buildcpg: a value of {c.column} does not fit {c.type} exactly")
     return (
-        f"case when {_quoted(c.column)} is null then null when {c.fast_ok} then {c.fast_value} "
+        f"case when {quote_ident(c.column)} is null then null when {c.fast_ok} then {c.fast_value} "
         f"when ({c.convert}) is not null and not {c.lossy} then {c.convert} else error({fail}) end"
     )

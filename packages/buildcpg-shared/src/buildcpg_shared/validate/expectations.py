@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 
 from buildcpg_shared.config import SourceConfig
+from buildcpg_shared.schema import quote_ident
 
 
 def sql_literal(value: object) -> str:
@@ -23,12 +24,8 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
 def _shown(column: str) -> str:
-    return f"coalesce(({_quoted(column)})::varchar, 'NULL')"
+    return f"coalesce(({quote_ident(column)})::varchar, 'NULL')"
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ class NotNull(Expectation):
     kind = "REQUIRED"
 
     def predicate(self) -> str:
-        return f"{_quoted(self.column)} is null"
+        return f"{quote_ident(self.column)} is null"
 
     def reason(self) -> str:
         return sql_literal(f"required value of {self.column} is missing")
@@ -70,7 +67,7 @@ class AcceptedValues(Expectation):
 
     def predicate(self) -> str:
         listed = ", ".join(sql_literal(v) for v in self.values)
-        return f"({_quoted(self.column)} is not null and {_quoted(self.column)} not in ({listed}))"
+        return f"({quote_ident(self.column)} is not null and {quote_ident(self.column)} not in ({listed}))"
 
     def reason(self) -> str:
         allowed = ", ".join(str(v) for v in self.values)
@@ -87,7 +84,7 @@ class Range(Expectation):
     high: int | float | str | None = None
 
     def predicate(self) -> str:
-        col = _quoted(self.column)
+        col = quote_ident(self.column)
         parts = []
         if self.low is not None:
             parts.append(f"{col} < {sql_literal(self.low)}")
@@ -96,7 +93,7 @@ class Range(Expectation):
         return f"({col} is not null and ({' or '.join(parts) or 'false'}))"
 
     def reason(self) -> str:
-        col = _quoted(self.column)
+        col = quote_ident(self.column)
         bounds = f"[{'' if self.low is None else self.low}, {'' if self.high is None else self.high}]"
         low = f"{col} < {sql_literal(self.low)}" if self.low is not None else "false"
         return (
@@ -114,7 +111,7 @@ class Pattern(Expectation):
     regex: str
 
     def predicate(self) -> str:
-        col = _quoted(self.column)
+        col = quote_ident(self.column)
         return f"({col} is not null and not regexp_full_match(({col})::varchar, {sql_literal(self.regex)}))"
 
     def reason(self) -> str:
@@ -130,7 +127,7 @@ class UniqueKey(Expectation):
     columns: tuple[str, ...] = ()
 
     def partition(self) -> str:
-        return ", ".join(_quoted(c) for c in self.columns)
+        return ", ".join(quote_ident(c) for c in self.columns)
 
     def predicate(self) -> str:
         return "_dup_rank > 1"

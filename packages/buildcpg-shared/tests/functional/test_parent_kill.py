@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from buildcpg_shared.pipeline.lock import LabLock
+from buildcpg_shared.lab_lock import LabLock
 from buildcpg_shared.testing import cli_env, clone_lab, run_cli
 
 LAB = "lab1_sales_performance"

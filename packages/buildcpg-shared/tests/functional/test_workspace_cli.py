@@ -17,6 +17,7 @@ import pytest
 from buildcpg_shared.testing import chromium_or_skip, copy_workspace
 from buildcpg_shared.testing import cli_env as _env
 from buildcpg_shared.testing import run_cli as _cli
+from conftest import WORKSPACE_ROOT
 
 LAB = "lab1_sales_performance"
 
@@ -24,10 +25,19 @@ LAB = "lab1_sales_performance"
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the workspace with every lab's venv synced (once per module; warm uv cache)."""
-    root = copy_workspace(Path(__file__).resolve().parents[3], tmp_path_factory.mktemp("ws") / "buildcpg-labs")
+    root = copy_workspace(WORKSPACE_ROOT, tmp_path_factory.mktemp("ws") / "buildcpg-labs")
     result = _cli(root, "sync")
     assert result.returncode == 0, result.stdout + result.stderr
     return root
+
+
+@pytest.fixture
+def built(workspace: Path) -> Path:
+    """The workspace with lab 1 run to the end just now (gold, quality score, serving copy): each test
+    that reads them builds them itself, whatever ran before it (dbt is skipped when nothing changed)."""
+    ran = _cli(workspace, "run", LAB, "--no-sync")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return workspace
 
 
 def _last_run(root: Path) -> dict[str, object]:
@@ -140,7 +150,8 @@ def test_database_outside_the_lab_stops_before_writing(workspace: Path, tmp_path
     assert not outside.exists()
 
 
-def test_dbt_from_any_directory_hits_the_same_database(workspace: Path, tmp_path: Path) -> None:
+def test_dbt_from_any_directory_hits_the_same_database(built: Path, tmp_path: Path) -> None:
+    workspace = built
     lab_dir = workspace / "labs" / LAB
     runner = str(lab_dir / ".venv" / "bin" / "buildcpg-lab")
     db = lab_dir / "data" / f"{LAB}.duckdb"
@@ -267,7 +278,8 @@ def test_quality_inspect_report_help(workspace: Path) -> None:
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
 
-def test_quality_shows_every_part_with_its_weight(workspace: Path) -> None:
+def test_quality_shows_every_part_with_its_weight(built: Path) -> None:
+    workspace = built
     result = _cli(workspace, "quality", LAB, "--history", "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
@@ -279,7 +291,8 @@ def test_quality_shows_every_part_with_its_weight(workspace: Path) -> None:
     assert text.returncode == 0 and "passes the threshold 80" in text.stdout and "freshness" in text.stdout
 
 
-def test_inspect_lists_tables_and_profiles_one(workspace: Path) -> None:
+def test_inspect_lists_tables_and_profiles_one(built: Path) -> None:
+    workspace = built
     listing = _cli(workspace, "inspect", LAB, "--format", "json", "--schema", "gold")
     assert listing.returncode == 0, listing.stderr
     tables = {t["name"]: t for t in json.loads(listing.stdout)["tables"]}
@@ -307,7 +320,8 @@ def _hold_write_lock(db: Path) -> subprocess.Popen[str]:
     return holder
 
 
-def test_readers_say_the_lab_is_being_written_and_use_the_serving_copy(workspace: Path) -> None:
+def test_readers_say_the_lab_is_being_written_and_use_the_serving_copy(built: Path) -> None:
+    workspace = built
     db = workspace / "labs" / LAB / "data" / f"{LAB}.duckdb"
     serving = workspace / "labs" / LAB / "data" / "serving" / f"{LAB}.duckdb"
     assert serving.exists()
@@ -337,10 +351,8 @@ def test_readers_say_the_lab_is_being_written_and_use_the_serving_copy(workspace
         holder.wait(timeout=30)
 
 
-def test_report_renders_in_headless_chromium(workspace: Path, tmp_path: Path) -> None:
-    if not (workspace / "labs" / LAB / "data" / "last_run.json").exists():  # passes alone too
-        ran = _cli(workspace, "run", LAB)
-        assert ran.returncode == 0, ran.stdout + ran.stderr
+def test_report_renders_in_headless_chromium(built: Path, tmp_path: Path) -> None:
+    workspace = built
     out = tmp_path / "report.html"
     result = _cli(workspace, "report", "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr

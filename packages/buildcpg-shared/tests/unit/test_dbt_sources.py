@@ -22,8 +22,9 @@ from buildcpg_shared.pytest_plugin import find_lab_dir
 from buildcpg_shared.registry import Lab, LabPaths
 from buildcpg_shared.scaffold.render import render_tree, template_dir
 from buildcpg_shared.testing import copy_lab
+from conftest import WORKSPACE_ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = WORKSPACE_ROOT
 LABS = sorted(p.parent for p in (ROOT / "labs").glob("*/lab.yaml"))
 
 

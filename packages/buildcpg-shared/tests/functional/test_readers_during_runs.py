@@ -142,7 +142,7 @@ def test_every_reader_in_a_loop_never_fails_a_run(workspace: Path, tmp_path: Pat
 HOLD_LAB_LOCK = """
 import sys, time
 from pathlib import Path
-from buildcpg_shared.pipeline.lock import LabLock
+from buildcpg_shared.lab_lock import LabLock
 with LabLock(Path(sys.argv[1]), "lab9_tiny"):
     print("held", flush=True)
     sys.stdin.readline()

@@ -17,9 +17,9 @@ from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.overview import overview_row
 from buildcpg_shared.report.timefmt import utc_text
 from buildcpg_shared.testing import chromium_or_skip, copy_workspace, run_cli
+from conftest import WORKSPACE_ROOT
 from pydantic import ValidationError
 
-WORKSPACE_ROOT = Path(__file__).resolve().parents[3]
 FAILED, STALE, HEALTHY = "lab1_sales_performance", "lab3_customer_segmentation", "lab2_forecast_model"
 STG_SALES = "models/staging/stg_sales.sql"
 
@@ -38,13 +38,13 @@ def test_dbt_error_line_is_the_engine_line_not_the_wrapper() -> None:
 def test_chart_spec_validates_table_and_columns() -> None:
     spec = ChartSpec(title="t", table="gold.sales", x="week", y="revenue")
     assert spec.y == ["revenue"] and spec.limit == 500
-    for bad in (
-        {"table": "silver.sales"},  # gold only: what is published
-        {"x": "week; drop table x"},
-        {"y": ["a", "b"], "color": "region"},
-        {"limit": 0},
+    for bad, why in (
+        ({"table": "silver.sales"}, "must be gold.<table>"),  # gold only: what is published
+        ({"x": "week; drop table x"}, "is not a plain column name"),
+        ({"y": ["a", "b"], "color": "region"}, "color and several y columns"),
+        ({"limit": 0}, "greater than or equal to 1"),
     ):
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match=why):
             ChartSpec(**{"title": "t", "table": "gold.sales", "x": "week", "y": "revenue", **bad})
 
 

@@ -13,9 +13,8 @@ import pytest
 from buildcpg_shared.cli.quality import quality_cell, score_heading
 from buildcpg_shared.config import load_lab_config
 from buildcpg_shared.config.lab_config import LabConfig, VolumeConfig
-from buildcpg_shared.errors import ConfigError
+from buildcpg_shared.errors import ConfigError, StepError
 from buildcpg_shared.ingest import ledger
-from buildcpg_shared.pipeline.steps import StepResult
 from buildcpg_shared.quality import QualityPart, QualityScore, read_artifacts, store
 from buildcpg_shared.quality.artifacts import DbtArtifacts, TestOutcome
 from buildcpg_shared.quality.runstep import score_run
@@ -127,12 +126,11 @@ def _history_db(statuses: list[str]) -> duckdb.DuckDBPyConnection:
 def test_an_idle_rerun_carries_the_last_test_outcome_forward() -> None:
     con = _history_db(["pass", "pass", "warn"])
     before = store.latest(con)["lab"]
-    inspect = StepResult("inspect", detail="1 gold table(s)")
-    idle = [StepResult("transform", status="skipped"), StepResult("test", status="skipped")]
-    score_run(con, LabConfig(name="lab9_tiny"), "r2", None, ["gold.t"], inspect, idle)
-    assert inspect.status == "warn"  # the warned-about data is still there
-    assert "carried from run r1" in inspect.detail and "2 pass, 1 warn" in inspect.detail
-    carried = inspect.data["quality"]
+    quality = score_run(con, LabConfig(name="lab9_tiny"), "r2", None, ["gold.t"], failed_steps=[])
+    assert quality.status == "warn"  # the warned-about data is still there
+    assert "carried from run r1" in quality.note and "2 pass, 1 warn" in quality.note
+    carried = quality.data
+    assert carried is not None
     assert carried["carried_from"] == "r1" and carried["score"] == before["score"]
     assert carried["parts"] == before["parts"]
     assert store.latest(con)["lab"]["run_id"] == "r1"  # nothing new stored: the idle run stays cheap
@@ -142,17 +140,17 @@ def test_a_failed_transform_stores_a_failing_score_with_the_last_parts() -> None
     con = _history_db(["pass", "pass"])
     before = store.latest(con)["lab"]
     assert before["score"] == 100 and before["passed"]
-    inspect = StepResult("inspect")
-    steps = [StepResult("transform", status="failed"), StepResult("test", status="skipped")]
-    score_run(con, LabConfig(name="lab9_tiny"), "r2", None, ["gold.t"], inspect, steps)
-    assert inspect.status == "ok" and "0 because transform failed" in inspect.detail  # Transform fails the run
+    quality = score_run(con, LabConfig(name="lab9_tiny"), "r2", None, ["gold.t"], failed_steps=["transform"])
+    assert quality.status == "ok" and "0 because transform failed" in quality.note  # Transform fails the run
     stored = store.latest(con)
     lab = stored["lab"]
     assert (lab["run_id"], lab["score"], lab["passed"]) == ("r2", 0, False)
     assert "transform failed" in lab["gate"] and lab["parts"] == before["parts"]  # every part still shown
     assert set(stored) == {"lab", "gold.t"}  # the gold tables stay visible too
-    assert inspect.data["quality"]["score"] == 0 and inspect.data["quality"]["weighted"] == 100
-    assert "[red]" in quality_cell(inspect.to_dict()) and "[red]" in score_heading("lab9", lab, color=True)
+    assert quality.data is not None and quality.data["score"] == 0 and quality.data["weighted"] == 100
+    assert "[red]" in quality_cell({"data": {"quality": quality.data}}) and "[red]" in score_heading(
+        "lab9", lab, color=True
+    )
     assert "[green]" in quality_cell({"data": {"quality": {"score": 100, "threshold": 80, "passed": True}}})
 
 
@@ -222,7 +220,7 @@ def test_artifacts_map_tests_to_gold_tables_and_sources(tmp_path: Path) -> None:
 
 
 def test_missing_artifact_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match=r"manifest.json: dbt artifact missing"):
+    with pytest.raises(StepError, match=r"manifest.json: dbt artifact missing"):
         read_artifacts(tmp_path)
 
 

@@ -18,12 +18,13 @@ import buildcpg_shared.scaffold
 import duckdb
 import pytest
 from buildcpg_shared.testing import cli_env, copy_workspace, run_cli, uv_path
+from conftest import WORKSPACE_ROOT
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the workspace (no venvs: new-lab syncs only the lab it creates)."""
-    return copy_workspace(Path(__file__).resolve().parents[3], tmp_path_factory.mktemp("ws") / "buildcpg-labs")
+    return copy_workspace(WORKSPACE_ROOT, tmp_path_factory.mktemp("ws") / "buildcpg-labs")
 
 
 def _digests(root: Path) -> dict[str, str]:

@@ -28,6 +28,7 @@ import duckdb
 import pytest
 from alert_servers import free_port, webhook_server
 from buildcpg_shared.testing import cli_env, clone_lab, copy_workspace, keep_only_labs, run_cli
+from conftest import WORKSPACE_ROOT
 
 LAB = "lab1_sales_performance"
 TIMEOUT = 20  # lab3_hang's own timeout_s (lab.yaml); every other lab gets the generous --timeout
@@ -42,7 +43,7 @@ def hook() -> Iterator[tuple[str, list[dict[str, object]]]]:
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Workspace copy: lab 1 synced, three clones, global and per-lab alert routes."""
-    root = copy_workspace(Path(__file__).resolve().parents[3], tmp_path_factory.mktemp("orch") / "ws")
+    root = copy_workspace(WORKSPACE_ROOT, tmp_path_factory.mktemp("orch") / "ws")
     keep_only_labs(root, [LAB])  # the scenario is lab 1 and its three clones
     synced = run_cli(root, "sync", LAB)
     assert synced.returncode == 0, synced.stdout + synced.stderr

@@ -99,20 +99,33 @@ def test_empty_file_is_a_clear_error(tiny_lab: Path, tmp_path: Path) -> None:
 
 
 def test_failed_load_rolls_back(tiny_lab: Path, tmp_path: Path) -> None:
+    """A new version of a loaded file that fails half-way (after its old rows were deleted in the
+    transaction) leaves the old rows, the old quarantine and the old ledger entry exactly as they were."""
+    lab_yaml = tiny_lab / "lab.yaml"
+    lab_yaml.write_text(
+        lab_yaml.read_text().replace("primary_key: [order_id]", "primary_key: [order_id]\n    max_reject_rate: 0.6")
+    )
     lab = Lab.from_dir(tiny_lab)
     con = duckdb.connect(str(tmp_path / "t.duckdb"))
-    _load_all(lab, con)
+    _load_all(lab, con)  # 2 of 4 rows rejected: within 0.6
+
+    def state() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], ledger.LedgerEntry]:
+        rows = con.execute(
+            "select order_id, amount from raw.orders where _source_file = 'orders_1.csv' order by 1"
+        ).fetchall()
+        quarantined = con.execute(
+            "select line, csv_line from quarantine.orders where file = 'orders_1.csv' order by 1"
+        ).fetchall()
+        return rows, quarantined, ledger.read_ledger(con)["orders_1.csv"]
+
+    before = state()
+    assert [r[0] for r in before[0]] == ["A1", "A4"] and len(before[1]) == 2
     raw = lab.paths.raw_dir / "orders_1.csv"
-    raw.write_bytes(b'order_id,order_date,amount\n"A1,2026-01-01,1.00\n')  # unterminated quote
+    raw.write_text("order_id,order_date,amount\nZ1,2026-03-01,1.00\nZ2,2026-03-02,x\nZ3,2026-03-03,y\nZ4,bad,1\n")
     plan = scan(lab.paths.raw_dir, lab.config, ledger.read_ledger(con))
-    try:
+    with pytest.raises(LoadError, match=r"data/raw/orders_1.csv: 3 of 4 row\(s\) .* above max_reject_rate"):
         load_file(con, plan.pending[0], lab.config.sources["orders"], "run2")
-    except LoadError as err:
-        assert "data/raw/orders_1.csv" in str(err)
-    # either way: the old rows or the new ones, never a mix, and the ledger agrees with the table
-    count = con.execute("select count(*) from raw.orders").fetchone()[0]  # type: ignore[index]
-    entry = ledger.read_ledger(con)["orders_1.csv"]
-    assert count == entry.rows
+    assert state() == before  # the delete and the inserts of the failed version were rolled back
 
 
 def _unreadable_entries(raw_dir: Path) -> dict[str, str]:

@@ -22,7 +22,7 @@ LAB = "lab1_sales_performance"
 RESET_AND_DIE = r"""
 import os, sys
 from pathlib import Path
-from buildcpg_shared.pipeline.runner import LabRunner
+from buildcpg_shared.pipeline.database import connect_for_run, reset_for_full_refresh
 from buildcpg_shared.registry import Lab
 
 lab, die_after = Lab.from_dir(Path(sys.argv[1])), int(sys.argv[2])
@@ -48,9 +48,8 @@ class Dying:
         return call
 
 
-runner = LabRunner(lab, full_refresh=True, echo=False)
-con = Dying(runner._connect())
-runner._reset(con)
+con = Dying(connect_for_run(lab.name, lab.paths.database()))
+reset_for_full_refresh(con)
 print(con.statements)
 """
 

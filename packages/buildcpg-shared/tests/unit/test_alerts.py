@@ -82,7 +82,8 @@ def test_email_over_starttls_with_auth(monkeypatch: pytest.MonkeyPatch, tmp_path
         assert "wrong-pw" not in str(info.value)
 
         plain = route.model_copy(update={"starttls": False})
-        with pytest.raises(AlertDeliveryError):  # the server insists on TLS before AUTH
+        with pytest.raises(AlertDeliveryError, match=rf"^email 127.0.0.1:{port} to oncall@example.test: SMTP"):
+            # the server insists on TLS before AUTH
             deliver(plain, ALERT, tmp_path)
         assert len(received) == 1
 

@@ -1,0 +1,71 @@
+"""The outcome of one lab run and its record, ``data/last_run.json``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from buildcpg_shared.pipeline.steps import StepResult
+
+
+def now_utc() -> str:
+    """The current UTC time, to the second, in ISO form (what a run report records)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunReport:
+    """The outcome of one lab run (also written to data/last_run.json)."""
+
+    lab: str
+    run_id: str
+    started_at: str
+    status: str = "running"  # running | ok | warn | failed | busy (refused: the lab was already running)
+    finished_at: str = ""
+    duration_s: float = 0.0
+    database: str = ""
+    steps: list[StepResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "warn")
+
+    def step(self, name: str) -> StepResult | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def names_with(self, status: str) -> list[str]:
+        """The steps of this run that ended with ``status`` (e.g. "failed"), in order."""
+        return [s.name for s in self.steps if s.status == status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "database": self.database,
+            "error": self.error,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_last_run(path: Path, report: RunReport) -> None:
+    """Stamp the end time and write the report (never raises: a full disk must not hide the run's outcome)."""
+    report.finished_at = now_utc()
+    with contextlib.suppress(OSError):
+        _write_json_atomic(path, report.to_dict())

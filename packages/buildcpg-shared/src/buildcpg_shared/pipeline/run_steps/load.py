@@ -1,0 +1,48 @@
+"""Load: every pending raw file into raw.<source>, bad rows into quarantine.<source>, one transaction per file."""
+
+from __future__ import annotations
+
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.check import CheckResult
+from buildcpg_shared.ingest.load import ensure_tables, load_file
+from buildcpg_shared.pipeline.run_steps import StepContext
+from buildcpg_shared.pipeline.steps import StepResult, timed
+
+
+def run_load(ctx: StepContext, plan: CheckResult) -> StepResult:
+    """The Load step: a file that cannot be loaded fails the step; the other files still load."""
+    result = StepResult("load")
+    errors: list[str] = []
+    config = ctx.lab.config
+    with timed(result):
+        for name, source in config.sources.items():
+            ensure_tables(ctx.con, name, source)
+        rows = rejected = 0
+        for raw in plan.pending:
+            try:
+                loaded = load_file(ctx.con, raw, config.sources[raw.source], ctx.run_id)
+            except BuildCPGError as err:
+                errors.append(str(err))
+                ctx.reporter.say(f"load      error   {err}")
+                continue
+            rows += loaded.rows
+            rejected += loaded.rejected
+            if loaded.rejected:
+                ctx.reporter.say(
+                    f"load      warn    data/raw/{loaded.file}: {loaded.rejected} row(s) quarantined in "
+                    f"quarantine.{loaded.source}; first: {loaded.first_problem}"
+                )
+            ctx.reporter.event("file", **loaded.__dict__)
+        for raw in plan.touched:
+            ledger.touch(ctx.con, raw.rel, raw.size, raw.mtime_ns)
+        result.rows = rows
+        loaded_files = len(plan.pending) - len(errors)
+        result.detail = f"{loaded_files} file(s) loaded, {rejected} row(s) quarantined"
+        result.data = {"rejected": rejected, "errors": errors}
+        if errors:
+            result.status = "failed"
+            result.detail = f"{len(errors)} file(s) not loaded: {errors[0]}"
+        elif rejected:
+            result.status = "warn"
+    return result

@@ -1,0 +1,34 @@
+"""The bottom of the library: the schema names of a lab database, identifier quoting, table-exists.
+
+Every module that writes or reads a lab database takes these from here (``docs/layout.md``: layer 0),
+so the names and the quoting rule exist once.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+META_SCHEMA = "_buildcpg"  # platform metadata: ledger, state, identity, quality, snapshots
+RAW_SCHEMA = "raw"  # typed rows of the raw files (written by Load)
+QUARANTINE_SCHEMA = "quarantine"  # rows Load rejected, with the reason
+GOLD_SCHEMA = "gold"  # dbt marts: what the lab serves
+
+
+def quote_ident(identifier: str) -> str:
+    """A SQL identifier in double quotes, inner quotes doubled (``a"b`` → ``"a""b"``)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(schema: str, table: str) -> str:
+    """``"schema"."table"``, both parts quoted."""
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Does ``schema.table`` (a table or a view) exist in the current database of ``con``?"""
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database()",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
