@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,20 @@ create table if not exists incidents (
 );
 create index if not exists incidents_open on incidents(lab, kind, closed_at);
 """
+
+
+def _set_wal(con: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Switch the file to WAL. Several processes creating the history at once can see "database is
+    locked" here: SQLite does not apply the busy timeout to this pragma, so it is retried."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con.execute("pragma journal_mode=wal")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def now_iso() -> str:
@@ -131,7 +146,7 @@ class History:
         con = sqlite3.connect(self.path, timeout=30)
         try:
             con.execute("pragma busy_timeout=30000")
-            con.execute("pragma journal_mode=wal")  # persistent: readers never block the writer
+            _set_wal(con)  # persistent: readers never block the writer
             con.executescript(SCHEMA)
         finally:
             con.close()
