@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,7 @@ MONTHLY, QUARTERLY, WEEKLY = _real.MONTHLY, _real.QUARTERLY, _real.WEEKLY
 monthly_series, quarterly_series, weekly_series = _real.monthly_series, _real.quarterly_series, _real.weekly_series
 
 BUDGET_S = 60.0
+_CPU: dict[str, float] = {}  # CPU seconds and load average of the 1,000-series run
 
 
 def _season(forecast: dict[str, int]) -> int:
@@ -137,6 +140,12 @@ def _run(name: str, tmp: Path, demand: pd.DataFrame | None, forecast: dict[str, 
     return lab.paths.database()
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its reaped children (statsforecast's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _time_1000(tmp: Path) -> tuple[float, float, int]:
     """(seconds in int_candidate_forecasts, seconds of Transform, series) for 1,000 weekly series × 156 weeks."""
     from buildcpg_shared.testing import copy_lab, run_lab_dir
@@ -147,7 +156,9 @@ def _time_1000(tmp: Path) -> tuple[float, float, int]:
         csv.unlink()
     generator = [sys.executable, str(ROOT / "tools" / "generate_demand.py"), "--out", str(raw), "--no-specials"]
     subprocess.run([*generator, "--skus", "250", "--regions", "4", "--weeks", "156"], check=True)
+    cpu_before, load_before = _cpu_seconds(), os.getloadavg()[0]
     _, report = run_lab_dir(lab_copy)
+    _CPU["seconds"], _CPU["load"] = _cpu_seconds() - cpu_before, (load_before + os.getloadavg()[0]) / 2
     if not report.ok:
         sys.exit(f"1,000 series: lab run failed: {report.error}")
     transform = next(s.duration_s for s in report.steps if s.name == "transform")
@@ -168,6 +179,7 @@ def _model_seconds(lab_copy: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-time", action="store_true", help="accuracy only (no 1,000-series run)")
+    parser.add_argument("--time-only", action="store_true", help="only the 1,000-series run (no accuracy sets)")
     args = parser.parse_args()
     sample_forecast = yaml.safe_load((LAB_DIR / "lab.yaml").read_text(encoding="utf-8"))["forecast"]
     sets = [
@@ -179,14 +191,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-forecast-") as tmp_name:
         tmp = Path(tmp_name)
-        for name, demand, forecast in sets:
+        for name, demand, forecast in [] if args.time_only else sets:
             if demand is not None:
                 demand["period_start"] = pd.to_datetime(demand["period_start"]).dt.date
             db = _run(name.split()[0] + name.split()[1], tmp, demand, forecast)
             rows.append((name, _accuracy(db, forecast)))
-        print()
-        print("Final-window WAPE (the window the model selection never saw), pooled over backtested series")
-        print(f"{'data set':<18} {'series':>6} {'shipped':>8} {'s.naive':>8} {'AutoETS':>8}  best single candidate")
+        if rows:
+            print()
+            print("Final-window WAPE (the window the model selection never saw), pooled over backtested series")
+            print(f"{'data set':<18} {'series':>6} {'shipped':>8} {'s.naive':>8} {'AutoETS':>8}  best single candidate")
         for name, acc in rows:
             print(
                 f"{name:<18} {int(acc['series']):>6} {acc['model']:>8.4f} {acc['seasonal_naive']:>8.4f} "
@@ -201,6 +214,12 @@ def main() -> None:
             print(
                 f"{n} weekly series x 156 weeks: fit + backtest + forecast of every candidate {model_s:.1f} s "
                 f"({verdict} the {BUDGET_S:.0f} s budget); Transform {transform_s:.1f} s; whole run {total:.1f} s"
+            )
+            cores = os.cpu_count() or 1
+            print(
+                f"CPU of the whole lab run (user + system, with statsforecast's workers) {_CPU['seconds']:.1f} s: "
+                f"at least {_CPU['seconds'] / cores:.1f} s of wall time on {cores} idle cores; "
+                f"load average during the run about {_CPU['load']:.1f} (>{cores} means other work shared the cores)"
             )
 
 
