@@ -54,7 +54,7 @@ class LabRunRecord:
     """One finished lab run, as the platform saw it."""
 
     lab: str
-    status: str  # ok | warn | failed | busy
+    status: str  # ok | warn | failed | busy | skipped (an upstream lab failed: not started)
     started_at: str
     finished_at: str
     duration_s: float
@@ -271,10 +271,10 @@ class History:
             return dict(row) if row else None
 
     def last_started(self, lab: str) -> str | None:
-        """When the lab's latest recorded run started (busy runs excluded), or None."""
+        """When the lab's latest recorded run started (busy and skipped runs excluded: never ran), or None."""
         with self._connect() as con:
             row = con.execute(
-                "select max(started_at) from lab_runs where lab = ? and status != 'busy'", (lab,)
+                "select max(started_at) from lab_runs where lab = ? and status not in ('busy', 'skipped')", (lab,)
             ).fetchone()
             return row[0] if row else None
 

@@ -23,6 +23,7 @@ from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError, first
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
+from buildcpg_shared.ingest.inputs import InputsCheck, check_inputs, copy_inputs
 from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA, RAW_SCHEMA, ensure_tables, load_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.inspect import DataInspector
@@ -113,6 +114,7 @@ class LabRunner:
         self._dbt: DbtSession | None = None
         self._artifacts: DbtArtifacts | None = None  # set when dbt test ran in this run
         self._build_key = ""
+        self._inputs = InputsCheck({}, [])  # the inputs' published versions, as Check found them
         self.stop_reason = ""  # why the run is being stopped from outside (set before interrupting it)
         self.report = RunReport(
             lab=lab.name, run_id=uuid.uuid4().hex[:12], started_at=_now(), database=str(self.database)
@@ -154,7 +156,12 @@ class LabRunner:
             }
             for problem in plan.unreadable:  # one line each; the other files still load
                 self._say(f"check     error   {problem.line}")
-            problems = polled + [u.line for u in plan.unreadable]
+            self._inputs = check_inputs(con, self.paths, self.lab.config)
+            if self._inputs.published:
+                result.data["inputs"] = {n: p.label for n, p in self._inputs.published.items()}
+            for line in self._inputs.problems:
+                self._say(f"check     error   {line}")
+            problems = self._inputs.problems + polled + [u.line for u in plan.unreadable]
             if problems:
                 result.status = "failed"
                 result.detail = f"{problems[0]}; {result.detail}"
@@ -202,10 +209,19 @@ class LabRunner:
                 emit("file", self.events, lab=self.lab.name, **loaded.__dict__)
             for raw in plan.touched:
                 ledger.touch(con, raw.rel, raw.size, raw.mtime_ns)
+            inputs = copy_inputs(con, self.paths, self.lab.config, self._inputs, self.report.run_id)
+            for line in inputs.problems:
+                errors.append(line)
+                self._say(f"load      error   {line}")
+            for name in inputs.copied:
+                self._say(f"load      input   {name}: {inputs.versions.get(name, '')} copied to inputs.{name}")
             result.rows = rows
             loaded_files = len(plan.pending) - len(errors)
             result.detail = f"{loaded_files} file(s) loaded, {rejected} row(s) quarantined"
             result.data = {"rejected": rejected, "errors": errors}
+            if inputs.versions:  # which published version of each input this run uses (history keeps it)
+                result.data["inputs"] = inputs.versions
+                result.detail += f", inputs: {', '.join(f'{n} {v}' for n, v in inputs.versions.items())}"
             if errors:
                 result.status = "failed"
                 result.detail = f"{len(errors)} file(s) not loaded: {errors[0]}"
@@ -391,6 +407,11 @@ class LabRunner:
             for name in ("transform", "test", "inspect", "publish"):
                 if name in want:
                     self._skipped(name, "load failed")
+            return
+        if self._inputs.problems and {"transform", "test"} & want:  # never build on a missing input
+            for name in ("transform", "test", "inspect", "publish"):
+                if name in want:
+                    self._skipped(name, f"input unavailable: {self._inputs.problems[0]}")
             return
         up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
         build_key = self._build_key = fingerprint.build_key(self.paths, con)
