@@ -116,8 +116,7 @@ def test_a_reader_waits_for_its_upstream_and_is_not_run_when_it_fails(two_labs: 
     reader = clone_lab(two_labs / "labs" / LAB, "lab3_reader")
     lab_yaml = reader / "lab.yaml"
     lab_yaml.write_text(
-        lab_yaml.read_text()
-        + "inputs:\n  upstream_skus:\n    lab: lab2_broken\n    table: gold.sku_performance\n"
+        lab_yaml.read_text() + "inputs:\n  upstream_skus:\n    lab: lab2_broken\n    table: gold.sku_performance\n"
     )
     try:
         dag = _load_factory().build_dags()["buildcpg_labs"]
