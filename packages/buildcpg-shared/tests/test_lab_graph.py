@@ -112,3 +112,62 @@ def test_allow_stale_runs_the_reader_on_the_last_published_version(tmp_path: Pat
     progress = _run(ws, jobs=2, allow_stale=True)
     assert progress["lab1_a"].state == "failed"
     assert progress["lab4_d"].started is not None and progress["lab4_d"].state != "skipped"
+
+
+def _publish(ws: Workspace, lab: str) -> Path:
+    """A real publish of an (empty) gold schema: the serving copy swapped in by rename."""
+    import duckdb
+    from buildcpg_shared.serving.publish import publish
+
+    con = duckdb.connect()
+    con.execute("create schema gold")
+    serving = ws.lab(lab).paths.serving_file
+    publish(con, serving, lab=lab, run_id="r", version=1)
+    con.close()
+    return serving
+
+
+def test_watch_runs_the_reader_when_its_upstream_publishes(tmp_path: Path) -> None:
+    """A real watchdog observer on the upstream's serving folder: a publish runs the reader, once."""
+    import threading
+    import time
+
+    from buildcpg_shared.orchestrate.watch import LabWatcher
+
+    ws = _workspace(tmp_path / "ws", {"lab1_a": [], "lab2_b": [], "lab4_d": ["lab1_a"]})
+    started: list[str] = []
+    watcher = LabWatcher(ws.labs(), lambda lab: started.append(lab.name), debounce=0.3)
+    thread = threading.Thread(target=watcher.serve, kwargs={"tick": 0.05}, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    try:
+        _publish(ws, "lab2_b")  # nobody reads lab2_b
+        _publish(ws, "lab1_a")
+        end = time.monotonic() + 10
+        while "lab4_d" not in started and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.6)  # more than the debounce: a second run would have started by now
+    finally:
+        watcher.close(timeout=5)
+    assert started == ["lab4_d"]
+
+
+def test_due_takes_readers_whose_upstream_published_since_their_last_run(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from buildcpg_shared.history import LabRunRecord
+    from buildcpg_shared.orchestrate.schedule import is_due, upstream_published_since
+
+    ws = _workspace(tmp_path / "ws", {"lab1_a": [], "lab4_d": ["lab1_a"]})
+    history = History.for_state_dir(ws.state_dir)
+    reader = ws.lab("lab4_d")
+    assert not is_due(reader, history)  # never ran, no schedule, nothing published: nothing to read
+    before = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
+    run_id = history.start_run("test", 1, started_at=before)
+    history.record_lab(
+        run_id, LabRunRecord.from_steps("lab4_d", "ok", started_at=before, finished_at=before, duration_s=1.0)
+    )
+    assert not is_due(reader, history)
+    _publish(ws, "lab1_a")  # published after lab4_d's last run started
+    assert upstream_published_since(reader, history.last_started("lab4_d")) == ["lab1_a"]
+    assert is_due(reader, history)

@@ -160,7 +160,7 @@ def test_inputs_are_a_dbt_source_with_their_upstream(tmp_path: Path) -> None:
     assert [s["name"] for s in sources] == ["inputs"]  # no raw source: this lab has no raw files
     (table,) = sources[0]["tables"]
     assert table["name"] == "weekly"
-    assert table["meta"] == {"upstream_lab": UP, "upstream_table": "gold.weekly_sales"}
+    assert table["config"]["meta"] == {"upstream_lab": UP, "upstream_table": "gold.weekly_sales"}
     assert [c["name"] for c in table["columns"]] == ["category", "week_start", "revenue"]
 
 
@@ -178,3 +178,45 @@ def test_bad_inputs_in_lab_yaml_are_one_line(tmp_path: Path, inputs: dict[str, o
     with pytest.raises(ConfigError, match=r"lab\.yaml: inputs") as raised:
         _down(tmp_path / "labs", textwrap.dedent(text))
     assert message in str(raised.value)
+
+
+def test_new_lab_template_shows_inputs_and_its_example_validates(tmp_path: Path) -> None:
+    """`new-lab` renders lab.yaml with a commented `inputs:` example; uncommented, it is a valid contract."""
+    from buildcpg_shared.scaffold.create import _context
+    from buildcpg_shared.scaffold.render import render_tree
+
+    lab = tmp_path / "labs" / "lab7_reader"
+    render_tree(lab, _context("lab7_reader", adopted_from=None, profile=None))
+    text = (lab / "lab.yaml").read_text()
+    block = text[text.index("# inputs:") :].split("\n\n", 1)[0]
+    uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines())
+    (lab / "lab.yaml").write_text(text.replace(block, uncommented))
+    config = load_lab_config(lab / "lab.yaml")
+    assert config.upstream_labs == ["lab1_sales_performance"]
+    assert config.inputs["weekly_sales"].table == "gold.category_week"
+
+
+def test_the_report_shows_the_cross_lab_lineage(tmp_path: Path) -> None:
+    """The overview says which labs a lab reads; its dbt lineage names each input by lab and table."""
+    from buildcpg_shared.registry import Lab
+    from buildcpg_shared.report.history import lineage_svg
+    from buildcpg_shared.report.html import render_report
+
+    paths, _ = _down(tmp_path / "labs")
+    html = render_report([Lab.from_dir(paths.root)])
+    assert f'reads <a href="#{UP}">{UP}</a>' in html
+    manifest = {
+        "sources": {
+            "source.x.inputs.weekly": {
+                "resource_type": "source",
+                "name": "weekly",
+                "config": {"meta": {"upstream_lab": UP, "upstream_table": "gold.weekly_sales"}},
+            }
+        },
+        "nodes": {
+            "model.x.stg": {"resource_type": "model", "name": "stg", "original_file_path": "models/staging/stg.sql"}
+        },
+        "parent_map": {"model.x.stg": ["source.x.inputs.weekly"]},
+    }
+    svg = lineage_svg(manifest)
+    assert f"{UP}.gold.weekly_sales" in svg and ">stg<" in svg

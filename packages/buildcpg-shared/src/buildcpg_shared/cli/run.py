@@ -17,7 +17,7 @@ from buildcpg_shared.cli.quality import quality_cell
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.history import History
 from buildcpg_shared.orchestrate.dry_run import print_plan
-from buildcpg_shared.orchestrate.graph import lab_graph
+from buildcpg_shared.orchestrate.graph import downstream_of, lab_graph
 from buildcpg_shared.orchestrate.parallel import (
     LabProgress,
     failure_tail,
@@ -88,7 +88,12 @@ def run_command(
     ),
     no_sync: bool = typer.Option(False, "--no-sync", help="do not sync a missing or stale lab venv first"),
     labs_option: str = typer.Option("", "--labs", help="comma-separated lab names (same as naming them)"),
-    due: bool = typer.Option(False, "--due", help="run the labs whose schedule (lab.yaml) is due since their last run"),
+    due: bool = typer.Option(
+        False,
+        "--due",
+        help="run the labs whose schedule (lab.yaml) is due since their last run, the labs reading them, "
+        "and labs whose inputs were published since their last run",
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="print what would run (order, labs, venvs, steps, pending files)"
     ),
@@ -108,6 +113,7 @@ def run_command(
     """
     workspace = Workspace.find()
     names = [*(labs or []), *(n.strip() for n in labs_option.split(",") if n.strip())]
+    graph = lab_graph(workspace.labs())  # an unknown upstream or a cycle: one line, nothing runs
     if due:
         if names or all_labs:
             raise BuildCPGError("--due picks the labs itself: give no lab names and no --all")
@@ -115,12 +121,13 @@ def run_command(
         if not selected:
             console.print("no lab is due")
             raise typer.Exit(0)
+        readers = downstream_of(graph, [lab.name for lab in selected])  # they rebuild on what the due labs publish
+        selected += [lab for lab in workspace.labs() if lab.name in readers and lab not in selected]
     else:
         selected = select_labs(workspace, names or None, all_labs)
     unknown = [s for s in steps.split(",") if s and s not in STEP_NAMES]
     if unknown:
         raise BuildCPGError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
-    graph = lab_graph(workspace.labs())  # an unknown upstream or a cycle: one line, nothing runs
     if dry_run:
         print_plan(console, workspace, selected, steps.split(","), full_refresh=full_refresh, graph=graph)
         raise typer.Exit(0)

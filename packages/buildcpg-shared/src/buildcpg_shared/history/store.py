@@ -16,7 +16,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ class LabRunRecord:
     quality: float | None = None
     log: str = ""
     steps: tuple[dict[str, Any], ...] = ()
+    inputs: dict[str, str] = field(default_factory=dict)  # input → "upstream-lab vN" this run read
 
     @classmethod
     def from_steps(
@@ -82,6 +83,7 @@ class LabRunRecord:
         """A record whose rows (the load step's) and quality (the inspect step's score) come from its steps."""
         load = next((s for s in steps if s.get("name") == "load"), {})
         rows = load.get("rows")
+        inputs = (load.get("data") or {}).get("inputs") or {}
         return cls(
             lab=lab,
             status=status,
@@ -94,6 +96,7 @@ class LabRunRecord:
             quality=quality_of(steps),
             log=log,
             steps=tuple(steps),
+            inputs={str(k): str(v) for k, v in inputs.items()},
         )
 
 
@@ -133,6 +136,9 @@ class History:
             con.execute("pragma busy_timeout=30000")
             con.execute("pragma journal_mode=wal")  # persistent: readers never block the writer
             con.executescript(SCHEMA)
+            columns = {r[1] for r in con.execute("pragma table_info(lab_runs)")}
+            if "inputs" not in columns:  # a history from before inputs (lab.yaml `inputs`)
+                con.execute("alter table lab_runs add column inputs text not null default '{}'")
         finally:
             con.close()
 
@@ -170,7 +176,7 @@ class History:
         with self._connect() as con:
             cur = con.execute(
                 "insert into lab_runs(run_id, lab, lab_run_id, started_at, finished_at, status, error, duration_s,"
-                " rows, quality, log) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " rows, quality, log, inputs) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     record.lab,
@@ -183,6 +189,7 @@ class History:
                     record.rows,
                     record.quality,
                     record.log,
+                    json.dumps(record.inputs, sort_keys=True),
                 ),
             )
             con.executemany(
@@ -248,6 +255,7 @@ class History:
             out = []
             for row in rows:
                 entry = dict(row)
+                entry["inputs"] = json.loads(entry.get("inputs") or "{}")
                 entry["steps"] = [
                     dict(s)
                     for s in con.execute(

@@ -89,7 +89,7 @@ def _inputs_source(config: LabConfig) -> dict[str, Any]:
         table: dict[str, Any] = {
             "name": name,
             "description": f"{said} Published {spec.table} of lab {spec.lab} (its serving copy).".strip(),
-            "meta": {"upstream_lab": spec.lab, "upstream_table": spec.table},
+            "config": {"meta": {"upstream_lab": spec.lab, "upstream_table": spec.table}},
         }
         if spec.columns:
             table["columns"] = [{"name": c} for c in spec.columns]

@@ -23,7 +23,7 @@ from buildcpg_shared.errors import BuildCPGError, LabBusyError, StepError, first
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
-from buildcpg_shared.ingest.inputs import InputsCheck, check_inputs, copy_inputs
+from buildcpg_shared.ingest.inputs import INPUT_VERSIONS, INPUTS_SCHEMA, InputsCheck, check_inputs, copy_inputs
 from buildcpg_shared.ingest.load import QUARANTINE_SCHEMA, RAW_SCHEMA, ensure_tables, load_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.inspect import DataInspector
@@ -374,9 +374,10 @@ class LabRunner:
         fingerprint.get_state(con, "last_good_build")  # creates the state table outside the transaction
         con.execute("begin transaction")
         try:
-            for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+            for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA, INPUTS_SCHEMA):  # inputs: copied again at Load
                 con.execute(f"drop schema if exists {schema} cascade")
             con.execute(f"drop table if exists {ledger.LEDGER}")
+            con.execute(f"drop table if exists {INPUT_VERSIONS}")
             fingerprint.set_state(con, "last_good_build", None)
             con.execute("commit")
         except BaseException:
