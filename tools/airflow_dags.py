@@ -1,8 +1,11 @@
 """The Airflow DAG factory: the lab registry as Airflow DAGs (drop this file into Airflow's dags folder).
 
-- ``buildcpg_labs``: every lab, daily at 00:00, one task per lab (in parallel), each running the lab
-  runner in the lab's own venv as a subprocess (``labs/<lab>/.venv/bin/python -m
-  buildcpg_shared.cli.lab run``), exactly as ``buildcpg run`` does.
+- ``buildcpg_labs``: every lab, daily at 00:00, one task per lab, each running the lab runner in the
+  lab's own venv as a subprocess (``labs/<lab>/.venv/bin/python -m buildcpg_shared.cli.lab run``),
+  exactly as ``buildcpg run`` does. Labs run in parallel, except that a lab reading another lab's
+  published gold (lab.yaml ``inputs``) waits for that lab's task: the same graph as ``buildcpg run
+  --all`` (orchestrate/graph.py). A failed upstream leaves its readers ``upstream_failed`` (not run
+  on stale data), Airflow's default trigger rule.
 - ``buildcpg_<lab>``: one more DAG per lab that has its own ``schedule:`` in lab.yaml.
 
 Each task goes through the run service like every other way to run a lab (docs/orchestration.md):
@@ -27,6 +30,7 @@ from typing import Any
 from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import AirflowException
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.orchestrate.graph import lab_graph
 from buildcpg_shared.orchestrate.parallel import run_labs
 from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.service import delivery_line
@@ -80,9 +84,12 @@ def build_dags(workspace: Workspace | None = None, *, steps: str = "", timeout: 
     workspace = workspace or _workspace()
     labs = workspace.labs()
     dags: dict[str, DAG] = {}
+    graph = lab_graph(labs)  # an unknown upstream or a cycle: one line, no DAG
     with DAG("buildcpg_labs", schedule=DAILY, start_date=START, catchup=False, tags=["buildcpg"]) as dag:
-        for lab in labs:
-            _lab_task(lab, steps, timeout)  # no dependencies: labs run in parallel
+        tasks = {lab.name: _lab_task(lab, steps, timeout) for lab in labs}
+        for name, upstreams in graph.items():
+            for upstream in upstreams:
+                tasks[upstream] >> tasks[name]  # a lab starts once every lab it reads has published
     dags[dag.dag_id] = dag
     for lab in labs:
         if lab.config.schedule:

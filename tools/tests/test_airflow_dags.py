@@ -108,3 +108,23 @@ def test_task_retries_come_from_lab_yaml(two_labs: Path) -> None:
     finally:
         lab_yaml.write_text(original)
     assert task.retries == 2 and task.retry_delay == timedelta(seconds=7)
+
+
+def test_a_reader_waits_for_its_upstream_and_is_not_run_when_it_fails(two_labs: Path) -> None:
+    """lab3_reader reads lab2_broken's gold: the DAG wires lab2_broken >> lab3_reader (same graph as
+    `buildcpg run --all`), and when lab2_broken fails the reader is upstream_failed, never run."""
+    reader = clone_lab(two_labs / "labs" / LAB, "lab3_reader")
+    lab_yaml = reader / "lab.yaml"
+    lab_yaml.write_text(
+        lab_yaml.read_text() + "inputs:\n  upstream_skus:\n    lab: lab2_broken\n    table: gold.sku_performance\n"
+    )
+    try:
+        dag = _load_factory().build_dags()["buildcpg_labs"]
+        assert dag.get_task("lab3_reader").upstream_task_ids == {"lab2_broken"}
+        assert not dag.get_task(LAB).upstream_task_ids  # independent labs stay parallel
+        run = dag.test()
+        states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    finally:
+        shutil.rmtree(reader)
+    assert states == {LAB: "success", "lab2_broken": "failed", "lab3_reader": "upstream_failed"}, states
+    assert not (reader / "data" / "last_run.json").exists()  # the reader's lab process never started

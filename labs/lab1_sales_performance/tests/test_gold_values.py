@@ -206,6 +206,28 @@ def test_sales_by_region_category_week(
     assert got == want
 
 
+def test_category_week(con: duckdb.DuckDBPyConnection, expected: Expected) -> None:
+    """The table lab 4 reads: revenue per category and week, and the days of each week the data covers."""
+    first = min(line.sale_date for line in expected.clean)
+    last = max(line.sale_date for line in expected.clean)
+    groups: dict[tuple[str, dt.date], list[Line]] = defaultdict(list)
+    for line in expected.clean:
+        groups[(expected.products[line.sku]["category"], week_start(line.sale_date))].append(line)
+    want = {}
+    for (category, monday), lines in groups.items():
+        covered = sum(1 for d in range(7) if first <= monday + dt.timedelta(days=d) <= last)
+        gross = sum((ln.units * ln.unit_price for ln in lines), Decimal(0))
+        net = sum((ln.revenue for ln in lines), Decimal(0))
+        want[(category, monday)] = (covered, sum(ln.units for ln in lines), gross, net)
+    rows = con.execute(
+        "select category, week_start, days_covered, units, gross_revenue, net_revenue from gold.category_week"
+    ).fetchall()
+    got = {(r[0], r[1]): tuple(r[2:]) for r in rows}
+    assert len(rows) == len(got)
+    assert got == want
+    assert {v[0] for v in want.values()} > {7}  # the sample has partial first/last weeks too
+
+
 def test_sku_performance_top5_and_shares(
     con: duckdb.DuckDBPyConnection,
     expected: Expected,

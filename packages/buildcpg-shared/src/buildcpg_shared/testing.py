@@ -79,9 +79,54 @@ def run_lab_dir(lab_dir: Path, **options: Any) -> tuple[Lab, RunReport]:
     return lab, LabRunner(lab, **options).run()
 
 
+INPUT_FIXTURES = Path("tests") / "fixtures" / "inputs"
+
+
+def publish_input_fixtures(lab_dir: Path) -> list[Path]:
+    """Publish the tracked snapshots of a lab's inputs as its upstream labs' serving copies, beside it.
+
+    For a lab that reads other labs (lab.yaml ``inputs``), ``tests/fixtures/inputs/<input>.csv`` holds
+    a snapshot of each published table; each upstream gets a minimal sibling folder (its lab.yaml and
+    the serving copy written by the real ``publish``), so the lab's suite runs without running (or
+    installing) its upstream labs. Returns the serving files written.
+    """
+    import duckdb
+
+    from buildcpg_shared.serving.publish import publish
+
+    if not (lab_dir / INPUT_FIXTURES).is_dir():
+        return []
+    lab = Lab.from_dir(lab_dir)
+    tables: dict[str, list[tuple[str, Path]]] = {}
+    for name, spec in lab.config.inputs.items():
+        csv = lab_dir / INPUT_FIXTURES / f"{name}.csv"
+        if csv.is_file():
+            tables.setdefault(spec.lab, []).append((spec.table_name, csv))
+    written = []
+    for upstream, files in tables.items():
+        folder = lab_dir.parent / upstream
+        folder.mkdir(exist_ok=True)
+        (folder / "lab.yaml").write_text(f"name: {upstream}\n", encoding="utf-8")
+        con = duckdb.connect()
+        con.execute("create schema gold")
+        for table, csv in files:
+            path = str(csv).replace("'", "''")
+            con.execute(f"create table gold.\"{table}\" as select * from read_csv('{path}')")
+        serving = Lab.from_dir(folder).paths.serving_file
+        publish(con, serving, lab=upstream, run_id="fixture", version=1)
+        con.close()
+        written.append(serving)
+    return written
+
+
 def run_lab_copy(lab_dir: Path, dest_parent: Path, **options: Any) -> tuple[Lab, RunReport]:
-    """Copy a lab and run its whole pipeline in this process; returns (lab, report)."""
-    return run_lab_dir(copy_lab(lab_dir, dest_parent), **options)
+    """Copy a lab and run its whole pipeline in this process; returns (lab, report).
+
+    A lab with input snapshots (``tests/fixtures/inputs``) gets them published as its upstreams first.
+    """
+    copy = copy_lab(lab_dir, dest_parent)
+    publish_input_fixtures(copy)
+    return run_lab_dir(copy, **options)
 
 
 _WORKSPACE_IGNORE = shutil.ignore_patterns(*_BUILD_OUTPUTS, ".tox", "site")

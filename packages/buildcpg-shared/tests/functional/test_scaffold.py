@@ -224,7 +224,9 @@ def test_upgrade_lab_refuses_a_lab_not_made_from_the_template(workspace: Path) -
     assert "was not made by `buildcpg new-lab` (no .buildcpg-template.json)" in result.stderr
 
 
-@pytest.mark.parametrize("lab", ["lab1_sales_performance", "lab2_forecast_model", "lab3_customer_segmentation"])
+@pytest.mark.parametrize(
+    "lab", ["lab1_sales_performance", "lab2_forecast_model", "lab3_customer_segmentation", "lab4_category_review"]
+)
 def test_shipped_labs_are_template_instances_up_to_date(workspace: Path, lab: str) -> None:
     dry = run_cli(workspace, "upgrade-lab", lab, "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr

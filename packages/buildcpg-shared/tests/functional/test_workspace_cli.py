@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from buildcpg_shared.registry import Workspace
 from buildcpg_shared.testing import chromium_or_skip, copy_workspace
 from buildcpg_shared.testing import cli_env as _env
 from buildcpg_shared.testing import run_cli as _cli
@@ -193,7 +194,8 @@ def test_doctor_passes_and_reports_versions(workspace: Path) -> None:
     # each lab's own key packages, from its own venv
     assert "statsforecast 2." in result.stdout and "scikit-learn 1." in result.stdout
     # every lab's dbt sources are generated from its lab.yaml and in sync
-    assert result.stdout.count("│ lab.yaml ") == 3, result.stdout
+    assert result.stdout.count("│ lab.yaml ") == len(Workspace(workspace).labs()), result.stdout
+    assert "✓ lab graph (inputs): lab4_category_review reads lab1_sales_performance" in result.stdout
 
 
 def test_unknown_lab_is_one_clear_line(workspace: Path) -> None:

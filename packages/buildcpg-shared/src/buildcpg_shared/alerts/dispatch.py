@@ -88,7 +88,7 @@ class AlertDispatcher:
 
     def on_lab_result(self, lab: Lab, record: LabRunRecord) -> list[Delivery]:
         """Open or close the lab's 'failed', 'quality' and 'stale' incidents after a run."""
-        if record.status == "busy":
+        if record.status in ("busy", "skipped"):  # not run: nothing about this lab's health changed
             return []
         out: list[Delivery] = []
         if record.status == "failed":

@@ -11,7 +11,8 @@ import yaml
 from rich.table import Table
 
 from buildcpg_shared.cli.common import console
-from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.errors import BuildCPGError, ConfigError
+from buildcpg_shared.orchestrate.graph import lab_graph
 from buildcpg_shared.orchestrate.uv import check_lab_venv, installed_versions, run_uv
 from buildcpg_shared.pipeline.dbt_sources import is_generated, sources_drift, sources_path
 from buildcpg_shared.registry import Lab, Workspace
@@ -87,6 +88,14 @@ def doctor_command() -> None:
         problems.append(
             "dbt is importable in the root venv: run `uv sync --locked` at the root (exact sync removes it)"
         )
+
+    try:
+        graph = lab_graph(workspace.labs())
+        edges = [f"{lab} reads {', '.join(ups)}" for lab, ups in sorted(graph.items()) if ups]
+        console.print("[green]✓[/] lab graph (inputs): " + ("; ".join(edges) or "no lab reads another"))
+    except ConfigError as err:  # an unknown upstream or a cycle
+        console.print(f"[red]✗[/] lab graph (inputs): {err}")
+        problems.append(str(err))
 
     table = Table(title="Labs")
     for column in ("lab", "venv", "profile → database", "sources", *KEY_PACKAGES, "lab's own"):

@@ -17,6 +17,7 @@ from buildcpg_shared.cli.quality import quality_cell
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.history import History
 from buildcpg_shared.orchestrate.dry_run import print_plan
+from buildcpg_shared.orchestrate.graph import downstream_of, lab_graph
 from buildcpg_shared.orchestrate.parallel import (
     LabProgress,
     failure_tail,
@@ -87,17 +88,32 @@ def run_command(
     ),
     no_sync: bool = typer.Option(False, "--no-sync", help="do not sync a missing or stale lab venv first"),
     labs_option: str = typer.Option("", "--labs", help="comma-separated lab names (same as naming them)"),
-    due: bool = typer.Option(False, "--due", help="run the labs whose schedule (lab.yaml) is due since their last run"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="print what would run (labs, venvs, steps, pending files)"),
+    due: bool = typer.Option(
+        False,
+        "--due",
+        help="run the labs whose schedule (lab.yaml) is due since their last run, the labs reading them, "
+        "and labs whose inputs were published since their last run",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="print what would run (order, labs, venvs, steps, pending files)"
+    ),
+    allow_stale_inputs: bool = typer.Option(
+        False,
+        "--allow-stale-inputs",
+        help="run a lab even when an upstream lab it reads failed, on that upstream's last published version",
+    ),
 ) -> None:
     """Run labs (Check → Load → Transform → Test → Inspect), one process per lab in its own venv.
 
+    Labs that read other labs' published gold (lab.yaml `inputs`) start after those labs have
+    finished; when one failed they are skipped (upstream failed) unless --allow-stale-inputs.
     Every run is recorded in .buildcpg/history.sqlite and alerts go to the routes of buildcpg.yaml
     and lab.yaml. Exits 0 when every lab passed, 1 when any lab failed, 3 when none failed but some
     were busy (already running elsewhere, so not run now).
     """
     workspace = Workspace.find()
     names = [*(labs or []), *(n.strip() for n in labs_option.split(",") if n.strip())]
+    graph = lab_graph(workspace.labs())  # an unknown upstream or a cycle: one line, nothing runs
     if due:
         if names or all_labs:
             raise BuildCPGError("--due picks the labs itself: give no lab names and no --all")
@@ -105,13 +121,15 @@ def run_command(
         if not selected:
             console.print("no lab is due")
             raise typer.Exit(0)
+        readers = downstream_of(graph, [lab.name for lab in selected])  # they rebuild on what the due labs publish
+        selected += [lab for lab in workspace.labs() if lab.name in readers and lab not in selected]
     else:
         selected = select_labs(workspace, names or None, all_labs)
     unknown = [s for s in steps.split(",") if s and s not in STEP_NAMES]
     if unknown:
         raise BuildCPGError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
     if dry_run:
-        print_plan(console, workspace, selected, steps.split(","), full_refresh=full_refresh)
+        print_plan(console, workspace, selected, steps.split(","), full_refresh=full_refresh, graph=graph)
         raise typer.Exit(0)
     if not no_sync:
         sync_stale(workspace, selected, console.print)
@@ -132,6 +150,8 @@ def run_command(
         timeout=timeout or None,
         progress=progress,
         run_id=recorder.run_id,  # each lab process records its run in it (the run service)
+        graph=graph,
+        allow_stale=allow_stale_inputs,
     )
     if sys.stdout.isatty():
         with Live(_table(progress, title), console=console, refresh_per_second=4, transient=True) as live:
@@ -160,15 +180,22 @@ def run_command(
         mark = "[green]sent[/]" if delivery["ok"] else f"[red]NOT sent[/] ({escape(str(delivery['error']))})"
         console.print(f"alert {escape(str(delivery['subject']))} → {escape(str(delivery['route']))}: {mark}")
     busy = [p for p in progress.values() if p.busy]
-    failed = [p for p in progress.values() if not p.ok and not p.busy]
+    skipped = [p for p in progress.values() if p.state == "skipped"]
+    failed = [p for p in progress.values() if not p.ok and not p.busy and p.state != "skipped"]
     for p in busy:
         console.print(f"[yellow]… {p.lab} busy[/]: {p.error}")
+    for p in skipped:
+        console.print(f"[yellow]– {p.lab}[/]: {p.error}")
     for p in failed:
         console.print(f"[red]✗ {p.lab}[/]: {p.error}")
         tail = failure_tail(p)
         if tail:
             console.print(f"  last lines of {p.log}:", style="dim")
             console.print(tail, markup=False, highlight=False)
-    ok = len(progress) - len(failed) - len(busy)
-    console.print(f"{ok} of {len(progress)} lab(s) passed" + (f", {len(busy)} busy (already running)" if busy else ""))
+    ok = len(progress) - len(failed) - len(busy) - len(skipped)
+    console.print(
+        f"{ok} of {len(progress)} lab(s) passed"
+        + (f", {len(busy)} busy (already running)" if busy else "")
+        + (f", {len(skipped)} skipped (upstream failed)" if skipped else "")
+    )
     raise typer.Exit(run_exit_code(progress))

@@ -395,6 +395,49 @@ class ReportConfig(_Strict):
 # --- end report ---
 
 
+class InputConfig(_Strict):
+    """One published gold table of another lab that this lab reads (``inputs:`` in lab.yaml).
+
+    The table is read from the upstream lab's serving copy only (read-only), copied into this lab's
+    ``inputs`` schema at Load, and declared to dbt as ``source('inputs', <name>)``.
+    """
+
+    lab: str = Field(description="the upstream lab (a folder under labs/)")
+    table: str = Field(description="gold.<table> it publishes")
+    description: str = ""
+    columns: list[str] = Field(
+        default_factory=list, description="columns this lab needs: a published table without one fails Check"
+    )
+
+    @field_validator("lab")
+    @classmethod
+    def _upstream_name(cls, value: str) -> str:
+        problem = lab_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("table")
+    @classmethod
+    def _gold_table(cls, value: str) -> str:
+        if not _TABLE_RE.fullmatch(value):
+            raise ValueError(f"table {value!r} must be gold.<table> (lowercase snake_case): labs publish gold only")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _plain_columns(cls, value: list[str]) -> list[str]:
+        for column in value:
+            if not _COLUMN_RE.fullmatch(column):
+                raise ValueError(f"column {column!r} is not a plain column name")
+        return value
+
+    @property
+    def table_name(self) -> str:
+        """The table's name without the ``gold.`` schema."""
+        return self.table.split(".", 1)[1]
+
+
 class LabConfig(_Strict):
     """A whole lab.yaml."""
 
@@ -408,6 +451,9 @@ class LabConfig(_Strict):
     timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
     forecast: ForecastConfig | None = Field(default=None, description="frequency and backtest of a forecasting lab")
     report: ReportConfig = Field(default_factory=ReportConfig, description="charts of gold tables in the report")
+    inputs: dict[str, InputConfig] = Field(
+        default_factory=dict, description="published gold tables of other labs this lab reads (docs/lab-graph.md)"
+    )
     retries: int = Field(
         default=0, ge=0, le=10, description="Airflow: retries of a failed run of this lab (each attempt is recorded)"
     )
@@ -438,6 +484,26 @@ class LabConfig(_Strict):
                 raise ValueError(f"source name {name!r} must be lowercase snake_case")
         return value
 
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, value: dict[str, InputConfig]) -> dict[str, InputConfig]:
+        for name in value:
+            if not IDENTIFIER_RE.fullmatch(name):
+                raise ValueError(f"input name {name!r} must be lowercase snake_case")
+        return value
+
+    @model_validator(mode="after")
+    def _not_own_input(self) -> LabConfig:
+        for name, spec in self.inputs.items():
+            if spec.lab == self.name:
+                raise ValueError(f"inputs.{name}: a lab cannot read its own output ({spec.table})")
+        return self
+
+    @property
+    def upstream_labs(self) -> list[str]:
+        """The labs whose published gold this lab reads, each once, in declaration order."""
+        return list(dict.fromkeys(spec.lab for spec in self.inputs.values()))
+
 
 def _location(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("function-after", "function-before")]
@@ -467,7 +533,8 @@ def load_lab_config(path: Path) -> LabConfig:
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see docs/contracts.md)"
-        raise ConfigError(f"{path}: {_location(first['loc'])}: {message}{more}") from err
+        where = f"{_location(first['loc'])}: " if first["loc"] else ""  # a whole-file rule names its keys
+        raise ConfigError(f"{path}: {where}{message}{more}") from err
     folder = path.parent.name
     if config.name != folder:
         raise ConfigError(f"{path}: name: {config.name!r} must match the lab folder name {folder!r}")

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ class LabRunRecord:
     """One finished lab run, as the platform saw it."""
 
     lab: str
-    status: str  # ok | warn | failed | busy
+    status: str  # ok | warn | failed | busy | skipped (an upstream lab failed: not started)
     started_at: str
     finished_at: str
     duration_s: float
@@ -79,6 +79,7 @@ class LabRunRecord:
     quality: float | None = None
     log: str = ""
     steps: tuple[dict[str, Any], ...] = ()
+    inputs: dict[str, str] = field(default_factory=dict)  # input → "upstream-lab vN" this run read
 
     @classmethod
     def from_steps(
@@ -97,6 +98,7 @@ class LabRunRecord:
         """A record whose rows (the load step's) and quality (the inspect step's score) come from its steps."""
         load = next((s for s in steps if s.get("name") == "load"), {})
         rows = load.get("rows")
+        inputs = (load.get("data") or {}).get("inputs") or {}
         return cls(
             lab=lab,
             status=status,
@@ -109,6 +111,7 @@ class LabRunRecord:
             quality=quality_of(steps),
             log=log,
             steps=tuple(steps),
+            inputs={str(k): str(v) for k, v in inputs.items()},
         )
 
 
@@ -148,6 +151,9 @@ class History:
             con.execute("pragma busy_timeout=30000")
             _set_wal(con)  # persistent: readers never block the writer
             con.executescript(SCHEMA)
+            columns = {r[1] for r in con.execute("pragma table_info(lab_runs)")}
+            if "inputs" not in columns:  # a history from before inputs (lab.yaml `inputs`)
+                con.execute("alter table lab_runs add column inputs text not null default '{}'")
         finally:
             con.close()
 
@@ -185,7 +191,7 @@ class History:
         with self._connect() as con:
             cur = con.execute(
                 "insert into lab_runs(run_id, lab, lab_run_id, started_at, finished_at, status, error, duration_s,"
-                " rows, quality, log) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " rows, quality, log, inputs) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     record.lab,
@@ -198,6 +204,7 @@ class History:
                     record.rows,
                     record.quality,
                     record.log,
+                    json.dumps(record.inputs, sort_keys=True),
                 ),
             )
             con.executemany(
@@ -263,6 +270,7 @@ class History:
             out = []
             for row in rows:
                 entry = dict(row)
+                entry["inputs"] = json.loads(entry.get("inputs") or "{}")
                 entry["steps"] = [
                     dict(s)
                     for s in con.execute(
@@ -286,10 +294,10 @@ class History:
             return dict(row) if row else None
 
     def last_started(self, lab: str) -> str | None:
-        """When the lab's latest recorded run started (busy runs excluded), or None."""
+        """When the lab's latest recorded run started (busy and skipped runs excluded: never ran), or None."""
         with self._connect() as con:
             row = con.execute(
-                "select max(started_at) from lab_runs where lab = ? and status != 'busy'", (lab,)
+                "select max(started_at) from lab_runs where lab = ? and status not in ('busy', 'skipped')", (lab,)
             ).fetchone()
             return row[0] if row else None
 

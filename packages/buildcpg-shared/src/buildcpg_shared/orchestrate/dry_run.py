@@ -10,6 +10,7 @@ from buildcpg_shared.errors import BuildCPGError, first_line
 from buildcpg_shared.ingest.check import scan
 from buildcpg_shared.ingest.ledger import read_ledger
 from buildcpg_shared.inspect.readonly import running_run
+from buildcpg_shared.orchestrate.graph import levels
 from buildcpg_shared.orchestrate.uv import venv_is_current
 from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, Workspace
@@ -39,17 +40,38 @@ def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
 
 
 def print_plan(
-    console: Console, workspace: Workspace, labs: list[Lab], steps: list[str], *, full_refresh: bool
+    console: Console,
+    workspace: Workspace,
+    labs: list[Lab],
+    steps: list[str],
+    *,
+    full_refresh: bool,
+    graph: dict[str, list[str]] | None = None,
 ) -> None:
-    """A table of the labs that would run: venv, steps, files pending; nothing is run or written."""
+    """A table of the labs that would run, in the order they would start: wave (a lab starts after
+    the labs it reads), inputs, venv, steps, files pending; nothing is run or written."""
+    graph = graph or {}
+    by_name = {lab.name: lab for lab in labs}
+    waves = levels(graph, by_name)
     table = Table(title=f"dry run: {len(labs)} lab(s) would run (nothing was run)")
-    for column in ("lab", "venv", "steps", "schedule", "pending files"):
+    for column in ("wave", "lab", "reads", "venv", "steps", "schedule", "pending files"):
         table.add_column(column)
     ordered = ",".join(s for s in STEP_NAMES if s in steps) + (" (full refresh)" if full_refresh else "")
-    for lab in labs:
-        venv = str(lab.paths.venv_python.relative_to(workspace.root))
-        state = "" if venv_is_current(workspace, lab) else " (would sync first)"
-        table.add_row(
-            lab.name, venv + state, ordered, lab.config.schedule or "", pending_files(lab, full_refresh=full_refresh)
-        )
+    for wave, names in enumerate(waves, start=1):
+        for name in names:
+            lab = by_name[name]
+            venv = str(lab.paths.venv_python.relative_to(workspace.root))
+            state = "" if venv_is_current(workspace, lab) else " (would sync first)"
+            reads = ", ".join(u + ("" if u in by_name else " (last published)") for u in graph.get(name, []))
+            table.add_row(
+                str(wave),
+                lab.name,
+                reads,
+                venv + state,
+                ordered,
+                lab.config.schedule or "",
+                pending_files(lab, full_refresh=full_refresh),
+            )
     console.print(table)
+    if len(waves) > 1:
+        console.print("order: " + " → ".join(" + ".join(wave) for wave in waves))

@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ class LabProgress:
     """What the platform knows of one lab's run so far."""
 
     lab: str
-    state: str = "queued"  # queued | running | ok | warn | failed | busy
+    state: str = "queued"  # queued | running | ok | warn | failed | busy | skipped
     current: str = ""
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float | None = None
@@ -77,7 +77,7 @@ class LabProgress:
         """What the history keeps of this run (when the lab process could not record it itself)."""
         return LabRunRecord.from_steps(
             self.lab,
-            "busy" if self.busy else (self.state if self.state in ("ok", "warn") else "failed"),
+            "busy" if self.busy else (self.state if self.state in ("ok", "warn", "skipped") else "failed"),
             started_at=self.started_at or now_iso(),
             finished_at=self.finished_at or now_iso(),
             duration_s=self.duration,
@@ -286,7 +286,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_PASSED_OR_BUSY = 0, 1, 3
 
 def run_exit_code(progress: dict[str, LabProgress]) -> int:
     """0 every lab passed; 1 some lab failed; 3 none failed but some were busy (running elsewhere)."""
-    if any(not p.ok and not p.busy for p in progress.values()):
+    if any(not p.ok and not p.busy for p in progress.values()):  # skipped: an upstream failed
         return EXIT_FAILED
     return EXIT_PASSED_OR_BUSY if any(p.busy for p in progress.values()) else EXIT_PASSED
 
@@ -307,8 +307,15 @@ def run_labs(
     progress: dict[str, LabProgress] | None = None,
     on_done: Callable[[Lab, LabProgress], None] = lambda lab, p: None,
     run_id: str = "",
+    graph: dict[str, list[str]] | None = None,
+    allow_stale: bool = False,
 ) -> dict[str, LabProgress]:
     """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
+
+    With ``graph`` (orchestrate/graph.py: each lab's upstream labs) a lab starts only when every
+    upstream of it among ``labs`` has finished; when one of them did not pass, the lab is
+    ``skipped (upstream failed)`` unless ``allow_stale``, which runs it on the upstream's last
+    published version. Upstreams not among ``labs`` are not waited for (their last publish is read).
 
     Every lab run is recorded once in the history under the platform run ``run_id``: by the lab
     process (the run service), or here when it could not (killed, timed out, never started).
@@ -331,10 +338,48 @@ def run_labs(
         record_unrecorded(workspace, lab, progress[lab.name], run_id)
         on_done(lab, progress[lab.name])
 
+    graph = graph or {}
+    names = {lab.name for lab in labs}
+    needs = {lab.name: [u for u in graph.get(lab.name, []) if u in names] for lab in labs}
+    waiting = longest_first(labs)
+    finished: set[str] = set()
+    running: dict[Future[None], str] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(one, lab) for lab in longest_first(labs)]:
-            future.result()
+        while waiting or running:
+            for lab in [lab for lab in waiting if all(u in finished for u in needs[lab.name])]:
+                waiting.remove(lab)
+                failed_ups = [u for u in needs[lab.name] if not progress[u].ok]
+                if failed_ups and not allow_stale:
+                    _skip(workspace, lab, progress[lab.name], failed_ups, progress, run_id)
+                    on_change()
+                    on_done(lab, progress[lab.name])
+                    finished.add(lab.name)
+                    continue
+                running[pool.submit(one, lab)] = lab.name
+            if not running:
+                continue  # labs were skipped: their readers may be decidable now
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()
+                finished.add(running.pop(future))
     return progress
+
+
+def _skip(
+    workspace: Workspace,
+    lab: Lab,
+    progress: LabProgress,
+    failed_ups: list[str],
+    every: dict[str, LabProgress],
+    run_id: str,
+) -> None:
+    """Mark a lab ``skipped (upstream failed)`` without starting it, and record that in the history."""
+    said = ", ".join(f"{u} ({every[u].state})" for u in failed_ups)
+    progress.state = "skipped"
+    progress.error = f"skipped (upstream failed): {said}; its last published version stays"
+    progress.started_at = progress.finished_at = now_iso()
+    progress.duration_s = 0.0
+    record_unrecorded(workspace, lab, progress, run_id)
 
 
 def record_unrecorded(workspace: Workspace, lab: Lab, progress: LabProgress, run_id: str) -> None:

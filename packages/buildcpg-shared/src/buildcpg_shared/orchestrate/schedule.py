@@ -9,18 +9,38 @@ from pathlib import Path
 from croniter import croniter
 
 from buildcpg_shared.history import History
+from buildcpg_shared.ingest.inputs import upstream_paths
 from buildcpg_shared.registry import Lab, Workspace
 
 BEGIN = "# BEGIN buildcpg {root}"
 END = "# END buildcpg {root}"
 
 
+def upstream_published_since(lab: Lab, last_started: str | None) -> list[str]:
+    """The labs ``lab`` reads (lab.yaml ``inputs``) that published after its last run started."""
+    if last_started is None:
+        return []
+    since = datetime.fromisoformat(last_started).timestamp()
+    newer = []
+    for upstream in lab.config.upstream_labs:
+        serving = upstream_paths(lab.paths, upstream).serving_file
+        try:
+            if serving.stat().st_mtime > since:
+                newer.append(upstream)
+        except OSError:  # not published (yet): nothing new to read
+            continue
+    return newer
+
+
 def is_due(lab: Lab, history: History, now: datetime | None = None) -> bool:
-    """True when a scheduled fire time has passed since the lab's last run (or it never ran)."""
+    """True when a scheduled fire time has passed since the lab's last run (or it never ran), or,
+    for a lab that reads other labs (scheduled or not), when one of them published after its last run."""
+    last = history.last_started(lab.name)
+    if upstream_published_since(lab, last):
+        return True
     schedule = lab.config.schedule
     if not schedule:
         return False
-    last = history.last_started(lab.name)
     if last is None:
         return True
     now = now or datetime.now(UTC)

@@ -6,6 +6,10 @@ new events only mark the lab for one more run afterwards (and the lab lock refus
 writer). Partial names (``.part``, ``.tmp``, dot-files) are ignored, and so is ``data/raw/_http``
 (HTTP landings are written by runs themselves); files still being written when a run starts are
 held back by the runner's CSVMonitor and picked up by the next run.
+
+A lab that reads other labs (lab.yaml ``inputs``) also runs when one of them publishes a new
+version: the watcher watches each upstream's ``data/serving/`` folder for its serving copy being
+swapped in (publish renames the finished file over it), debounced like raw files.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from watchdog.observers import Observer
 
 from buildcpg_shared.ingest.check import PARTIAL_SUFFIXES
 from buildcpg_shared.ingest.http_source import HTTP_DIR
+from buildcpg_shared.ingest.inputs import upstream_paths
+from buildcpg_shared.orchestrate.graph import upstreams_of
 from buildcpg_shared.registry import Lab
 
 
@@ -56,9 +62,30 @@ class _Handler(FileSystemEventHandler):
         path = str(getattr(event, "dest_path", "") or event.src_path)
         if not is_complete_name(path) or self._is_landing(Path(path)):
             return
-        with self.lock:
-            self.state.dirty = True
-            self.state.last_event = time.monotonic()
+        _mark(self.state, self.lock)
+
+
+def _mark(state: _LabState, lock: threading.Lock) -> None:
+    with lock:
+        state.dirty = True
+        state.last_event = time.monotonic()
+
+
+class _UpstreamHandler(FileSystemEventHandler):
+    """Marks the labs that read an upstream when its serving copy is replaced (a new publish)."""
+
+    def __init__(self, serving_file: Path, readers: list[_LabState], lock: threading.Lock) -> None:
+        self.serving_file = serving_file
+        self.readers = readers
+        self.lock = lock
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type not in ("created", "moved", "modified", "closed"):
+            return
+        if Path(str(getattr(event, "dest_path", "") or event.src_path)).name != self.serving_file.name:
+            return  # the .tmp being written, its WAL: not a publish yet
+        for state in self.readers:
+            _mark(state, self.lock)
 
 
 class LabWatcher:
@@ -72,9 +99,16 @@ class LabWatcher:
         self._states = {lab.name: _LabState(lab) for lab in labs}
         self._observer = Observer()
         self._workers: list[threading.Thread] = []
+        readers: dict[Path, list[_LabState]] = {}
         for state in self._states.values():
             state.lab.paths.raw_dir.mkdir(parents=True, exist_ok=True)
             self._observer.schedule(_Handler(state, self._lock), str(state.lab.paths.raw_dir), recursive=True)
+            for upstream in upstreams_of(state.lab):
+                readers.setdefault(upstream_paths(state.lab.paths, upstream).serving_file, []).append(state)
+        for serving_file, states in readers.items():
+            serving_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = _UpstreamHandler(serving_file, states, self._lock)
+            self._observer.schedule(handler, str(serving_file.parent), recursive=False)
 
     def runs(self, lab: str) -> int:
         """How many runs of ``lab`` have been started so far."""

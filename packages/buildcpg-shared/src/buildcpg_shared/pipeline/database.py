@@ -9,6 +9,7 @@ import duckdb
 
 from buildcpg_shared.errors import StepError, first_line, os_problem
 from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.inputs import INPUT_VERSIONS, INPUTS_SCHEMA
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
 
@@ -47,7 +48,8 @@ def connect_for_run(lab_name: str, database: Path) -> duckdb.DuckDBPyConnection:
 
 
 def reset_for_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """--full-refresh: rebuild raw and quarantine from the files (the files are untouched).
+    """--full-refresh: rebuild raw and quarantine from the files (the files are untouched), and copy
+    the inputs (other labs' published tables) again.
 
     One transaction (DuckDB DDL is transactional): a kill at any point leaves either the old
     raw + ledger + build state or none of them, never a ledger claiming rows raw no longer holds.
@@ -55,9 +57,10 @@ def reset_for_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
     fingerprint.get_state(con, "last_good_build")  # creates the state table outside the transaction
     con.execute("begin transaction")
     try:
-        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA, INPUTS_SCHEMA):  # inputs: copied again at Load
             con.execute(f"drop schema if exists {schema} cascade")
         con.execute(f"drop table if exists {ledger.LEDGER}")
+        con.execute(f"drop table if exists {INPUT_VERSIONS}")
         fingerprint.set_state(con, "last_good_build", None)
         con.execute("commit")
     except BaseException:

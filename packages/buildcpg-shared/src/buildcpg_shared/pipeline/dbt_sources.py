@@ -25,6 +25,7 @@ import yaml
 
 from buildcpg_shared.config.lab_config import LabConfig, load_lab_config
 from buildcpg_shared.errors import ConfigError
+from buildcpg_shared.ingest.inputs import INPUTS_SCHEMA
 from buildcpg_shared.registry.paths import LabPaths
 
 SOURCE_NAME = "raw"
@@ -40,6 +41,11 @@ _SOURCE_DESCRIPTION = (
     "Raw files of data/raw, loaded as typed tables by the lab runner before dbt runs (columns and "
     "types from lab.yaml). Rows whose values cannot be cast to the declared types never reach these "
     "tables: the runner sends them to quarantine. Every table also carries `_source_file` and `_loaded_at`."
+)
+_INPUTS_DESCRIPTION = (
+    "Gold tables other labs publish (lab.yaml `inputs`), read from their serving copies and copied "
+    "here at Load together with their published version (_buildcpg.input_versions). Read-only snapshots: "
+    "an upstream that publishes during a run changes nothing until this lab's next run."
 )
 _META_COLUMNS = {
     "_source_file": "File the row was loaded from, relative to data/raw.",
@@ -73,6 +79,27 @@ def _table(name: str, config: LabConfig) -> dict[str, Any]:
     columns += [{"name": c, "description": text} for c, text in _META_COLUMNS.items()]
     table["columns"] = [{k: v for k, v in column.items() if v} for column in columns]
     return table
+
+
+def _inputs_source(config: LabConfig) -> dict[str, Any]:
+    """The ``inputs`` source: other labs' published gold tables, copied at Load (docs/lab-graph.md)."""
+    tables = []
+    for name, spec in config.inputs.items():
+        said = " ".join(spec.description.split())
+        table: dict[str, Any] = {
+            "name": name,
+            "description": f"{said} Published {spec.table} of lab {spec.lab} (its serving copy).".strip(),
+            "config": {"meta": {"upstream_lab": spec.lab, "upstream_table": spec.table}},
+        }
+        if spec.columns:
+            table["columns"] = [{"name": c} for c in spec.columns]
+        tables.append(table)
+    return {
+        "name": INPUTS_SCHEMA,
+        "schema": INPUTS_SCHEMA,
+        "description": _INPUTS_DESCRIPTION,
+        "tables": tables,
+    }
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -146,9 +173,10 @@ def render_sources(config: LabConfig, extras_path: Path | None = None) -> str:
     }
     if extras_path is not None:
         source = _apply_extras(source, _read_extras(extras_path), extras_path)
-    body = yaml.dump(
-        {"version": 2, "sources": [source]}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    sources = [source] if config.sources or not config.inputs else []
+    if config.inputs:
+        sources.append(_inputs_source(config))
+    body = yaml.dump({"version": 2, "sources": sources}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return _HEADER_TEXT + body
 
 

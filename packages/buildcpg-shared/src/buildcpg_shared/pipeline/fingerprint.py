@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from buildcpg_shared.ingest.inputs import inputs_version
 from buildcpg_shared.ingest.ledger import LEDGER
 from buildcpg_shared.registry.paths import LabPaths
 from buildcpg_shared.schema import META_SCHEMA
@@ -37,7 +38,7 @@ def project_fingerprint(paths: LabPaths) -> str:
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
     """A value that changes whenever a file load commits (the ledger is updated in that transaction)."""
     row = con.execute(f"select count(*), max(loaded_at), sum(rows) from {LEDGER}").fetchone()
-    return "|".join(str(v) for v in (row or ()))
+    return "|".join([*(str(v) for v in (row or ())), inputs_version(con)])
 
 
 def _ensure_state(con: duckdb.DuckDBPyConnection) -> None:

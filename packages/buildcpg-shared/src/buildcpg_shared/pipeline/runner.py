@@ -96,14 +96,19 @@ class LabRunner:
         check_identity(con, self.lab.name, self.database)
         if self.full_refresh:
             reset_for_full_refresh(con)
-        plan = None
+        plan = inputs = None
         if "check" in want or "load" in want:
-            checked, plan = run_check(ctx)
+            checked, plan, inputs = run_check(ctx)
             finish(checked)
-        if "load" in want and plan is not None and finish(run_load(ctx, plan)).status == "failed":
+        if "load" in want and plan is not None and finish(run_load(ctx, plan, inputs)).status == "failed":
             for name in ("transform", "test", "inspect", "publish"):
                 if name in want:
                     skipped(name, "load failed")
+            return
+        if inputs is not None and inputs.problems and {"transform", "test"} & want:  # never build on a missing input
+            for name in ("transform", "test", "inspect", "publish"):
+                if name in want:
+                    skipped(name, f"input unavailable: {inputs.problems[0]}")
             return
         up_to_date = not self.full_refresh and fingerprint.is_up_to_date(self.paths, con, self.database)
         build_key = fingerprint.build_key(self.paths, con)

@@ -87,6 +87,14 @@ def _layer(node: dict[str, Any]) -> str:
     return "other"
 
 
+def _node_label(node: dict[str, Any], uid: str) -> str:
+    """A node's name; an input (another lab's published table) is named by its lab and table."""
+    meta = node.get("meta") or (node.get("config") or {}).get("meta") or {}
+    if node.get("resource_type") == "source" and meta.get("upstream_lab"):
+        return f"{meta['upstream_lab']}.{meta.get('upstream_table', '')}"
+    return str(node.get("name", uid))
+
+
 def lineage_svg(manifest: dict[str, Any]) -> str:
     """Sources and models placed by layer (left to right) with an edge per dependency ("" without a manifest)."""
     nodes = {
@@ -105,7 +113,7 @@ def lineage_svg(manifest: dict[str, Any]) -> str:
     used = [layer for layer in LAYERS if counts[layer]]
     column = {LAYERS.index(layer): i for i, layer in enumerate(used)}
     points = [
-        {"x": column[c], "y": -r, "name": nodes[uid].get("name", uid), "layer": _layer(nodes[uid])}
+        {"x": column[c], "y": -r, "name": _node_label(nodes[uid], uid), "layer": _layer(nodes[uid])}
         for uid, (c, r) in placed.items()
     ]
     edges = [

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.history import History
+from buildcpg_shared.orchestrate.graph import upstreams_of
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab
@@ -40,6 +41,7 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
         lab_score = data["latest"].get("lab")
         data["score_svg"] = score_history_svg(data["history"], lab_score["threshold"] if lab_score else None)
         data["charts"] = _declared_charts(lab)
+        data["reads"] = upstreams_of(lab)  # the cross-lab lineage: labs whose published gold it reads
         data["dbt"] = dbt_history(lab.paths.dbt_dir / "target")
         health = history.health(lab.name) if history else None
         stale_after = dispatcher.stale_after_hours(lab) if dispatcher and not data["broken"] else None

@@ -6,13 +6,15 @@ from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
+from buildcpg_shared.ingest.inputs import InputsCheck, check_inputs
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.pipeline.run_steps import StepContext
 from buildcpg_shared.pipeline.steps import StepResult, timed
 
 
-def run_check(ctx: StepContext) -> tuple[StepResult, CheckResult]:
-    """The Check step and its plan (what Load loads)."""
+def run_check(ctx: StepContext) -> tuple[StepResult, CheckResult, InputsCheck]:
+    """The Check step, its plan (what Load loads) and the published version of every input
+    (lab.yaml ``inputs``: other labs' gold; a missing or incompatible one fails the step)."""
     result = StepResult("check")
     with timed(result):
         ledger.ensure_ledger(ctx.con)
@@ -36,11 +38,16 @@ def run_check(ctx: StepContext) -> tuple[StepResult, CheckResult]:
         }
         for problem in plan.unreadable:  # one line each; the other files still load
             ctx.reporter.say(f"check     error   {problem.line}")
-        problems = polled + [u.line for u in plan.unreadable]
+        inputs = check_inputs(ctx.con, ctx.lab.paths, ctx.lab.config)
+        if inputs.published:
+            result.data["inputs"] = {n: p.label for n, p in inputs.published.items()}
+        for line in inputs.problems:
+            ctx.reporter.say(f"check     error   {line}")
+        problems = inputs.problems + polled + [u.line for u in plan.unreadable]
         if problems:
             result.status = "failed"
             result.detail = f"{problems[0]}; {result.detail}"
-    return result, plan
+    return result, plan, inputs
 
 
 def _poll(ctx: StepContext, known: dict[str, ledger.LedgerEntry]) -> list[str]:

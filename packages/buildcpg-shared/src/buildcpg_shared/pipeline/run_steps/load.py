@@ -5,13 +5,15 @@ from __future__ import annotations
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
+from buildcpg_shared.ingest.inputs import InputsCheck, copy_inputs
 from buildcpg_shared.ingest.load import ensure_tables, load_file
 from buildcpg_shared.pipeline.run_steps import StepContext
 from buildcpg_shared.pipeline.steps import StepResult, timed
 
 
-def run_load(ctx: StepContext, plan: CheckResult) -> StepResult:
-    """The Load step: a file that cannot be loaded fails the step; the other files still load."""
+def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = None) -> StepResult:
+    """The Load step: a file that cannot be loaded fails the step; the other files still load.
+    Inputs whose published version is new are copied into ``inputs.<name>`` (ingest/inputs.py)."""
     result = StepResult("load")
     errors: list[str] = []
     config = ctx.lab.config
@@ -36,10 +38,19 @@ def run_load(ctx: StepContext, plan: CheckResult) -> StepResult:
             ctx.reporter.event("file", **loaded.__dict__)
         for raw in plan.touched:
             ledger.touch(ctx.con, raw.rel, raw.size, raw.mtime_ns)
+        copied = copy_inputs(ctx.con, ctx.lab.paths, config, inputs or InputsCheck({}, []), ctx.run_id)
+        for line in copied.problems:
+            errors.append(line)
+            ctx.reporter.say(f"load      error   {line}")
+        for name in copied.copied:
+            ctx.reporter.say(f"load      input   {name}: {copied.versions.get(name, '')} copied to inputs.{name}")
         result.rows = rows
         loaded_files = len(plan.pending) - len(errors)
         result.detail = f"{loaded_files} file(s) loaded, {rejected} row(s) quarantined"
         result.data = {"rejected": rejected, "errors": errors}
+        if copied.versions:  # which published version of each input this run uses (the history keeps it)
+            result.data["inputs"] = copied.versions
+            result.detail += f", inputs: {', '.join(f'{n} {v}' for n, v in copied.versions.items())}"
         if errors:
             result.status = "failed"
             result.detail = f"{len(errors)} file(s) not loaded: {errors[0]}"
