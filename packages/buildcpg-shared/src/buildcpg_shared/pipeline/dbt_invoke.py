@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from buildcpg_shared.errors import StepError
 from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
 from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir, package_installed, uses_package
+from buildcpg_shared.pipeline.dbt_progress import NodeLine, NodeProgress
 from buildcpg_shared.pipeline.dbt_sources import write_sources
 from buildcpg_shared.registry.paths import LabPaths
 
@@ -33,7 +34,14 @@ class DbtOutcome:
 class DbtSession:
     """One dbt import and one parsed manifest for a whole lab run."""
 
-    def __init__(self, paths: LabPaths, *, threads: int = 1, dbt_vars: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        paths: LabPaths,
+        *,
+        threads: int = 1,
+        dbt_vars: Mapping[str, object] | None = None,
+        on_node: Callable[[NodeLine], None] | None = None,
+    ) -> None:
         os.environ.update({**paths.dbt_env(), PACKAGE_ENV: str(package_dir())})
         self.paths = paths
         self.threads = threads
@@ -46,8 +54,9 @@ class DbtSession:
                 f"`make run` in labs/{paths.name} or `buildcpg run {paths.name}`"
             ) from err
 
+        self._callbacks = [NodeProgress(on_node)] if on_node else []  # per-model progress (dbt_progress)
         self._runner_cls = dbtRunner
-        self._runner = dbtRunner()
+        self._runner = dbtRunner(callbacks=self._callbacks)
         self._manifest: Any = None
         self._prepare_project()
 
@@ -80,7 +89,7 @@ class DbtSession:
             if not parsed.success:
                 raise StepError(f"dbt parse failed: {parsed.exception or 'see the dbt output above'}")
             self._manifest = parsed.result
-            self._runner = self._runner_cls(manifest=self._manifest)
+            self._runner = self._runner_cls(manifest=self._manifest, callbacks=self._callbacks)
         return self._manifest
 
     def has_seeds(self) -> bool:

@@ -29,6 +29,7 @@ from buildcpg_shared.inspect import DataInspector
 from buildcpg_shared.inspect.inspector import take_snapshot
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.dbt_invoke import DbtOutcome, DbtSession
+from buildcpg_shared.pipeline.dbt_progress import NodeLine
 from buildcpg_shared.pipeline.guard import check_database_location, check_identity
 from buildcpg_shared.pipeline.lock import LabLock
 from buildcpg_shared.pipeline.steps import STEP_NAMES, StepResult, emit, format_step, timed
@@ -129,6 +130,9 @@ class LabRunner:
             print(format_step(self.lab.name, result.to_dict()), flush=True)
         emit("step", self.events, lab=self.lab.name, **result.to_dict())
 
+    def _node_finished(self, line: NodeLine) -> None:
+        emit("node", self.events, lab=self.lab.name, **line.to_dict())  # shown live by `buildcpg run`
+
     # -- steps -----------------------------------------------------------------------------
     def _check(self, con: duckdb.DuckDBPyConnection) -> CheckResult:
         result = StepResult("check")
@@ -216,7 +220,9 @@ class LabRunner:
 
     def _session(self) -> DbtSession:
         if self._dbt is None:
-            self._dbt = DbtSession(self.paths, threads=self.threads, dbt_vars=self.lab.config.dbt_vars())
+            self._dbt = DbtSession(
+                self.paths, threads=self.threads, dbt_vars=self.lab.config.dbt_vars(), on_node=self._node_finished
+            )
         return self._dbt
 
     def _transform(self) -> StepResult:
