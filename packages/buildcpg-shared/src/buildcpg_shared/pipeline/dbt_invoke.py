@@ -96,6 +96,14 @@ class DbtSession:
         """Does the project define seeds (e.g. an adopted dbt project)? Then Transform runs ``dbt seed`` first."""
         return any(getattr(n, "resource_type", None) == "seed" for n in self._parse().nodes.values())
 
+    def select_models(self, select: list[str]) -> list[Any]:
+        """The model nodes a dbt selection picks (``dbt ls --select …``, on the parsed manifest)."""
+        listed = self._invoke(["ls", "--resource-type", "model", "--output", "json", "--select", *select])
+        if not listed.success:
+            raise StepError(f"dbt ls --select {' '.join(select)} failed: {listed.exception or 'see the dbt output'}")
+        ids = [json.loads(line)["unique_id"] for line in listed.result or []]
+        return [self._parse().nodes[i] for i in ids]
+
     def _invoke(self, args: list[str]) -> Any:
         self._parse()
         return self._runner.invoke([*args, *self._common()])

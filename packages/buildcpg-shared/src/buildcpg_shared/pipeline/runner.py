@@ -30,6 +30,7 @@ from buildcpg_shared.inspect.inspector import take_snapshot
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.dbt_invoke import DbtOutcome, DbtSession
 from buildcpg_shared.pipeline.dbt_progress import NodeLine
+from buildcpg_shared.pipeline.gold_views import gold_models, refresh_gold_views
 from buildcpg_shared.pipeline.guard import check_database_location, check_identity
 from buildcpg_shared.pipeline.lock import LabLock
 from buildcpg_shared.pipeline.steps import STEP_NAMES, StepResult, emit, format_step, timed
@@ -225,7 +226,7 @@ class LabRunner:
             )
         return self._dbt
 
-    def _transform(self) -> StepResult:
+    def _transform(self, con: duckdb.DuckDBPyConnection) -> StepResult:
         result = StepResult("transform")
         with timed(result):
             session, extra = self._session(), ["--full-refresh"] if self.full_refresh else []
@@ -236,6 +237,13 @@ class LabRunner:
             else:
                 outcome = session.command(["run"], extra)
             self._apply(result, outcome, "model(s)")
+            gold = self.lab.config.gold
+            if gold is not None and result.status != "failed":  # lab.yaml names its gold models (gold_views)
+                try:
+                    views = refresh_gold_views(con, gold_models(session.select_models(gold.select), gold.select))
+                    result.detail += f"; gold: {len(views)} model(s)"
+                except BuildCPGError as err:
+                    result.status, result.detail = "failed", f"{result.detail}; {err}"
         self._finish_step(result)
         return result
 
@@ -408,7 +416,7 @@ class LabRunner:
         elif dbt_steps:
             ok = True
             if "transform" in want:
-                ok = self._transform().status != "failed"
+                ok = self._transform(con).status != "failed"
             if "test" in want:
                 ok = (self._test().status != "failed") if ok else (self._skipped("test", "transform failed") or False)
             if self._dbt is not None:
