@@ -11,6 +11,7 @@ from rich.table import Table
 from buildcpg_shared.cli.common import console, lab_title
 from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.report.timefmt import utc_text
 
 
 def labs_command(
@@ -54,7 +55,9 @@ def labs_command(
         table.add_column(column)
     for row in rows:
         last = row["last_run"]
-        last_text = f"{last['status']} at {last['finished_at']} ({last['duration_s']}s)" if last else "never"
+        last_text = "never"
+        if last:
+            last_text = f"{last['status']} at {utc_text(last['finished_at'])} ({float(last['duration_s'] or 0):.1f}s)"
         db = str(row["database"]).removeprefix(str(workspace.root) + "/")
         title = f"[red]broken: {escape(str(row['error']))}[/]" if row["error"] else escape(str(row["title"]))
         table.add_row(str(row["name"]), title, db, str(row["venv"]), last_text)

@@ -11,6 +11,7 @@ from rich.table import Table
 from buildcpg_shared.cli.common import console
 from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.report.timefmt import utc_text
 
 
 def runs_command(
@@ -31,11 +32,11 @@ def runs_command(
         console.print("no runs recorded yet (buildcpg run …)")
         return
     table = Table(title=f"last {len(rows)} lab run(s){f' of {lab}' if lab else ''}")
-    for column in ("started (UTC)", "lab", "status", "time", "rows", "quality", "error"):
+    for column in ("started", "lab", "status", "time", "rows", "quality", "error"):
         table.add_column(column, justify="right" if column in ("time", "rows", "quality") else "left")
     for row in rows:
         table.add_row(
-            row["started_at"],
+            utc_text(row["started_at"]),
             row["lab"],
             row["status"],
             f"{row['duration_s']:.1f}s",

@@ -13,6 +13,7 @@ from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.cli.common import console, lab_title
 from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.report.timefmt import utc_text
 
 
 def status_command(
@@ -67,8 +68,8 @@ def status_command(
             table.add_row(
                 h["lab"],
                 health_text,
-                f"{h['last_run'] or ''} {h['last_status'] or ''}".strip(),
-                h["last_success"] or "",
+                f"{utc_text(h['last_run'])} {h['last_status'] or ''}".strip(),
+                utc_text(h["last_success"]),
                 str(h["failures_in_a_row"]),
                 since,
                 ", ".join(h["open_incidents"]),
