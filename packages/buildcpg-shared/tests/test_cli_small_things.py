@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from buildcpg_shared.history import History, LabRunRecord
@@ -34,3 +35,24 @@ def test_cli_times_are_seconds_in_utc(tiny_lab: Path) -> None:
     assert "2026-01-02 00:03:04 UTC" in status and "+01:00" not in status
     labs = run_cli(root, "labs").stdout
     assert "ok at 2026-01-02 00:03:04 UTC" in labs and "(61.0s)" in labs
+
+
+def test_tabular_commands_take_one_format_option_and_labs_one_selection(tiny_lab: Path) -> None:
+    root = tiny_lab.parents[1]
+    history = History.for_state_dir(root / ".buildcpg")
+    run = history.start_run("t", 1)
+    history.record_lab(
+        run, LabRunRecord("lab9_tiny", "ok", "2026-01-02T00:00:00+00:00", "2026-01-02T00:00:05+00:00", 5)
+    )
+    for command in ("labs", "runs", "status"):
+        markdown = run_cli(root, command, "--format", "markdown")
+        assert markdown.returncode == 0, markdown.stderr
+        assert "| lab" in markdown.stdout or "| started | lab |" in markdown.stdout, markdown.stdout
+        assert "lab9_tiny" in markdown.stdout and "┃" not in markdown.stdout
+        as_json = json.loads(run_cli(root, command, "-f", "json").stdout)
+        assert as_json == json.loads(run_cli(root, command, "--json").stdout)  # the old flag still works
+        bad = run_cli(root, command, "--format", "xml")
+        assert bad.returncode == 2 and "--format must be one of table, json, markdown" in bad.stderr
+    assert run_cli(root, "check", "--all").returncode in (0, 1)
+    both = run_cli(root, "check", "--all", "lab9_tiny")
+    assert both.returncode == 2 and "give lab names or --all, not both" in both.stderr
