@@ -58,10 +58,10 @@ bench: sync ## benchmarks, ratios measured side by side (BENCH_ARGS="--trials 5 
 	$(UV) run --locked python tools/bench/bench_labs.py
 	$(UV) run --locked python tools/bench/bench_platform.py
 
-new-lab: uv ## a new lab from the template, locked and synced: NAME=lab<N>_<words> [FROM_DBT=dbt/project]
+new-lab: uv ## a new lab from the template, locked and synced: NAME=lab<N>_<words> [FROM_DBT=dbt/project GOLD=marts]
 	@test -n "$(NAME)" || { echo "usage: make new-lab NAME=lab<N>_<words> [FROM_DBT=path/to/dbt/project]"; exit 2; }
 	$(UV) sync --locked
-	$(UV) run --locked buildcpg new-lab $(NAME) $(if $(FROM_DBT),--from-dbt $(FROM_DBT),)
+	$(UV) run --locked buildcpg new-lab $(NAME) $(if $(FROM_DBT),--from-dbt $(FROM_DBT),) $(if $(GOLD),--gold $(GOLD),)
 
 bench-inspector: uv ## DataInspector vs a bare SQL pass, SUMMARIZE and pandas (BENCH_ARGS="--rows 10000000")
 	$(UV) sync --locked

@@ -12,7 +12,7 @@ endif
 export UV_COMPILE_BYTECODE = 1
 ARGS ?=
 
-.PHONY: help sync run test inspect dbt clean
+.PHONY: help sync run test inspect dbt env shell clean
 
 help: ## show this help
 	@echo "make targets for $(LAB) (pass extra arguments with ARGS=\"...\"):"
@@ -35,6 +35,14 @@ inspect: ## tables and row counts, or ARGS="gold.<table>" for a column profile
 
 dbt: ## any dbt command on this lab's database, e.g. make dbt ARGS="ls --select marts"
 	$(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) dbt -- $(ARGS)
+
+env: sync ## exports for `uv run`/`dbt` in your shell to use this lab's venv: eval "$(make -s env)"
+	@$(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) env
+
+shell: sync ## a shell where `uv run dbt debug` and `dbt ...` use this lab's venv and database
+	@eval "$$($(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) env)"; \
+	echo "$(LAB): uv run and dbt now use $(VENV) (exit to leave)"; \
+	exec "$${SHELL:-/bin/sh}"
 
 clean: ## remove the database and dbt artifacts (never the raw data)
 	rm -rf dbt/target dbt/logs

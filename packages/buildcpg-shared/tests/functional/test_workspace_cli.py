@@ -305,7 +305,7 @@ def test_inspect_lists_tables_and_profiles_one(built: Path) -> None:
     one = _cli(workspace, "inspect", LAB, "gold.store_ranking", "--format", "json")
     profile = json.loads(one.stdout)["profile"]
     region = next(c for c in profile["columns"] if c["name"] == "region")
-    assert profile["rows"] == rows[0] and region["approx_distinct"] == rows[1] and region["top_values"]
+    assert profile["rows"] == rows[0] and region["distinct"] == rows[1] and region["top_values"]
     markdown = _cli(workspace, "inspect", LAB, "gold.store_ranking", "--format", "markdown")
     assert "| column | type | nulls |" in markdown.stdout and "## Sample (5 rows)" in markdown.stdout
     missing = _cli(workspace, "inspect", LAB, "gold.nope")

@@ -44,7 +44,7 @@ def test_profile_counts_nulls_distinct_min_max_mean_and_top_values(database: Pat
     assert cols["store"].nulls == expected[0] == 100
     assert (cols["amount"].min, cols["amount"].max) == (expected[1], expected[2])
     assert cols["amount"].mean == pytest.approx(expected[3])
-    assert cols["store"].approx_distinct == 3
+    assert cols["store"].distinct == 3
     assert cols["store"].top_values == by_store and sum(n for _, n in by_store) == 900
     assert cols["order_id"].top_values == []  # every value distinct: no "top"
     assert cols["order_date"].min.isoformat() == "2026-01-01"

@@ -12,6 +12,7 @@ import sys
 import duckdb
 import typer
 
+from buildcpg_shared.cli.params import all_option, every_lab_unless_named
 from buildcpg_shared.errors import BuildCPGError, LabBusyError, first_line
 from buildcpg_shared.ingest.check import marker_path
 from buildcpg_shared.ingest.ledger import read_ledger_file
@@ -22,6 +23,7 @@ from buildcpg_shared.registry import Workspace
 
 def check_command(
     labs: list[str] | None = typer.Argument(None, help="labs to check (default: every lab)"),
+    all_labs: bool = all_option("check"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing, only set the exit code"),
 ) -> None:
     """List the new, changed, removed and still-being-written raw files of labs; load nothing.
@@ -29,7 +31,7 @@ def check_command(
     Exits 0 when there is nothing to load, 1 when some lab has files to load, 2 on an error.
     """
     workspace = Workspace.find()
-    selected = [workspace.lab(n) for n in dict.fromkeys(labs)] if labs else workspace.labs()
+    selected = every_lab_unless_named(workspace, labs, all_labs)
     to_load = errors = 0
     for lab in selected:
         try:

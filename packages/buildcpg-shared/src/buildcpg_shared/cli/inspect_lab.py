@@ -19,8 +19,9 @@ def overview_sections(inspector: DataInspector, schemas: list[str] | None) -> tu
     sections = [
         Section(
             "Tables",
-            ["schema", "table", "kind", "rows", "columns", "size"],
+            ["schema", "table", "kind", "rows", "columns", "on disk"],
             [[t.schema, t.name, t.kind, t.rows, t.columns, _size(t.size_bytes)] for t in infos],
+            note="on disk: the DuckDB blocks a table holds (whole blocks: a small table still takes one)",
         ),
         Section(
             "Changes since the previous run",
@@ -36,6 +37,7 @@ def table_sections(inspector: DataInspector, schema: str, table: str, sample: in
     if (schema, table) not in inspector.tables():
         raise BuildCPGError(f"no table {schema}.{table} (see `buildcpg inspect LAB` for the list)")
     profile = inspector.profile(schema, table)
+    distinct = "distinct" if profile.distinct_exact else "distinct≈"
     rows = inspector.sample(schema, table, sample)
     profile_rows = [
         [
@@ -43,7 +45,7 @@ def table_sections(inspector: DataInspector, schema: str, table: str, sample: in
             c.type,
             c.nulls,
             f"{c.nulls / profile.rows:.1%}" if profile.rows else "",
-            c.approx_distinct,
+            c.distinct,
             c.min,
             c.max,
             c.mean,
@@ -54,7 +56,7 @@ def table_sections(inspector: DataInspector, schema: str, table: str, sample: in
     sections = [
         Section(
             f"{schema}.{table}: {profile.rows:,} rows",
-            ["column", "type", "nulls", "null %", "distinct≈", "min", "max", "mean", "top values"],
+            ["column", "type", "nulls", "null %", distinct, "min", "max", "mean", "top values"],
             profile_rows,
         ),
         Section(f"Sample ({len(rows.rows)} rows)", rows.columns, [list(r) for r in rows.rows]),

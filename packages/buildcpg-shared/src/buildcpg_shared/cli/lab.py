@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,6 +89,31 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
         return 0 if DbtSession(lab.paths).invoke_raw(dbt_args) else 1
 
 
+def lab_shell_env(lab: Lab) -> dict[str, str]:
+    """What a shell in a lab folder needs so ``uv run …`` and ``dbt …`` use this lab's venv and database.
+
+    uv has no per-member environment setting: inside a workspace member, ``uv run`` uses the root
+    ``.venv`` unless ``UV_PROJECT_ENVIRONMENT`` (absolute) names another (docs/environments.md).
+    """
+    from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir
+
+    venv = str(lab.paths.venv)
+    return {
+        "VIRTUAL_ENV": venv,
+        "UV_PROJECT_ENVIRONMENT": venv,
+        **lab.paths.dbt_env(),
+        PACKAGE_ENV: str(package_dir()),
+    }
+
+
+def _cmd_env(args: argparse.Namespace) -> int:
+    lab = _lab(args)
+    for key, value in lab_shell_env(lab).items():
+        print(f"export {key}={shlex.quote(value)}")
+    print(f'export PATH={shlex.quote(str(lab.paths.venv / "bin"))}:"$PATH"')
+    return 0
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from buildcpg_shared.inspect import DataInspector
     from buildcpg_shared.inspect.readonly import open_lab
@@ -148,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     dbt.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait for a running run of the lab")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
     dbt.set_defaults(func=_cmd_dbt)
+
+    env = sub.add_parser(
+        "env",
+        help="print shell exports so uv run and dbt use this lab's venv",
+        description='Print export lines (eval "$(buildcpg-lab env)"): after them, `uv run …` and `dbt …` in this '
+        "shell use the lab's own venv, dbt project, profile and database instead of the workspace root's venv.",
+    )
+    env.set_defaults(func=_cmd_env)
 
     inspect = sub.add_parser(
         "inspect",

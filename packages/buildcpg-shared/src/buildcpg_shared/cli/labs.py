@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import json
 
-import typer
 from rich.markup import escape
-from rich.table import Table
 
-from buildcpg_shared.cli.common import console, lab_title
+from buildcpg_shared.cli.common import lab_title
+from buildcpg_shared.cli.params import format_option, json_alias, output_format, print_rows
 from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.report.timefmt import utc_text
 
 
 def labs_command(
-    as_json: bool = typer.Option(False, "--json", help="print the registry as JSON"),
+    fmt: str = format_option(),
+    as_json: bool = json_alias(),
 ) -> None:
     """List the labs found under labs/*/lab.yaml with their paths and last run (from the run history).
 
     A lab whose lab.yaml is invalid is listed as broken, with the one-line reason.
     """
+    fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
     history = History.for_state_dir(workspace.state_dir)
     rows = []
@@ -46,16 +48,16 @@ def labs_command(
                 "last_run": {k: last.get(k) for k in ("status", "finished_at", "duration_s")} if last else None,
             }
         )
-    if as_json:
+    if fmt == "json":
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"Labs in {workspace.root}")
-    for column in ("lab", "title", "database", "venv", "last run"):
-        table.add_column(column)
+    cells = []
     for row in rows:
         last = row["last_run"]
-        last_text = f"{last['status']} at {last['finished_at']} ({last['duration_s']}s)" if last else "never"
+        last_text = "never"
+        if last:
+            last_text = f"{last['status']} at {utc_text(last['finished_at'])} ({float(last['duration_s'] or 0):.1f}s)"
         db = str(row["database"]).removeprefix(str(workspace.root) + "/")
         title = f"[red]broken: {escape(str(row['error']))}[/]" if row["error"] else escape(str(row["title"]))
-        table.add_row(str(row["name"]), title, db, str(row["venv"]), last_text)
-    console.print(table)
+        cells.append([str(row["name"]), title, db, str(row["venv"]), last_text])
+    print_rows(fmt, f"Labs in {workspace.root}", ["lab", "title", "database", "venv", "last run"], cells)

@@ -18,6 +18,12 @@ def new_lab_command(
     from_dbt: Path | None = typer.Option(
         None, "--from-dbt", help="wrap this existing dbt project (copied unchanged) instead of the template's"
     ),
+    gold: list[str] | None = typer.Option(
+        None,
+        "--gold",
+        help="with --from-dbt: the models that are the lab's gold, dbt selection syntax; repeat or separate "
+        "with commas for several (union), e.g. --gold marts or --gold orders,customers",
+    ),
     no_sync: bool = typer.Option(False, "--no-sync", help="lock only; do not create the lab's venv yet"),
 ) -> None:
     """Create labs/NAME from the lab template, register it in uv.lock and sync its own venv.
@@ -26,10 +32,20 @@ def new_lab_command(
     """
     workspace = Workspace.find()
     start = time.perf_counter()
-    lab = create_lab(workspace, name, from_dbt=from_dbt, sync=not no_sync, say=lambda text: console.print(f"  {text}"))
+    selection = [item.strip() for value in gold or [] for item in value.split(",") if item.strip()]
+    lab = create_lab(
+        workspace,
+        name,
+        from_dbt=from_dbt,
+        gold=selection,
+        sync=not no_sync,
+        say=lambda text: console.print(f"  {text}", markup=False, highlight=False),
+    )
     took = time.perf_counter() - start
     console.print(f"[green]created[/] {lab.paths.root.relative_to(workspace.root)} in {took:.1f}s")
     console.print(f"next: `buildcpg run {lab.name}` (or `make run` in the lab), then edit lab.yaml and dbt/models")
+    if from_dbt and not selection:
+        console.print("no --gold given: nothing is published until lab.yaml says which models are gold (gold: select:)")
 
 
 def remove_lab_command(

@@ -10,6 +10,7 @@ from buildcpg_shared.cli.common import console, read_lab
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.inspect.render import FORMATS, Section, emit
 from buildcpg_shared.quality import store
+from buildcpg_shared.report.timefmt import utc_text
 
 
 def parts_section(title: str, entry: dict[str, Any]) -> Section:
@@ -49,7 +50,7 @@ def score_heading(lab_name: str, entry: dict[str, Any], *, color: bool) -> str:
         text = f"[{'green' if passed else 'red'}]{text}[/]"
     if entry.get("gate"):
         text += f": 0 because {entry['gate']}"
-    return f"{lab_name}: {text} (run {entry['run_id']}, {entry['scored_at']})"
+    return f"{lab_name}: {text} (run {entry['run_id']}, {utc_text(entry['scored_at'])})"
 
 
 def quality_command(
@@ -75,7 +76,10 @@ def quality_command(
             Section(
                 "History",
                 ["scored at", "run", "score", "threshold", "passed", "rows"],
-                [[r["scored_at"], r["run_id"], r["score"], r["threshold"], r["passed"], r["row_count"]] for r in runs],
+                [
+                    [utc_text(r["scored_at"]), r["run_id"], r["score"], r["threshold"], r["passed"], r["row_count"]]
+                    for r in runs
+                ],
             )
         )
     emit(fmt, console, sections, heading, {"lab": lab.name, "source": reader.source, "latest": latest, "history": runs})

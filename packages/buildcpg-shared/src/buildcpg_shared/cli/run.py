@@ -62,6 +62,8 @@ def _table(progress: dict[str, LabProgress], title: str) -> Table:
     table.add_column("quality", justify="right")
     for lab, p in progress.items():
         state = p.state if p.state != "running" else f"running {p.current}".strip()
+        if p.state == "running" and p.nodes and "transform" not in p.steps:
+            state = f"running transform [{p.nodes[-1].index}/{p.nodes[-1].total}]"
         table.add_row(
             lab,
             f"[{_STYLE.get(p.state, '')}]{state}[/]",
@@ -153,11 +155,22 @@ def run_command(
         graph=graph,
         allow_stale=allow_stale_inputs,
     )
+    nodes_seen: dict[str, int] = {}
+
+    def new_node_lines() -> list[str]:  # per-model progress of a Transform, each line once
+        lines = []
+        for lab, p in progress.items():
+            lines += [f"[{lab}]   {node.text()}" for node in p.nodes[nodes_seen.get(lab, 0) :]]
+            nodes_seen[lab] = len(p.nodes)
+        return lines
+
     if sys.stdout.isatty():
         with Live(_table(progress, title), console=console, refresh_per_second=4, transient=True) as live:
 
             def redraw() -> None:
                 with lock:
+                    for line in new_node_lines():
+                        live.console.print(line, markup=False, highlight=False)
                     live.update(_table(progress, title))
 
             run(on_change=redraw)
@@ -166,6 +179,8 @@ def run_command(
 
         def print_new_steps() -> None:
             with lock:
+                for line in new_node_lines():
+                    print(line, flush=True)
                 for lab, p in progress.items():
                     for name, step in list(p.steps.items()):
                         if (lab, name) not in seen:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from buildcpg_shared.cli.common import console
+from buildcpg_shared.cli.common import console, err_console
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.schedule import crontab_block, merge_crontab, systemd_units
 from buildcpg_shared.registry import Workspace
@@ -19,6 +19,12 @@ def _buildcpg() -> str:
     """This buildcpg executable (absolute), so cron finds it without the venv on PATH."""
     found = Path(sys.executable).parent / "buildcpg"
     return str(found) if found.exists() else (shutil.which("buildcpg") or "buildcpg")
+
+
+NO_SCHEDULE = (
+    'no lab has a schedule: add one to a lab\'s lab.yaml, e.g. `schedule: "0 6 * * *"` (cron: daily at 06:00), '
+    "then run `buildcpg schedule --install`"
+)
 
 
 def schedule_command(
@@ -34,6 +40,10 @@ def schedule_command(
     run the same lab twice at once: the second one is refused and recorded as busy.
     """
     workspace = Workspace.find()
+    if not any(lab.config.schedule for lab in workspace.labs()):
+        err_console.print(NO_SCHEDULE, markup=False)
+        if not install:
+            return
     if systemd:
         for name, text in systemd_units(workspace, _buildcpg()).items():
             print(f"# {name}\n{text}")

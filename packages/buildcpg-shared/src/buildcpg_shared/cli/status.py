@@ -7,23 +7,26 @@ from dataclasses import asdict
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.cli.common import console, lab_title
+from buildcpg_shared.cli.params import format_option, json_alias, output_format, print_rows
 from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.report.timefmt import utc_text
 
 
 def status_command(
     alert: bool = typer.Option(False, "--alert", help="also open 'stale' incidents and send their alerts"),
-    as_json: bool = typer.Option(False, "--json", help="print the health of each lab as JSON"),
+    fmt: str = format_option(),
+    as_json: bool = json_alias(),
 ) -> None:
     """Health per lab: last run, last success, failures in a row, hours since success, open incidents.
 
     Exits 1 when any lab's last run failed, is stale or has an open incident, or its lab.yaml is
     broken (shown with the one-line reason; the other labs are still shown); 0 otherwise.
     """
+    fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
     history = History.for_state_dir(workspace.state_dir)
     dispatcher = AlertDispatcher(workspace, history)
@@ -49,12 +52,10 @@ def status_command(
                 "healthy": not error and health.last_status != "failed" and not stale and not health.open_incidents,
             }
         )
-    if as_json:
+    if fmt == "json":
         print(json.dumps(out, indent=2))
     else:
-        table = Table(title="lab health")
-        for column in ("lab", "health", "last run", "last success", "fails in a row", "since success", "incidents"):
-            table.add_column(column)
+        cells = []
         for h in out:
             health_text = (
                 "[green]healthy[/]" if h["healthy"] else ("[yellow]stale[/]" if h["stale"] else "[red]unhealthy[/]")
@@ -64,16 +65,19 @@ def status_command(
             if h["error"]:
                 health_text = f"[red]broken: {escape(h['error'])}[/]"
             since = "" if h["hours_since_success"] is None else f"{h['hours_since_success']:.1f} h"
-            table.add_row(
-                h["lab"],
-                health_text,
-                f"{h['last_run'] or ''} {h['last_status'] or ''}".strip(),
-                h["last_success"] or "",
-                str(h["failures_in_a_row"]),
-                since,
-                ", ".join(h["open_incidents"]),
+            cells.append(
+                [
+                    h["lab"],
+                    health_text,
+                    f"{utc_text(h['last_run'])} {h['last_status'] or ''}".strip(),
+                    utc_text(h["last_success"]),
+                    str(h["failures_in_a_row"]),
+                    since,
+                    ", ".join(h["open_incidents"]),
+                ]
             )
-        console.print(table)
+        columns = ["lab", "health", "last run", "last success", "fails in a row", "since success", "incidents"]
+        print_rows(fmt, "lab health", columns, cells)
         for d in deliveries:
             console.print(f"alert {escape(d.alert.subject)} → {escape(d.route)}: {'sent' if d.ok else escape(d.error)}")
     raise typer.Exit(0 if all(h["healthy"] or (h["last_run"] is None and not h["error"]) for h in out) else 1)

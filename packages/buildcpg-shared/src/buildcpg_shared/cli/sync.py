@@ -7,6 +7,7 @@ import time
 import typer
 
 from buildcpg_shared.cli.common import console
+from buildcpg_shared.cli.params import all_option, every_lab_unless_named
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.uv import sync_lab
 from buildcpg_shared.registry import Workspace
@@ -14,10 +15,11 @@ from buildcpg_shared.registry import Workspace
 
 def sync_command(
     labs: list[str] | None = typer.Argument(None, help="labs to sync (default: every lab)"),
+    all_labs: bool = all_option("sync"),
 ) -> None:
     """Create or update labs/<lab>/.venv with `uv sync --locked --package <lab>`."""
     workspace = Workspace.find()
-    selected = [workspace.lab(n) for n in labs] if labs else workspace.labs()
+    selected = every_lab_unless_named(workspace, labs, all_labs)
     failed = []
     for lab in selected:
         start = time.perf_counter()

@@ -438,6 +438,23 @@ class InputConfig(_Strict):
         return self.table.split(".", 1)[1]
 
 
+class GoldConfig(_Strict):
+    """Which dbt models are the lab's gold when they do not land in the ``gold`` schema themselves
+    (an adopted dbt project): each becomes a view ``gold.<model>`` that is inspected, scored, charted
+    and published."""
+
+    select: list[str] = Field(
+        min_length=1, description="dbt selection, one selector per item (union), e.g. [marts] or [orders, tag:kpi]"
+    )
+
+    @field_validator("select")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        if any(not item.strip() for item in value):
+            raise ValueError("a gold selector is empty")
+        return [item.strip() for item in value]
+
+
 class LabConfig(_Strict):
     """A whole lab.yaml."""
 
@@ -453,6 +470,9 @@ class LabConfig(_Strict):
     report: ReportConfig = Field(default_factory=ReportConfig, description="charts of gold tables in the report")
     inputs: dict[str, InputConfig] = Field(
         default_factory=dict, description="published gold tables of other labs this lab reads (docs/lab-graph.md)"
+    )
+    gold: GoldConfig | None = Field(
+        default=None, description="dbt models published as gold.<model> (an adopted project's marts, say)"
     )
     retries: int = Field(
         default=0, ge=0, le=10, description="Airflow: retries of a failed run of this lab (each attempt is recorded)"

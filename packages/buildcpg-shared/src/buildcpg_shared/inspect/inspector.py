@@ -1,7 +1,8 @@
 """Profile DuckDB tables with SQL aggregates in as few passes as possible (no SUMMARIZE, no pandas).
 
-A table profile costs one aggregate pass over all columns (count, nulls, approx distinct, min,
-max, mean) plus, only for low-cardinality columns, one narrow pass for their top values.
+A table profile costs one aggregate pass over all columns (count, nulls, distinct, min, max, mean)
+plus, only for low-cardinality columns, one narrow pass for their top values. Distinct counts are
+exact up to ``EXACT_DISTINCT_MAX_ROWS`` rows and approximate (HyperLogLog) above.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import duckdb
 from buildcpg_shared.schema import META_SCHEMA, qualified, quote_ident
 
 SNAPSHOTS = f"{META_SCHEMA}.inspect_snapshots"
-TOP_VALUES_MAX_DISTINCT = 50  # columns with more (approx) distinct values get no top values
+TOP_VALUES_MAX_DISTINCT = 50  # columns with more distinct values get no top values
+EXACT_DISTINCT_MAX_ROWS = 1_000_000  # up to here count(distinct) is cheap; above, approx_count_distinct
 
 _NUMERIC = (
     "TINYINT",
@@ -43,7 +45,7 @@ class ColumnProfile:
     name: str
     type: str
     nulls: int
-    approx_distinct: int
+    distinct: int
     min: Any = None
     max: Any = None
     mean: float | None = None
@@ -58,6 +60,7 @@ class TableProfile:
     name: str
     rows: int
     columns: list[ColumnProfile] = field(default_factory=list)
+    distinct_exact: bool = True  # False: the distinct counts are approximate (a large table)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,19 +187,21 @@ class DataInspector:
         ]
 
     def profile(self, schema: str, table: str, *, top: int = 5) -> TableProfile:
-        """Rows and per-column nulls, approx distinct, min, max, mean in one pass; top values in a second,
+        """Rows and per-column nulls, distinct, min, max, mean in one pass; top values in a second,
         narrow pass over the low-cardinality columns only (``top=0`` skips it)."""
         columns = self.columns(schema, table)
         relation = qualified(schema, table)
+        exact = self.row_count(schema, table) <= EXACT_DISTINCT_MAX_ROWS
+        distinct = "count(distinct {})" if exact else "approx_count_distinct({})"
         exprs = ["count(*)"]
         for name, dtype in columns:
             col, base = quote_ident(name), _base_type(dtype)
-            exprs += [f"count({col})", f"approx_count_distinct({col})"]
+            exprs += [f"count({col})", distinct.format(col)]
             exprs += [f"min({col})", f"max({col})"] if base in _ORDERED else ["null", "null"]
             exprs.append(f"avg({col})::double" if base in _NUMERIC else "null")
         row = self.con.execute(f"select {', '.join(exprs)} from {relation}").fetchone()
         assert row is not None
-        profile = TableProfile(schema, table, int(row[0]))
+        profile = TableProfile(schema, table, int(row[0]), distinct_exact=exact)
         for i, (name, dtype) in enumerate(columns):
             non_null, distinct, lo, hi, mean = row[1 + 5 * i : 6 + 5 * i]
             nulls = profile.rows - int(non_null)
@@ -206,7 +211,7 @@ class DataInspector:
         return profile
 
     def _top_values(self, relation: str, profile: TableProfile, top: int) -> None:
-        wanted = [c for c in profile.columns if 0 < c.approx_distinct <= TOP_VALUES_MAX_DISTINCT]
+        wanted = [c for c in profile.columns if 0 < c.distinct <= TOP_VALUES_MAX_DISTINCT]
         if not wanted:
             return
         exprs = ", ".join(f"histogram({quote_ident(c.name)})" for c in wanted)

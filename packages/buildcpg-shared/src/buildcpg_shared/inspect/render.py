@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -22,12 +24,27 @@ class Section:
     note: str = ""
 
 
+def number(value: float) -> str:
+    """A float for people: grouped digits and never e-notation (12,345.68; 654.40; 0.0000123)."""
+    if not math.isfinite(value):
+        return str(value)
+    magnitude = abs(value)
+    if magnitude >= 1e6:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:,.2f}"
+    text = f"{value:.4g}"
+    return format(Decimal(text), "f") if "e" in text else text  # a tiny value: fixed point, 4 digits
+
+
 def cell(value: Any) -> str:
     """A short human text for one value."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return number(value)
+    if isinstance(value, Decimal):
+        return f"{value:,}"  # money stays exact: 12,345.67
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     text = str(value)

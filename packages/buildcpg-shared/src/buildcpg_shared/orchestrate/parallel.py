@@ -27,6 +27,7 @@ from typing import Any
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.history import LabRunRecord, now_iso, quality_of
 from buildcpg_shared.orchestrate.service import LOG_ENV, RUN_ID_ENV, delivery_dict, record_lab_run
+from buildcpg_shared.pipeline.dbt_progress import NodeLine
 from buildcpg_shared.pipeline.parent import stop_grace_s
 from buildcpg_shared.pipeline.steps import parse_event
 from buildcpg_shared.registry import Lab, Workspace
@@ -52,6 +53,7 @@ class LabProgress:
     duration_s: float | None = None  # the lab's own measure (its end event), as recorded in the history
     recorded: bool = False  # the lab process recorded its run itself (the run service said so)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # deliveries: subject, route, ok, error
+    nodes: list[NodeLine] = field(default_factory=list)  # dbt models/seeds finished so far (dbt_progress)
 
     @property
     def elapsed(self) -> float:
@@ -239,6 +241,9 @@ def run_one(
             if event["event"] == "step":
                 progress.steps[event["name"]] = event
                 progress.current = event["name"]
+                on_change()
+            elif event["event"] == "node":
+                progress.nodes.append(NodeLine.from_dict(event))
                 on_change()
             elif event["event"] == "start":
                 progress.run_id = str(event.get("run_id", ""))

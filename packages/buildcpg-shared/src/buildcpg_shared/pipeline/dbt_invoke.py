@@ -9,13 +9,14 @@ invocation (``process_env.exported``), never left in ``os.environ``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from buildcpg_shared.errors import StepError
 from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
 from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir, package_installed, uses_package
+from buildcpg_shared.pipeline.dbt_progress import NodeLine, NodeProgress
 from buildcpg_shared.pipeline.dbt_sources import write_sources
 from buildcpg_shared.pipeline.process_env import exported
 from buildcpg_shared.registry.paths import LabPaths
@@ -34,7 +35,14 @@ class DbtOutcome:
 class DbtSession:
     """One dbt import and one parsed manifest for a whole lab run."""
 
-    def __init__(self, paths: LabPaths, *, threads: int = 1, dbt_vars: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        paths: LabPaths,
+        *,
+        threads: int = 1,
+        dbt_vars: Mapping[str, object] | None = None,
+        on_node: Callable[[NodeLine], None] | None = None,
+    ) -> None:
         self.env = {**paths.dbt_env(), PACKAGE_ENV: str(package_dir())}  # set around each invocation only
         self.paths = paths
         self.threads = threads
@@ -47,8 +55,9 @@ class DbtSession:
                 f"`make run` in labs/{paths.name} or `buildcpg run {paths.name}`"
             ) from err
 
+        self._callbacks = [NodeProgress(on_node)] if on_node else []  # per-model progress (dbt_progress)
         self._runner_cls = dbtRunner
-        self._runner = dbtRunner()
+        self._runner = dbtRunner(callbacks=self._callbacks)
         self._manifest: Any = None
         self._prepare_project()
 
@@ -86,12 +95,20 @@ class DbtSession:
             if not parsed.success:
                 raise StepError(f"dbt parse failed: {parsed.exception or 'see the dbt output above'}")
             self._manifest = parsed.result
-            self._runner = self._runner_cls(manifest=self._manifest)
+            self._runner = self._runner_cls(manifest=self._manifest, callbacks=self._callbacks)
         return self._manifest
 
     def has_seeds(self) -> bool:
         """Does the project define seeds (e.g. an adopted dbt project)? Then Transform runs ``dbt seed`` first."""
         return any(getattr(n, "resource_type", None) == "seed" for n in self._parse().nodes.values())
+
+    def select_models(self, select: list[str]) -> list[Any]:
+        """The model nodes a dbt selection picks (``dbt ls --select …``, on the parsed manifest)."""
+        listed = self._invoke(["ls", "--resource-type", "model", "--output", "json", "--select", *select])
+        if not listed.success:
+            raise StepError(f"dbt ls --select {' '.join(select)} failed: {listed.exception or 'see the dbt output'}")
+        ids = [json.loads(line)["unique_id"] for line in listed.result or []]
+        return [self._parse().nodes[i] for i in ids]
 
     def _invoke(self, args: list[str]) -> Any:
         self._parse()

@@ -68,7 +68,12 @@ class LabRunner:
 
     def _session(self) -> DbtSession:
         if self._dbt is None:
-            self._dbt = DbtSession(self.paths, threads=self.threads, dbt_vars=self.lab.config.dbt_vars())
+            self._dbt = DbtSession(
+                self.paths,
+                threads=self.threads,
+                dbt_vars=self.lab.config.dbt_vars(),
+                on_node=lambda line: self.reporter.event("node", **line.to_dict()),  # shown live by `buildcpg run`
+            )
         return self._dbt
 
     def _close_dbt(self) -> None:
@@ -121,7 +126,10 @@ class LabRunner:
         elif dbt_steps:
             ok = True
             if "transform" in want:
-                ok = finish(run_transform(self._session(), full_refresh=self.full_refresh)).status != "failed"
+                transformed = run_transform(
+                    self._session(), full_refresh=self.full_refresh, con=con, gold=self.lab.config.gold
+                )
+                ok = finish(transformed).status != "failed"
             if "test" in want and ok:
                 tested, artifacts = run_test(self._session())
                 ok = finish(tested).status != "failed"

@@ -20,7 +20,7 @@ from buildcpg_shared.config.lab_config import lab_name_problem
 from buildcpg_shared.errors import ScaffoldError
 from buildcpg_shared.orchestrate.uv import run_uv, sync_lab
 from buildcpg_shared.registry import Lab, LabPaths, Workspace, db_env_var
-from buildcpg_shared.scaffold.adopt import copy_project, read_profile_name
+from buildcpg_shared.scaffold.adopt import copy_project, python_dependencies, read_profile_name
 from buildcpg_shared.scaffold.render import file_digest, render_tree
 
 _SNAPSHOT_FILES = ("pyproject.toml", "uv.lock")
@@ -57,7 +57,14 @@ def _title(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _context(name: str, *, adopted_from: Path | None, profile: str | None) -> dict[str, object]:
+def _context(
+    name: str,
+    *,
+    adopted_from: Path | None,
+    profile: str | None,
+    dependencies: list[str] | None = None,
+    gold: list[str] | None = None,
+) -> dict[str, object]:
     return {
         "lab": name,
         "package": name.replace("_", "-"),
@@ -66,6 +73,8 @@ def _context(name: str, *, adopted_from: Path | None, profile: str | None) -> di
         "profile": profile or name,
         "adopted": adopted_from is not None,
         "adopted_from": str(adopted_from) if adopted_from else "",
+        "dependencies": list(dependencies or []),
+        "gold": list(gold or []),
     }
 
 
@@ -100,13 +109,21 @@ def create_lab(
     name: str,
     *,
     from_dbt: Path | None = None,
+    gold: list[str] | None = None,
     sync: bool = True,
     say: Callable[[str], None] = lambda _: None,
 ) -> Lab:
-    """Create ``labs/<name>`` from the template (or around an existing dbt project), lock and sync it."""
+    """Create ``labs/<name>`` from the template (or around an existing dbt project), lock and sync it.
+
+    An adopted project's Python dependencies join the lab's pyproject (and so the lock); ``gold`` is a
+    dbt selection of its models that the lab publishes as ``gold.<model>`` (lab.yaml ``gold: select:``).
+    """
     validate_new_lab_name(workspace, name)
     project = from_dbt.expanduser().resolve() if from_dbt else None
+    if gold and not project:
+        raise ScaffoldError("--gold is for an adopted dbt project (--from-dbt); a template lab's marts are its gold")
     profile = read_profile_name(project) if project else None
+    dependencies, not_carried = python_dependencies(project) if project else ([], [])
     if project and re.search(r"(^|/)labs/", project.as_posix()) and workspace.root in project.parents:
         raise ScaffoldError(f"{project} is inside this workspace's labs/: copy a project from outside")
     snapshot = Snapshot(workspace)
@@ -116,11 +133,18 @@ def create_lab(
     try:
         if project:
             say(f"copying the dbt project {project} (unchanged) into labs/{name}/dbt")
-            copy_project(project, staging / name / "dbt")
+            left_out = copy_project(project, staging / name / "dbt")
+            if left_out:
+                say(f"left out: {', '.join(left_out)}")
+            if dependencies:
+                say(f"its Python dependencies join the lab's pyproject.toml: {', '.join(dependencies)}")
+            if not_carried:
+                say(f"not carried (the lab pins dbt-core and dbt-duckdb itself): {', '.join(not_carried)}")
             (staging / name / "data" / "raw").mkdir(parents=True)
             (staging / name / "data" / "raw" / ".gitkeep").write_text("")
         say(f"rendering the lab template into labs/{name}")
-        context, skip = _context(name, adopted_from=project, profile=profile), _ADOPT_SKIPS if project else ()
+        context = _context(name, adopted_from=project, profile=profile, dependencies=dependencies, gold=gold)
+        skip = _ADOPT_SKIPS if project else ()
         written = render_tree(staging / name, context, skip=skip)
         write_record(staging / name, context, skip, written)
         (staging / name).rename(target)

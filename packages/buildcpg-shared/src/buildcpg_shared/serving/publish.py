@@ -44,7 +44,7 @@ def publish(
     version: int,
     schema: str = GOLD_SCHEMA,
 ) -> PublishResult:
-    """Copy every table of ``schema`` (plus quality metadata) from ``con`` to the serving file, atomically.
+    """Copy every table and view of ``schema`` (plus quality metadata) as tables to the serving file, atomically.
 
     A file-system fault (a file where the serving folder must be, a full disk) is one line; the
     lab database and the previous serving copy are untouched.
@@ -65,7 +65,7 @@ def _publish(
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a publish killed half-way left it: never served
     inspector = DataInspector(con)
-    tables = [t for _, t in inspector.tables([schema], base_only=True)]
+    tables = [t for _, t in inspector.tables([schema])]  # a gold view (lab.yaml gold:) is copied as a table
     meta = {t for _, t in inspector.tables([META_SCHEMA])}
     counts: dict[str, int] = {}
     con.execute(f"attach {_sql_str(str(tmp))} as {_ALIAS}")

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import duckdb
+
+from buildcpg_shared.config.lab_config import GoldConfig
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.pipeline.dbt_invoke import DbtOutcome, DbtSession
+from buildcpg_shared.pipeline.gold_views import gold_models, refresh_gold_views
 from buildcpg_shared.pipeline.steps import StepResult, timed
 from buildcpg_shared.quality import DbtArtifacts, read_artifacts
 
 
-def run_transform(session: DbtSession, *, full_refresh: bool = False) -> StepResult:
-    """The Transform step: seeds first (an adopted dbt project may select from them), then the models."""
+def run_transform(
+    session: DbtSession,
+    *,
+    full_refresh: bool = False,
+    con: duckdb.DuckDBPyConnection | None = None,
+    gold: GoldConfig | None = None,
+) -> StepResult:
+    """The Transform step: seeds first (an adopted dbt project may select from them), then the models;
+    then, when lab.yaml names the gold models (``gold: select:``), a view ``gold.<model>`` over each."""
     result = StepResult("transform")
     with timed(result):
         extra = ["--full-refresh"] if full_refresh else []
@@ -19,6 +30,12 @@ def run_transform(session: DbtSession, *, full_refresh: bool = False) -> StepRes
         else:
             outcome = session.command(["run"], extra)
         apply_outcome(result, outcome, "model(s)")
+        if gold is not None and con is not None and result.status != "failed":  # pipeline/gold_views.py
+            try:
+                views = refresh_gold_views(con, gold_models(session.select_models(gold.select), gold.select))
+                result.detail += f"; gold: {len(views)} model(s)"
+            except BuildCPGError as err:
+                result.status, result.detail = "failed", f"{result.detail}; {err}"
     return result
 
 

@@ -1,0 +1,38 @@
+"""Per-model progress of a Transform (pipeline/dbt_progress.py): a real lab run, output piped."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from buildcpg_shared.pipeline.dbt_progress import NodeLine
+from buildcpg_shared.testing import run_cli
+from conftest import LAB1
+
+NODE = re.compile(rf"^\[{LAB1}\]   \[ *(\d+)/(\d+)\] (\w+)\.(\w+) \.\.\. (ok|error|skipped)( \d+\.\d+s)?$")
+
+
+def test_node_line_text() -> None:
+    assert NodeLine(12, 30, "silver.int_x", "ok", 0.42).text() == "[12/30] silver.int_x ... ok 0.4s"
+    assert NodeLine(3, 30, "gold.y", "skipped", 0.0).text() == "[ 3/30] gold.y ... skipped"
+    assert NodeLine.from_dict(NodeLine(1, 2, "a.b", "error", 1.0).to_dict()) == NodeLine(1, 2, "a.b", "error", 1.0)
+
+
+def test_piped_run_shows_each_model_as_dbt_finishes_it(lab1_workspace: Path) -> None:
+    # --full-refresh: dbt builds every model even when an earlier test already ran this workspace
+    result = run_cli(lab1_workspace, "run", LAB1, "--no-sync", "--full-refresh")  # stdout: a pipe
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    nodes = [m for m in map(NODE.match, lines) if m]
+    assert nodes, result.stdout
+    total = int(nodes[0].group(2))
+    # every model once, numbered 1..total, in the schemas dbt built them in
+    assert sorted(int(m.group(1)) for m in nodes) == list(range(1, total + 1))
+    assert {int(m.group(2)) for m in nodes} == {total}
+    assert all(m.group(5) == "ok" for m in nodes)
+    relations = {f"{m.group(3)}.{m.group(4)}" for m in nodes}
+    assert {"bronze.stg_sales", "silver.int_sales_lines_checked", "gold.store_ranking"} <= relations
+    # the model lines come live, before the Transform step's own line
+    transform = next(i for i, line in enumerate(lines) if line.startswith(f"[{LAB1}] transform "))
+    assert max(lines.index(m.group(0)) for m in nodes) < transform
+    assert f"{total} model(s)" in lines[transform]

@@ -1,0 +1,29 @@
+"""``make env`` / ``buildcpg-lab env``: after ``eval "$(make -s env)"`` in a lab folder, ``uv run …`` and
+``dbt …`` use that lab's own venv and dbt project; the workspace root venv never gains dbt."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from buildcpg_shared.testing import cli_env
+from conftest import LAB1
+
+PROBE = (
+    'eval "$(make -s env)" && "$UV" run --locked python -c "import sys; print(sys.prefix)"'
+    ' && "$UV" run --locked dbt --version && "$UV" run --locked dbt debug'
+)
+
+
+def test_uv_run_in_a_lab_folder_uses_the_lab_venv(lab1_workspace: Path) -> None:
+    lab = lab1_workspace / "labs" / LAB1
+    result = subprocess.run(
+        ["sh", "-c", PROBE], cwd=lab, env=cli_env(), capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert Path(lines[0]).resolve() == (lab / ".venv").resolve(), lines[0]
+    assert "Core:" in result.stdout  # dbt --version, from the lab venv
+    assert "All checks passed!" in result.stdout  # dbt debug found the lab's project, profile and database
+    # the root venv (if any) of this workspace did not gain dbt
+    assert not list(lab1_workspace.glob(".venv/lib/python*/site-packages/dbt")), "dbt landed in the root venv"
