@@ -18,7 +18,7 @@ import pytest
 import yaml
 from buildcpg_shared.pipeline.runner import RunReport
 from buildcpg_shared.registry import Lab
-from buildcpg_shared.report import render_report
+from buildcpg_shared.report.html import render_report
 from buildcpg_shared.testing import copy_lab, run_lab_dir
 
 LAB_DIR = Path(__file__).resolve().parents[1]

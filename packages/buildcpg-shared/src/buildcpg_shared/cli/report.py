@@ -10,7 +10,6 @@ from buildcpg_shared.cli.common import console
 from buildcpg_shared.cli.params import all_option, every_lab_unless_named
 from buildcpg_shared.errors import BuildCPGError, os_problem
 from buildcpg_shared.registry import Workspace
-from buildcpg_shared.report import write_report
 
 
 def report_command(
@@ -25,6 +24,8 @@ def report_command(
     if not labs:
         raise BuildCPGError(f"no labs under {workspace.labs_dir}")
     target = out or workspace.root / ".buildcpg" / "report.html"
+    from buildcpg_shared.report.html import write_report  # Altair: imported only when a report is written
+
     try:
         path = write_report(labs, target, workspace)
     except OSError as err:

@@ -1,7 +1,5 @@
-"""The cross-lab report: one static, self-contained HTML file."""
+"""The cross-lab report: one static, self-contained HTML file (``report.html``).
 
-from __future__ import annotations
-
-from buildcpg_shared.report.html import render_report, write_report
-
-__all__ = ["render_report", "write_report"]
+Nothing is imported here: the charts need Altair and vl-convert (about a second to import), and the
+CLI's other commands use only ``report.timefmt``; import ``buildcpg_shared.report.html`` to render.
+"""
