@@ -29,7 +29,7 @@ all_sales as (
 watermark as (
 
     -- the time of the last build that re-checked anything (_loaded_at and _checked_at are both
-    -- current_timestamp of the runner's one DuckDB connection, so they compare)
+    -- the runner's one DuckDB connection's current_timestamp in UTC, so they compare)
     select coalesce(max(_checked_at), timestamp '1900-01-01') as loaded_at from {{ this }}
 
 ),
@@ -175,7 +175,7 @@ checked as (
         ----------  lineage
         ranked._source_file,
         ranked._loaded_at,
-        {{ dbt.current_timestamp() }}::timestamp as _checked_at
+        timezone('UTC', {{ dbt.current_timestamp() }}) as _checked_at
 
     from ranked
 

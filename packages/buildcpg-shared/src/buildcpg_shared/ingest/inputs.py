@@ -25,7 +25,7 @@ import duckdb
 from buildcpg_shared.config.lab_config import InputConfig, LabConfig
 from buildcpg_shared.errors import first_line
 from buildcpg_shared.registry.paths import LabPaths
-from buildcpg_shared.schema import GOLD_SCHEMA, META_SCHEMA, quote_ident, table_exists
+from buildcpg_shared.schema import GOLD_SCHEMA, META_SCHEMA, UTC_NOW_SQL, quote_ident, table_exists
 
 INPUTS_SCHEMA = "inputs"  # other labs' published tables, copied at Load
 INPUT_VERSIONS = f"{META_SCHEMA}.input_versions"
@@ -190,8 +190,7 @@ def _copy_one(con: duckdb.DuckDBPyConnection, paths: LabPaths, name: str, spec: 
             )
             counted = con.execute(f"select count(*) from {INPUTS_SCHEMA}.{quote_ident(name)}").fetchone()
             con.execute(
-                f"insert or replace into {INPUT_VERSIONS} "
-                "values (?, ?, ?, ?, ?, ?, ?, current_timestamp::timestamp, ?)",
+                f"insert or replace into {INPUT_VERSIONS} values (?, ?, ?, ?, ?, ?, ?, {UTC_NOW_SQL}, ?)",
                 [
                     name,
                     spec.lab,

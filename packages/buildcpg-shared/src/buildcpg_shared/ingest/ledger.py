@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from buildcpg_shared.errors import LabBusyError
-from buildcpg_shared.schema import META_SCHEMA, table_exists
+from buildcpg_shared.schema import META_SCHEMA, UTC_NOW_SQL, table_exists
 
 LEDGER = f"{META_SCHEMA}.ledger"
 
@@ -63,7 +63,7 @@ def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, run_id: str) -> N
     """Insert or replace one file's entry (call inside the file's load transaction)."""
     con.execute(
         f"insert or replace into {LEDGER} (source, file, size, mtime_ns, sha256, rows, rejected, loaded_at, run_id, "
-        "cursor) values (?, ?, ?, ?, ?, ?, ?, current_timestamp, ?, ?)",
+        f"cursor) values (?, ?, ?, ?, ?, ?, ?, {UTC_NOW_SQL}, ?, ?)",
         [
             entry.source,
             entry.file,

@@ -32,7 +32,7 @@ from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile
 from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
 from buildcpg_shared.ingest.headers import map_header
-from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
+from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA, UTC_NOW_SQL
 from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
 from buildcpg_shared.validate.casts import Conversion, cast_rules, conversions_for, strict_value
 
@@ -206,7 +206,7 @@ def _load_in_order(
     con.execute(
         f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
             select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
-                   ?, current_timestamp::timestamp
+                   ?, {UTC_NOW_SQL}
             from {ordered_rejects} e""",
         [raw.rel, run_id],
     )
@@ -236,14 +236,14 @@ def _load_in_order(
     con.execute(
         f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
             select ?, b._line, b._violation_column, b._violation_type, b._violation_reason, {line_text}, ?,
-                   current_timestamp::timestamp
+                   {UTC_NOW_SQL}
             from {_STAGE}_bad b join {_STAGE} s on s._line = b._line""",
         [raw.rel, run_id],
     )
     kept = _count(
         con,
         f"insert into {RAW_SCHEMA}.{raw.source} select {', '.join(source.columns)}, ? as _source_file, "
-        f"current_timestamp::timestamp as _loaded_at from {_STAGE}_typed "
+        f"{UTC_NOW_SQL} as _loaded_at from {_STAGE}_typed "
         f"where _line not in (select _line from {_STAGE}_bad)",
         [raw.rel],
     )
@@ -319,13 +319,13 @@ def _load(
             rows = _count(
                 con,
                 f"insert into {RAW_SCHEMA}.{raw.source} select {values}, ? as _source_file, "
-                f"current_timestamp::timestamp as _loaded_at from {read_csv_sql(read, source)}",
+                f"{UTC_NOW_SQL} as _loaded_at from {read_csv_sql(read, source)}",
                 [raw.rel],
             )
             con.execute(
                 f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
                     select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
-                           ?, current_timestamp::timestamp
+                           ?, {UTC_NOW_SQL}
                     from {_REJECTS_TABLE} e""",
                 [raw.rel, run_id],
             )

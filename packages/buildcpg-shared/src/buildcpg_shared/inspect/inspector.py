@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from buildcpg_shared.schema import META_SCHEMA, qualified, quote_ident
+from buildcpg_shared.schema import META_SCHEMA, UTC_NOW_SQL, qualified, quote_ident
 
 SNAPSHOTS = f"{META_SCHEMA}.inspect_snapshots"
 TOP_VALUES_MAX_DISTINCT = 50  # columns with more distinct values get no top values
@@ -282,6 +282,6 @@ def take_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, schemas: list[str
         counts[relation] = inspector.row_count(schema, table)
         values += [run_id, relation, counts[relation], json.dumps(dict(inspector.columns(schema, table)))]
     if counts:
-        marks = ", ".join(["(?, current_timestamp::timestamp, ?, ?, ?)"] * len(counts))
+        marks = ", ".join([f"(?, {UTC_NOW_SQL}, ?, ?, ?)"] * len(counts))
         con.execute(f"insert into {SNAPSHOTS} values {marks}", values)
     return counts

@@ -8,7 +8,7 @@ import duckdb
 
 from buildcpg_shared.errors import WrongDatabaseError
 from buildcpg_shared.registry.paths import LabPaths
-from buildcpg_shared.schema import META_SCHEMA, table_exists
+from buildcpg_shared.schema import META_SCHEMA, UTC_NOW_SQL, table_exists
 
 
 def check_database_location(paths: LabPaths, database: Path) -> None:
@@ -31,4 +31,4 @@ def check_identity(con: duckdb.DuckDBPyConnection, lab_name: str, database: Path
             return
     con.execute(f"create schema if not exists {META_SCHEMA}")
     con.execute(f"create table if not exists {META_SCHEMA}.lab_identity (lab_name varchar, created_at timestamp)")
-    con.execute(f"insert into {META_SCHEMA}.lab_identity values (?, current_timestamp)", [lab_name])
+    con.execute(f"insert into {META_SCHEMA}.lab_identity values (?, {UTC_NOW_SQL})", [lab_name])

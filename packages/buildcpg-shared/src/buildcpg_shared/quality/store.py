@@ -10,7 +10,7 @@ import duckdb
 from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.quality.artifacts import DbtArtifacts
 from buildcpg_shared.quality.score import QualityScore
-from buildcpg_shared.schema import META_SCHEMA, QUARANTINE_SCHEMA, table_exists
+from buildcpg_shared.schema import META_SCHEMA, QUARANTINE_SCHEMA, UTC_NOW_SQL, table_exists
 
 TEST_RESULTS = f"{META_SCHEMA}.test_results"
 QUALITY_HISTORY = f"{META_SCHEMA}.quality_history"
@@ -56,7 +56,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ..
         return
     width = len(rows[0])
     marks = ["?"] * width
-    marks.insert(now_at, "current_timestamp::timestamp")
+    marks.insert(now_at, UTC_NOW_SQL)
     values = ", ".join(f"({', '.join(marks)})" for _ in rows)
     con.execute(f"insert into {table} values {values}", [v for row in rows for v in row])
 

@@ -18,7 +18,7 @@ import duckdb
 from buildcpg_shared.errors import StepError, first_line, os_problem
 from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
-from buildcpg_shared.schema import GOLD_SCHEMA, META_SCHEMA, qualified, quote_ident
+from buildcpg_shared.schema import GOLD_SCHEMA, META_SCHEMA, UTC_NOW_SQL, qualified, quote_ident
 
 VERSION_TABLE = f"{META_SCHEMA}.serving_version"
 _ALIAS = "buildcpg_serving"
@@ -85,7 +85,7 @@ def _publish(
             con.execute(f"create table {_ALIAS}.{QUARANTINE_SUMMARY} as {summary}")
         con.execute(
             f"create table {_ALIAS}.{VERSION_TABLE} as select ? as lab, ? as version, ? as run_id, "
-            "current_timestamp::timestamp as published_at, ?::json as tables",
+            f"{UTC_NOW_SQL} as published_at, ?::json as tables",
             [lab, version, run_id, json.dumps(counts)],
         )
         con.execute(f"checkpoint {_ALIAS}")
