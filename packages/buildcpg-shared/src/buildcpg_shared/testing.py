@@ -188,6 +188,31 @@ def chromium_or_skip() -> str:
     pytest.skip(message)
 
 
+def chromium_dump_dom(chromium: str, page: Path, profile: Path) -> subprocess.CompletedProcess[str]:
+    """Load ``page`` in headless Chromium, offline, and return the rendered DOM (stdout) and its
+    console log (stderr, ``--enable-logging``): what the report tests check."""
+    return subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def uv_path() -> str:
     """The uv this Python would use (PATH, then next to the interpreter)."""
     return shutil.which("uv") or str(Path(sys.executable).parent / "uv")

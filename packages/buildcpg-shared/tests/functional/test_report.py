@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from buildcpg_shared.node_errors import dbt_error_line
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.overview import overview_row
 from buildcpg_shared.report.timefmt import utc_text
-from buildcpg_shared.testing import chromium_or_skip, copy_workspace, keep_only_labs, run_cli
+from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip, copy_workspace, keep_only_labs, run_cli
 from conftest import WORKSPACE_ROOT
 from pydantic import ValidationError
 
@@ -96,29 +95,6 @@ def _stale_after_a_moment(root: Path) -> None:
     lab_yaml.write_text(lab_yaml.read_text() + "\nalerts:\n  stale_after_hours: 0.0001\n")
 
 
-def _dump_dom(chromium: str, page: Path, profile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--enable-logging=stderr",
-            "--v=0",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_report_of_failed_stale_and_healthy_labs(tmp_path: Path) -> None:
     root = copy_workspace(WORKSPACE_ROOT, tmp_path / "ws")
     keep_only_labs(root, [FAILED, STALE, HEALTHY])  # one lab per state (lab 4 reads lab 1: not needed here)
@@ -169,7 +145,7 @@ def test_report_of_failed_stale_and_healthy_labs(tmp_path: Path) -> None:
         assert 'class="test-history"' in section
 
     chromium = chromium_or_skip()  # required under CI=true; elsewhere says clearly that it did not run
-    loaded = _dump_dom(chromium, out, tmp_path / "chromium")
+    loaded = chromium_dump_dom(chromium, out, tmp_path / "chromium")
     assert loaded.returncode == 0, loaded.stderr
     for name in (FAILED, STALE, HEALTHY):
         assert f'data-overview="{name}"' in loaded.stdout

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from buildcpg_shared.registry import Workspace
-from buildcpg_shared.testing import chromium_or_skip, copy_workspace
+from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip, copy_workspace
 from buildcpg_shared.testing import cli_env as _env
 from buildcpg_shared.testing import run_cli as _cli
 from conftest import WORKSPACE_ROOT
@@ -363,24 +363,7 @@ def test_report_renders_in_headless_chromium(built: Path, tmp_path: Path) -> Non
         html = html.replace(namespace, "")
     assert "http://" not in html and "https://" not in html and "<script" not in html  # offline
     chromium = chromium_or_skip()  # required under CI=true; elsewhere says clearly that it did not run
-    dom = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'chromium'}",
-            "--dump-dom",
-            out.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    dom = chromium_dump_dom(chromium, out, tmp_path / "chromium").stdout
     labs = [p.name for p in (workspace / "labs").iterdir() if (p / "lab.yaml").exists()]
     for lab in labs:
         assert f'data-lab="{lab}"' in dom

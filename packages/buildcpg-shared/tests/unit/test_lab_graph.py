@@ -171,3 +171,13 @@ def test_due_takes_readers_whose_upstream_published_since_their_last_run(tmp_pat
     _publish(ws, "lab1_a")  # published after lab4_d's last run started
     assert upstream_published_since(reader, history.last_started("lab4_d")) == ["lab1_a"]
     assert is_due(reader, history)
+
+
+def test_run_labs_refuses_a_cycle_it_was_handed_instead_of_waiting_forever(tmp_path: Path) -> None:
+    from buildcpg_shared.errors import BuildCPGError
+
+    ws = _workspace(tmp_path / "ws", {"lab1_a": [], "lab2_b": []})
+    labs = ws.labs()
+    cycle = r"^labs wait on each other \(a cycle through their inputs\): lab\d_\w, lab\d_\w$"
+    with pytest.raises(BuildCPGError, match=cycle):
+        run_labs(ws, labs, ["--steps", "check"], jobs=2, graph={"lab1_a": ["lab2_b"], "lab2_b": ["lab1_a"]})

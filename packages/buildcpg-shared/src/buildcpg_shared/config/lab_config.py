@@ -62,6 +62,21 @@ def lab_name_problem(name: str) -> str | None:
     return None
 
 
+def _valid_lab_name(value: str) -> str:
+    """``value`` if it is a lab name, else the one-line problem (a field validator's ValueError)."""
+    problem = lab_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _valid_gold_table(value: str) -> str:
+    """``value`` if it names a gold table (``gold.<table>``): the only tables labs publish."""
+    if not _TABLE_RE.fullmatch(value):
+        raise ValueError(f"table {value!r} must be gold.<table> (lowercase snake_case)")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -372,9 +387,7 @@ class ChartSpec(_Strict):
     @field_validator("table")
     @classmethod
     def _gold_table(cls, value: str) -> str:
-        if not _TABLE_RE.fullmatch(value):
-            raise ValueError(f"table {value!r} must be gold.<table> (lowercase snake_case)")
-        return value
+        return _valid_gold_table(value)
 
     @model_validator(mode="after")
     def _columns(self) -> ChartSpec:
@@ -412,17 +425,12 @@ class InputConfig(_Strict):
     @field_validator("lab")
     @classmethod
     def _upstream_name(cls, value: str) -> str:
-        problem = lab_name_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return _valid_lab_name(value)
 
     @field_validator("table")
     @classmethod
     def _gold_table(cls, value: str) -> str:
-        if not _TABLE_RE.fullmatch(value):
-            raise ValueError(f"table {value!r} must be gold.<table> (lowercase snake_case): labs publish gold only")
-        return value
+        return _valid_gold_table(value)
 
     @field_validator("columns")
     @classmethod
@@ -486,10 +494,7 @@ class LabConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _lab_name(cls, value: str) -> str:
-        problem = lab_name_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return _valid_lab_name(value)
 
     @field_validator("schedule")
     @classmethod

@@ -362,6 +362,9 @@ def run_labs(
                     continue
                 running[pool.submit(one, lab)] = lab.name
             if not running:
+                if waiting and not any(all(u in finished for u in needs[lab.name]) for lab in waiting):
+                    names_left = ", ".join(lab.name for lab in waiting)
+                    raise BuildCPGError(f"labs wait on each other (a cycle through their inputs): {names_left}")
                 continue  # labs were skipped: their readers may be decidable now
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
