@@ -114,3 +114,24 @@ def test_progress_reads_the_quality_score_of_inspect() -> None:
         "data": {"quality": {"score": 72.5}},
     }
     assert progress.quality == 72.5 and progress.record().quality == 72.5 and progress.record().status == "warn"
+
+
+def test_a_history_from_before_inputs_gains_the_column(tmp_path: Path) -> None:
+    """A history file written before lab.yaml `inputs` existed is migrated in place, rows kept."""
+    import sqlite3
+
+    from buildcpg_shared.history import History
+
+    db = tmp_path / "history.sqlite"
+    old = sqlite3.connect(db)
+    old.executescript(
+        "create table runs (run_id text primary key, command text not null, started_at text not null);"
+        "create table lab_runs (id integer primary key autoincrement, run_id text not null, lab text not null,"
+        " lab_run_id text, started_at text not null, finished_at text not null, status text not null,"
+        " error text not null default '', duration_s real not null, rows integer, quality real, log text);"
+        "insert into lab_runs(run_id, lab, started_at, finished_at, status, duration_s)"
+        " values ('r', 'lab1_x', '2026-01-01', '2026-01-01', 'ok', 1.0);"
+    )
+    old.close()
+    (row,) = History(db).lab_runs()
+    assert row["lab"] == "lab1_x" and row["inputs"] == {}

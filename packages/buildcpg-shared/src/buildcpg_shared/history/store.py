@@ -31,7 +31,8 @@ create table if not exists runs (
 create table if not exists lab_runs (
     id integer primary key autoincrement, run_id text not null references runs(run_id), lab text not null,
     lab_run_id text, started_at text not null, finished_at text not null, status text not null,
-    error text not null default '', duration_s real not null, rows integer, quality real, log text
+    error text not null default '', duration_s real not null, rows integer, quality real, log text,
+    inputs text not null default '{}'
 );
 create index if not exists lab_runs_lab on lab_runs(lab, started_at);
 create table if not exists step_runs (
@@ -153,7 +154,11 @@ class History:
             con.executescript(SCHEMA)
             columns = {r[1] for r in con.execute("pragma table_info(lab_runs)")}
             if "inputs" not in columns:  # a history from before inputs (lab.yaml `inputs`)
-                con.execute("alter table lab_runs add column inputs text not null default '{}'")
+                try:
+                    con.execute("alter table lab_runs add column inputs text not null default '{}'")
+                except sqlite3.OperationalError as err:  # another process added it just now
+                    if "duplicate column" not in str(err):
+                        raise
         finally:
             con.close()
 
