@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.registry.paths import LabPaths
 from buildcpg_shared.testing import copy_lab
@@ -65,8 +66,15 @@ def _fresh_copy(lab_dir: Path, parent: Path, rows: int) -> LabPaths:
 def _env(paths: LabPaths) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_")}
     env.update(paths.dbt_env({}))
+    env[PACKAGE_ENV] = str(package_dir())  # the shared dbt package, as the runner installs it
     env["VIRTUAL_ENV"] = str(paths.venv)
     return env
+
+
+def _install_packages(venv_bin: Path, paths: LabPaths, env: dict[str, str]) -> None:
+    """Setup, not timed: ``dbt deps`` (the shared dbt package) for both variants alike."""
+    dirs = ["--project-dir", str(paths.dbt_dir), "--profiles-dir", str(paths.dbt_dir)]
+    _run([str(venv_bin / "dbt"), "deps", *dirs], env=env, cwd=paths.root)
 
 
 def _drop_database(paths: LabPaths) -> None:
@@ -79,6 +87,7 @@ def runner_full(lab_dir: Path, venv_bin: Path, work: Path, rows: int, warm: bool
     """(full run, no-change rerun) of the lab runner on a fresh copy."""
     paths = _fresh_copy(lab_dir, work, rows)
     env = _env(paths)
+    _install_packages(venv_bin, paths, env)
     cmd = [str(venv_bin / "buildcpg-lab"), "--lab-dir", str(paths.root), "run"]
     if warm:
         _run(cmd, env=env, cwd=paths.root)
@@ -92,6 +101,7 @@ def old_way(lab_dir: Path, venv_bin: Path, work: Path, rows: int, warm: bool) ->
     """The same work as five separate commands on a fresh copy."""
     paths = _fresh_copy(lab_dir, work, rows)
     env = _env(paths)
+    _install_packages(venv_bin, paths, env)
     dbt = [str(venv_bin / "dbt")]
     dirs = ["--project-dir", str(paths.dbt_dir), "--profiles-dir", str(paths.dbt_dir)]
     lab = ["--lab-dir", str(paths.root)]
