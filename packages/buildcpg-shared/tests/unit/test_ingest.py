@@ -12,6 +12,7 @@ from buildcpg_shared.ingest import check as check_module
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import scan
 from buildcpg_shared.ingest.load import ensure_tables, load_file
+from buildcpg_shared.pipeline.database import reset_for_full_refresh
 from buildcpg_shared.registry import Lab
 
 
@@ -200,3 +201,26 @@ def test_run_and_check_report_unreadable_files_and_load_the_rest(tiny_lab: Path)
     assert steps["load"].status != "failed"
     with duckdb.connect(str(lab.paths.database()), read_only=True) as con:
         assert con.execute("select count(*) from raw.orders").fetchone() == (2,)
+
+
+def test_full_refresh_loads_files_again_in_the_order_they_arrived(tiny_lab: Path, tmp_path: Path) -> None:
+    """A re-sent file loaded after a later one stays after it in a --full-refresh (newest copy wins)."""
+    lab = Lab.from_dir(tiny_lab)
+    raw_dir = lab.paths.raw_dir
+    first = (raw_dir / "orders_1.csv").read_text()
+    (raw_dir / "orders_2.csv").write_text(first)
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    _load_all(lab, con)  # orders_1 then orders_2, by name
+    (raw_dir / "orders_1.csv").write_text(first + "A9,2026-01-09,1.00\n")  # re-sent: it arrives last
+    assert [f.rel for f in _load_all(lab, con).pending] == ["orders_1.csv"]
+    (raw_dir / "orders_0.csv").write_text(first)  # new since the last load
+
+    reset_for_full_refresh(con)
+    plan = scan(raw_dir, lab.config, ledger.read_ledger(con))
+    assert [f.rel for f in plan.pending] == ["orders_0.csv", "orders_1.csv", "orders_2.csv"]  # by name alone
+    plan.arrival = ledger.arrival_order(con)
+    assert [f.rel for f in plan.pending] == ["orders_2.csv", "orders_1.csv", "orders_0.csv"]
+    reset_for_full_refresh(con)  # a second reset before the files were loaded keeps the saved order
+    assert ledger.arrival_order(con) == plan.arrival
+    ledger.forget_arrival_order(con)
+    assert ledger.arrival_order(con) == {}

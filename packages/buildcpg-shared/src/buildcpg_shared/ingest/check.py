@@ -63,11 +63,14 @@ class CheckResult:
     in_progress: list[RawFile] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
     waiting: list[RawFile] = field(default_factory=list)  # complete only once their marker exists
+    arrival: dict[str, int] = field(default_factory=dict)  # after --full-refresh: the order files came in
 
     @property
     def pending(self) -> list[RawFile]:
-        """Files the Load step must (re)load, in a stable order."""
-        return sorted(self.new + self.changed, key=lambda f: (f.source, f.rel))
+        """Files the Load step must (re)load, in a stable order: by source, then in the order they
+        arrived before a --full-refresh (files new since then last), then by name."""
+        last = len(self.arrival)
+        return sorted(self.new + self.changed, key=lambda f: (f.source, self.arrival.get(f.rel, last), f.rel))
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

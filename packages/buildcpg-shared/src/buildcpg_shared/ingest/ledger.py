@@ -11,6 +11,9 @@ from buildcpg_shared.errors import LabBusyError
 from buildcpg_shared.schema import META_SCHEMA, UTC_NOW_SQL, table_exists
 
 LEDGER = f"{META_SCHEMA}.ledger"
+# --full-refresh keeps the order files arrived in (the ledger's loaded_at) until they are loaded again:
+# a lab whose newest copy of a row wins (lab 1's duplicates) then gets the same answer from a rebuild
+ARRIVAL = f"{META_SCHEMA}.arrival_order"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,26 @@ def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, run_id: str) -> N
             entry.cursor,
         ],
     )
+
+
+def keep_arrival_order(con: duckdb.DuckDBPyConnection) -> None:
+    """Before --full-refresh drops the ledger: remember when each file was loaded (same transaction).
+    A full refresh cut off before its Load finished keeps the order it had saved."""
+    if table_exists(con, META_SCHEMA, "ledger") and not table_exists(con, META_SCHEMA, "arrival_order"):
+        con.execute(f"create or replace table {ARRIVAL} as select source, file, loaded_at from {LEDGER}")
+
+
+def arrival_order(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The rank each file arrived in before a --full-refresh (empty when none is pending)."""
+    if not table_exists(con, META_SCHEMA, "arrival_order"):
+        return {}
+    rows = con.execute(f"select file from {ARRIVAL} order by loaded_at, file").fetchall()
+    return {file: rank for rank, (file,) in enumerate(rows)}
+
+
+def forget_arrival_order(con: duckdb.DuckDBPyConnection) -> None:
+    """Every file is loaded again: the order is in the ledger once more."""
+    con.execute(f"drop table if exists {ARRIVAL}")
 
 
 def touch(con: duckdb.DuckDBPyConnection, file: str, size: int, mtime_ns: int) -> None:

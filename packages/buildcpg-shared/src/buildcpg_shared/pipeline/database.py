@@ -57,6 +57,7 @@ def reset_for_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
     fingerprint.get_state(con, "last_good_build")  # creates the state table outside the transaction
     con.execute("begin transaction")
     try:
+        ledger.keep_arrival_order(con)  # so the files load again in the order they came (ingest/ledger.py)
         for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA, INPUTS_SCHEMA):  # inputs: copied again at Load
             con.execute(f"drop schema if exists {schema} cascade")
         con.execute(f"drop table if exists {ledger.LEDGER}")

@@ -21,6 +21,7 @@ def run_check(ctx: StepContext) -> tuple[StepResult, CheckResult, InputsCheck]:
         known = ledger.read_ledger(ctx.con)
         polled = _poll(ctx, known)
         plan = CSVMonitor(ctx.lab.paths.raw_dir, ctx.lab.config).check(known)
+        plan.arrival = ledger.arrival_order(ctx.con)
         result.detail = (
             f"{len(plan.new)} new, {len(plan.changed)} changed, "
             f"{len(plan.unchanged) + len(plan.touched)} unchanged file(s)"

@@ -51,6 +51,8 @@ def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = N
         if copied.versions:  # which published version of each input this run uses (the history keeps it)
             result.data["inputs"] = copied.versions
             result.detail += f", inputs: {', '.join(f'{n} {v}' for n, v in copied.versions.items())}"
+        if plan.arrival and not errors:
+            ledger.forget_arrival_order(ctx.con)
         if errors:
             result.status = "failed"
             result.detail = f"{len(errors)} file(s) not loaded: {errors[0]}"
