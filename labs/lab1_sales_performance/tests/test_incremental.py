@@ -2,9 +2,10 @@
 
 A copy of the lab gets its monthly sales files one or two at a time, with a run after each; then one
 month is re-sent changed (lines dropped, a line's units changed, and a copy of a transaction already
-loaded from a later month, which makes that later copy a duplicate), and another is re-sent empty
-(header only). Every gold table must then
-equal, row for row, a `--full-refresh` build of the same files in the same copy.
+loaded from a later month, which makes that later copy a duplicate), another is re-sent empty
+(header only) and a third with no clean line left (every line's units 0). Every gold table, and the
+daily summary the gold tables are built from, must then equal, row for row, a `--full-refresh`
+build of the same files in the same copy.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ def _gold_tables(database: Path) -> dict[str, list[tuple]]:
                 "select table_name from information_schema.tables where table_schema = 'gold' order by 1"
             ).fetchall()
         ]
-        return {name: con.execute(f"select * from gold.{name} order by all").fetchall() for name in names}
+        tables = {name: con.execute(f"select * from gold.{name} order by all").fetchall() for name in names}
+        # the daily summary without the time each file was summed (which differs by construction)
+        tables["silver.int_sales_daily"] = con.execute(
+            "select * exclude (_checked_at) from silver.int_sales_daily order by all"
+        ).fetchall()
+        return tables
 
 
 def _resend_changed(raw: Path) -> str:
@@ -53,6 +59,17 @@ def _resend_changed(raw: Path) -> str:
     return stolen[0]
 
 
+def _resend_without_clean_lines(path: Path) -> None:
+    """Rewrite a month with every line's units 0: all its lines become exceptions."""
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    units = rows[0].index("units")
+    for line in rows[1:]:
+        line[units] = "0"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+
 def test_incremental_steps_equal_full_refresh(tmp_path: Path) -> None:
     lab_dir = copy_lab(LAB_DIR, tmp_path)
     raw = lab_dir / "data" / "raw"
@@ -73,6 +90,7 @@ def test_incremental_steps_equal_full_refresh(tmp_path: Path) -> None:
     assert transform.status == "ok", transform.detail
     emptied = raw / "sales_2026_01.csv"  # re-sent with its header only
     emptied.write_text(emptied.read_text().splitlines()[0] + "\n")
+    _resend_without_clean_lines(raw / "sales_2026_02.csv")
     lab, report = run_lab_dir(lab_dir)
     assert report.ok, report.error
 
@@ -87,13 +105,23 @@ def test_incremental_steps_equal_full_refresh(tmp_path: Path) -> None:
         ).fetchone()
     assert files == [("sales_2026_03.csv",), ("sales_2026_05.csv",)], "the re-sent copy must win"
     assert left == 0, "the rows of a file re-sent empty must leave silver"
+    with duckdb.connect(str(database), read_only=True) as con:
+        (clean_feb,) = con.execute(
+            "select count(*) from silver.int_sales_daily "
+            "where _source_file = 'sales_2026_02.csv' and exclusion_reason is null"
+        ).fetchone()
+        (daily_jan,) = con.execute(
+            "select count(*) from silver.int_sales_daily where _source_file = 'sales_2026_01.csv'"
+        ).fetchone()
+    assert clean_feb == 0, "a file re-sent with no clean line must leave no clean row in the daily summary"
+    assert daily_jan == 0, "the daily rows of a file re-sent empty must leave the daily summary"
     incremental = _gold_tables(database)
 
     lab, report = run_lab_dir(lab_dir, full_refresh=True)
     assert report.ok, report.error
     full = _gold_tables(database)
 
-    assert sorted(incremental) == sorted(full) and len(full) >= 5
+    assert sorted(incremental) == sorted(full) and len(full) >= 6
     for name, rows in full.items():
-        assert rows, f"gold.{name} is empty"
-        assert incremental[name] == rows, f"gold.{name} differs from a --full-refresh build"
+        assert rows, f"{name} is empty"
+        assert incremental[name] == rows, f"{name} differs from a --full-refresh build"

@@ -17,12 +17,21 @@ that list for a store: an interval depends only on its own days, never on the ot
 order. Draw order: the promo-day indices
 (RESAMPLES x n_promo), then per weekday 1..7 that has baseline days the baseline indices
 (RESAMPLES x n_w); days sorted by date. Bounds: numpy.quantile (linear) at (1 -+ LEVEL) / 2.
+
+Reuse: a row depends only on its own days and on this method, so each row carries
+``days_fingerprint`` (a hash of its level, promotion, store, days and METHOD_KEY) and a build copies
+the previous build's row when the fingerprint is the same instead of bootstrapping again (not on a
+--full-refresh run: config reuse_previous_rows). A new month of sales changes the days of the few
+promotions near it; the others are copied (docs/incremental.md#the-promotion-lift-estimates).
 """
 
 from __future__ import annotations
 
+import hashlib
+import types
 import zlib
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -41,7 +50,9 @@ COLUMNS = [
     "lift_low_pct",
     "lift_high_pct",
     "interval_level",
+    "days_fingerprint",
 ]
+DAY_COLUMNS = ["sale_date", "day_role", "iso_weekday", "units"]
 
 
 def estimate(promo_units: np.ndarray, promo_weekday: np.ndarray, base: dict[int, np.ndarray]) -> tuple:
@@ -74,6 +85,46 @@ def bootstrap(key: list[int], promo_units: np.ndarray, promo_weekday: np.ndarray
     return tuple(None if np.isnan(bound) else float(bound) for bound in (low, high))
 
 
+def _code_parts(code: types.CodeType) -> list[str]:
+    """A code object's bytecode, names and constants, nested code objects included (no addresses)."""
+    parts = [code.co_code.hex(), repr(code.co_names)]
+    for const in code.co_consts:
+        parts += _code_parts(const) if isinstance(const, types.CodeType) else [repr(const)]
+    return parts
+
+
+def _method_key() -> str:
+    """What every estimate depends on besides its days: settings, numpy, and the code of this method."""
+    parts = [str(RESAMPLES), str(SEED), str(LEVEL), np.__version__]
+    for function in (estimate, bootstrap, one_promotion):
+        parts += _code_parts(function.__code__)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def with_day_hashes(days: pd.DataFrame) -> pd.DataFrame:
+    """``days`` with a ``day_hash`` per row (of DAY_COLUMNS), hashed once for every group at a time."""
+    return days.assign(day_hash=pd.util.hash_pandas_object(days[DAY_COLUMNS], index=False).to_numpy())
+
+
+def fingerprint(key: list[str | None], days: pd.DataFrame, method_key: str) -> str:
+    """A hash of one row's identity, its days (in date order, with their ``day_hash``) and the method."""
+    digest = hashlib.sha256(repr([*key, method_key]).encode())
+    digest.update(days["day_hash"].to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def previous_rows(session: duckdb.DuckDBPyConnection, this: object) -> dict[str, dict]:
+    """The previous build's rows by days_fingerprint (none on a first build or from an older version)."""
+    try:
+        frame = session.sql(f"select * from {this}").df()
+    except duckdb.Error:  # no previous build
+        return {}
+    if "days_fingerprint" not in frame.columns:
+        return {}
+    frame = frame.astype(object).where(frame.notna(), None)
+    return {row["days_fingerprint"]: row for row in frame[COLUMNS].to_dict("records")}
+
+
 def one_promotion(promo_id: str, days: pd.DataFrame, store_id: str | None = None) -> dict:
     """The estimate row of one promotion (in one store, when given) from its days (sorted by date)."""
     promo = days[days["day_role"] == "promo"]
@@ -96,19 +147,34 @@ def one_promotion(promo_id: str, days: pd.DataFrame, store_id: str | None = None
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    chain = dbt.ref("int_promotion_lift_days").df().sort_values(["promo_id", "sale_date"])
-    rows = [one_promotion(str(promo_id), group) for promo_id, group in chain.groupby("promo_id", sort=True)]
+    reuse = str(dbt.config.get("reuse_previous_rows", True)) == "True"  # False on a --full-refresh run
+    method_key, previous = _method_key(), (previous_rows(session, dbt.this) if reuse else {})
+    reused = 0
+
+    def row(promo_id: str, days: pd.DataFrame, store_id: str | None = None) -> dict:
+        nonlocal reused
+        level = "chain" if store_id is None else "store"
+        key = fingerprint([level, promo_id, store_id], days, method_key)
+        if key in previous:
+            reused += 1
+            return previous[key]
+        return {**one_promotion(promo_id, days, store_id), "days_fingerprint": key}
+
+    chain = with_day_hashes(dbt.ref("int_promotion_lift_days").df().sort_values(["promo_id", "sale_date"]))
+    rows = [row(str(promo_id), group) for promo_id, group in chain.groupby("promo_id", sort=True)]
     stores = dbt.ref("int_promotion_store_lift_days").df()
-    stores = stores[stores["has_enough_data"]].sort_values(["promo_id", "store_id", "sale_date"])
+    stores = with_day_hashes(stores[stores["has_enough_data"]].sort_values(["promo_id", "store_id", "sale_date"]))
     rows += [
-        one_promotion(str(promo_id), group, str(store_id))
+        row(str(promo_id), group, str(store_id))
         for (promo_id, store_id), group in stores.groupby(["promo_id", "store_id"], sort=True)
     ]
+    print(f"int_promotion_lift_estimates: {len(rows) - reused} estimated, {reused} copied (same days)", flush=True)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.astype(
         {
             "promo_days_used": "int64",
             "baseline_days": "int64",
-            **{c: "float64" for c in COLUMNS[5:]},
+            **{c: "float64" for c in COLUMNS[5:11]},
+            "days_fingerprint": "str",
         }
     )

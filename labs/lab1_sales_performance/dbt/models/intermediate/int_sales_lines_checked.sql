@@ -7,79 +7,41 @@
 -- (old or new version), since a new copy can change which copy survives. A changed stores.csv or
 -- products.csv re-checks every file. Rows of a file that a re-send left empty are deleted by the
 -- post-hook. `--full-refresh` rebuilds the whole table.
+--
+-- The transaction ids to re-check are staged by the pre-hook in a temporary table
+-- (macros/lab1_stage_recheck_transactions.sql): with its exact row count DuckDB builds the hash
+-- of the joins below on those few ids, not on every line of the history (docs/incremental.md).
 
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='_source_file',
     on_schema_change='fail',
-    post_hook="{% if is_incremental() %}delete from {{ this }} where _source_file not in (select distinct _source_file from {{ ref('stg_sales') }}){% endif %}",
+    pre_hook="{% if is_incremental() %}{{ lab1_stage_recheck_transactions() }}{% endif %}",
+    post_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where _source_file not in (select distinct _source_file from {{ ref('stg_sales') }}){% endif %}",
+        "drop table if exists temp.main.lab1_recheck_transactions",
+    ],
 ) }}
 
 with
 
-all_sales as (
+all_sales as not materialized (
 
+    -- not materialized: DuckDB would otherwise copy every staged line into memory, once, for the
+    -- several reads below; each read then scans only the columns and row groups it needs
     select * from {{ ref('stg_sales') }}
 
 ),
 
 {% if is_incremental() %}
 
-watermark as (
-
-    -- the time of the last build that re-checked anything (_loaded_at and _checked_at are both
-    -- the runner's one DuckDB connection's current_timestamp in UTC, so they compare)
-    select coalesce(max(_checked_at), timestamp '1900-01-01') as loaded_at from {{ this }}
-
-),
-
-masters_changed as (
-
-    -- region and category come from the masters: a new stores.csv or products.csv re-checks all
-    select count(*) > 0 as changed
-    from (
-        select _loaded_at from {{ source('raw', 'stores') }}
-        union all
-        select _loaded_at from {{ source('raw', 'products') }}
-    ) as masters
-    where _loaded_at > (select loaded_at from watermark)
-
-),
-
-changed_files as (
-
-    select distinct _source_file
-    from all_sales
-    where _loaded_at > (select loaded_at from watermark)
-        or (select changed from masters_changed)
-
-    union
-
-    -- files a re-send left empty: their old rows' transaction ids must be re-ranked too
-    select distinct _source_file
-    from {{ this }}
-    where _source_file not in (select distinct _source_file from all_sales)
-
-),
-
-touched_transactions as (
-
-    select transaction_id from all_sales
-    where _source_file in (select _source_file from changed_files)
-
-    union
-
-    select transaction_id from {{ this }}
-    where _source_file in (select _source_file from changed_files)
-
-),
-
 affected_files as (
 
     select distinct _source_file
     from all_sales
-    where transaction_id in (select transaction_id from touched_transactions)
+    -- the pre-hook's table of transaction ids to re-check (macros/lab1_stage_recheck_transactions.sql)
+    where transaction_id in (select transaction_id from temp.main.lab1_recheck_transactions)
 
 ),
 

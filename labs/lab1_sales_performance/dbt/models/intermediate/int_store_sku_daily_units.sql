@@ -17,7 +17,9 @@ products as (
 
 sales as (
 
-    select * from {{ ref('int_sales') }}
+    -- clean lines only, summed per file, day, store, SKU and promotion (int_sales_daily)
+    select * from {{ ref('int_sales_daily') }}
+    where exclusion_reason is null
 
 ),
 
@@ -52,7 +54,7 @@ daily_sales as (
         sku,
         sale_date,
         sum(units)::bigint as units,
-        count(*) as sales_lines
+        sum(sales_lines)::bigint as sales_lines
 
     from sales
     group by store_id, sku, sale_date

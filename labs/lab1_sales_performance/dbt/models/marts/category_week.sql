@@ -5,7 +5,9 @@ with
 
 sales as (
 
-    select * from {{ ref('int_sales') }}
+    -- clean lines only, summed per file, day, store, SKU and promotion (int_sales_daily)
+    select * from {{ ref('int_sales_daily') }}
+    where exclusion_reason is null
 
 ),
 

@@ -8,7 +8,9 @@ promotions as (
 
 sales as (
 
-    select * from {{ ref('int_sales') }}
+    -- clean lines only, summed per file, day, store, SKU and promotion (int_sales_daily)
+    select * from {{ ref('int_sales_daily') }}
+    where exclusion_reason is null
 
 ),
 
@@ -41,7 +43,7 @@ till_lines as (
     -- clean lines that carry the promotion's id: the till applied it
     select
         promo_id,
-        count(*) as promo_sales_lines
+        sum(sales_lines)::bigint as promo_sales_lines
 
     from sales
     where promo_id is not null
@@ -53,7 +55,7 @@ flagged as (
 
     select
         promotions.*,
-        estimates.* exclude (promo_id, level, store_id),
+        estimates.* exclude (promo_id, level, store_id, days_fingerprint),
         coalesce(till_lines.promo_sales_lines, 0) as promo_sales_lines,
         coalesce(estimates.promo_days_used, 0) = 0 as is_unobserved,
         promotions.start_date < observed_period.first_day

@@ -2,7 +2,9 @@ with
 
 sales as (
 
-    select * from {{ ref('int_sales') }}
+    -- clean lines only, summed per file, day, store, SKU and promotion (int_sales_daily)
+    select * from {{ ref('int_sales_daily') }}
+    where exclusion_reason is null
 
 ),
 
@@ -16,7 +18,7 @@ aggregated as (
         week_start,
 
         ----------  measures
-        count(*) as transactions,  -- one row per transaction_id in int_sales (tested unique)
+        sum(sales_lines)::bigint as transactions,  -- one clean line per transaction_id (tested unique in int_sales)
         sum(units)::bigint as units,
         sum(gross_revenue) as gross_revenue,
         sum(revenue) as net_revenue,

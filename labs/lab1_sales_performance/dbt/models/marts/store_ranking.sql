@@ -8,7 +8,9 @@ stores as (
 
 sales as (
 
-    select * from {{ ref('int_sales') }}
+    -- clean lines only, summed per file, day, store, SKU and promotion (int_sales_daily)
+    select * from {{ ref('int_sales_daily') }}
+    where exclusion_reason is null
 
 ),
 
@@ -17,7 +19,7 @@ store_totals as (
     select
         store_id,
         sum(revenue) as net_revenue,
-        count(*) as transactions  -- one row per transaction_id in int_sales (tested unique)
+        sum(sales_lines)::bigint as transactions  -- one clean line per transaction_id (tested unique in int_sales)
 
     from sales
     group by store_id

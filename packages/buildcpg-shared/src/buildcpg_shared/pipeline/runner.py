@@ -35,7 +35,9 @@ from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.quality import DbtArtifacts
 from buildcpg_shared.registry import Lab
 
-__all__ = ["LabRunner", "RunReport", "run_lab"]
+__all__ = ["FULL_REFRESH_VAR", "LabRunner", "RunReport", "run_lab"]
+
+FULL_REFRESH_VAR = "buildcpg_full_refresh"  # dbt var, true on a --full-refresh run (docs/lab-runner.md)
 
 
 class LabRunner:
@@ -71,7 +73,8 @@ class LabRunner:
             self._dbt = DbtSession(
                 self.paths,
                 threads=self.threads,
-                dbt_vars=self.lab.config.dbt_vars(),
+                # a --full-refresh run tells Python models too (they cannot read dbt's flag): var FULL_REFRESH_VAR
+                dbt_vars={**self.lab.config.dbt_vars(), **({FULL_REFRESH_VAR: True} if self.full_refresh else {})},
                 on_node=lambda line: self.reporter.event("node", **line.to_dict()),  # shown live by `buildcpg run`
             )
         return self._dbt
