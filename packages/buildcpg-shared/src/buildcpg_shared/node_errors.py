@@ -32,7 +32,7 @@ def kept_run_results(target: Path, command: str) -> Path:
 
 
 def keep_run_results(target: Path, command: str) -> None:
-    """Keep a copy of dbt's ``run_results.json`` per command, so model timings and errors of ``dbt run``
-    survive the ``dbt test`` that follows; never fails the run."""
+    """Keep a copy of dbt's ``run_results.json`` per command (``run``, ``test``, ``build``, ...), so model timings
+    and errors of ``dbt run`` or ``dbt build`` survive the commands that follow; never fails the run."""
     with contextlib.suppress(OSError):
         shutil.copyfile(target / "run_results.json", kept_run_results(target, command))

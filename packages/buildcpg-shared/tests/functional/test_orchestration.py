@@ -126,6 +126,9 @@ def test_failures_are_isolated_recorded_and_alerted_once(ws: Path, hook: tuple[s
         ).fetchall()
     )
     assert steps["transform"] == "failed" and steps["test"] == "skipped"
+    # four labs at once share the cores: each lab's dbt ran with cores // 4 threads (at least 1)
+    built = json.loads((ws / "labs" / LAB / "dbt" / "target" / "run_results.build.json").read_text())
+    assert built["args"]["threads"] == max(1, (os.cpu_count() or 1) // 4)
     assert history.execute("select status, labs, passed, failed from runs").fetchall() == [("failed", 4, 1, 3)]
 
     opened = {("lab2_broken", "failed", "open"), ("lab3_hang", "failed", "open"), ("lab4_killed", "failed", "open")}

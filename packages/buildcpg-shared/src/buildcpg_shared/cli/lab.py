@@ -158,7 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="wait this long for a running run of the same lab (default: refuse at once)",
     )
     run.add_argument("--events", action="store_true", help="also print machine-readable @@buildcpg event lines")
-    run.add_argument("--threads", type=int, default=1, help="dbt threads (1-2 is fastest on small machines)")
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="dbt threads (default: the machine's cores; `buildcpg run` passes cores divided by the labs at once)",
+    )
     run.add_argument(
         "--stop-with-parent",
         action="store_true",

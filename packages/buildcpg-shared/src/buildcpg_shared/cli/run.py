@@ -29,6 +29,7 @@ from buildcpg_shared.orchestrate.parallel import (
 from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.schedule import due_labs
 from buildcpg_shared.orchestrate.uv import sync_stale
+from buildcpg_shared.pipeline.dbt_invoke import dbt_threads
 from buildcpg_shared.pipeline.steps import STEP_NAMES, format_step
 from buildcpg_shared.registry import Workspace
 
@@ -77,7 +78,9 @@ def _table(progress: dict[str, LabProgress], title: str) -> Table:
 def run_command(
     labs: list[str] | None = typer.Argument(None, help="labs to run (see `buildcpg labs`)"),
     all_labs: bool = typer.Option(False, "--all", help="run every lab"),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="labs at once (default: number of cores)"),
+    jobs: int = typer.Option(
+        0, "--jobs", "-j", help="labs at once (default: number of cores); each gets cores // labs-at-once dbt threads"
+    ),
     steps: str = typer.Option(
         ",".join(STEP_NAMES), "--steps", help="comma-separated subset of " + ",".join(STEP_NAMES)
     ),
@@ -135,8 +138,10 @@ def run_command(
         raise typer.Exit(0)
     if not no_sync:
         sync_stale(workspace, selected, console.print)
-    options = ["--steps", steps, "--wait", str(wait)] + (["--full-refresh"] if full_refresh else [])
     jobs = jobs or min(len(selected), os.cpu_count() or 1)
+    threads = dbt_threads(min(jobs, len(selected)))  # the cores, shared among the labs running at once
+    options = ["--steps", steps, "--wait", str(wait), "--threads", str(threads)]
+    options += ["--full-refresh"] if full_refresh else []
     title = f"buildcpg run: {len(selected)} lab(s), {jobs} at a time"
     lock = threading.Lock()
 

@@ -1,14 +1,19 @@
 """Calling dbt in-process through ``dbtRunner``: dbt is imported once per lab run.
 
-The import (seconds) and the parse are paid once; ``run``, ``test`` and ``source freshness``
-reuse the parsed manifest. ``target/`` is kept between runs for partial parsing, so the env
-values given to dbt are absolute and the same on every run; they are set only around each
+The import (seconds) and the parse are paid once; ``build`` (or ``seed``/``run``/``test``) and
+``source freshness`` reuse the parsed manifest. ``target/`` is kept between runs for partial parsing,
+so the env values given to dbt are absolute and the same on every run; they are set only around each
 invocation (``process_env.exported``), never left in ``os.environ``.
+
+The runner's own calls write ``logs/dbt.log`` at INFO, not dbt's default DEBUG (every SQL statement):
+less time spent formatting log lines. ``DBT_LOG_LEVEL_FILE`` or ``DBT_DEBUG`` in the environment wins;
+``buildcpg-lab dbt`` (``invoke_raw``) keeps dbt's defaults.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,14 +27,57 @@ from buildcpg_shared.pipeline.process_env import exported
 from buildcpg_shared.registry.paths import LabPaths
 
 
+def dbt_threads(labs_at_once: int = 1) -> int:
+    """dbt ``threads`` for one lab run: the machine's cores shared among the labs running at once (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // max(1, labs_at_once))
+
+
+TEST_KINDS = frozenset({"test", "unit_test"})  # the Test step's nodes of a ``dbt build``; all others: Transform
+_FAILED = ("error", "fail", "runtime error")
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """One node of a dbt command: its kind (dbt's resource type), name, status, time, rows, failure line."""
+
+    kind: str
+    name: str
+    status: str
+    seconds: float = 0.0
+    rows: int = 0
+    failure: str = ""  # "name (file): dbt's error line" when the node failed
+
+
 @dataclass
 class DbtOutcome:
-    """Summary of one dbt command."""
+    """Summary of one dbt command (or of the nodes of one kind in it, see ``only``)."""
 
     success: bool
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     rows: int = 0
+    nodes: list[NodeOutcome] = field(default_factory=list)
+    error: str = ""  # the command failed without node results (the message's first line)
+
+    def add(self, node: NodeOutcome) -> None:
+        self.nodes.append(node)
+        self.counts[node.status] = self.counts.get(node.status, 0) + 1
+        self.rows += node.rows
+        if node.failure:
+            self.failures.append(node.failure)
+
+    def only(self, kinds: Callable[[str], bool]) -> DbtOutcome:
+        """The nodes whose kind ``kinds`` accepts, as an outcome of their own (a command-level error stays)."""
+        part = DbtOutcome(success=not self.error, error=self.error, failures=[self.error] if self.error else [])
+        for node in self.nodes:
+            if kinds(node.kind):
+                part.add(node)
+        return part
+
+    @property
+    def seconds(self) -> float:
+        """The nodes' summed execution time (threads overlap: a share, not a wall time)."""
+        return sum(n.seconds for n in self.nodes)
 
 
 class DbtSession:
@@ -39,13 +87,13 @@ class DbtSession:
         self,
         paths: LabPaths,
         *,
-        threads: int = 1,
+        threads: int | None = None,
         dbt_vars: Mapping[str, object] | None = None,
         on_node: Callable[[NodeLine], None] | None = None,
     ) -> None:
         self.env = {**paths.dbt_env(), PACKAGE_ENV: str(package_dir())}  # set around each invocation only
         self.paths = paths
-        self.threads = threads
+        self.threads = threads or dbt_threads()  # None: every core (a lab running alone)
         self.dbt_vars = dict(dbt_vars or {})
         try:
             from dbt.cli.main import dbtRunner  # imported here: a run that skips dbt never pays for it
@@ -55,7 +103,8 @@ class DbtSession:
                 f"`make run` in labs/{paths.name} or `buildcpg run {paths.name}`"
             ) from err
 
-        self._callbacks = [NodeProgress(on_node)] if on_node else []  # per-model progress (dbt_progress)
+        self._progress = NodeProgress(on_node) if on_node else None
+        self._callbacks = [self._progress] if self._progress else []  # per-model progress (dbt_progress)
         self._runner_cls = dbtRunner
         self._runner = dbtRunner(callbacks=self._callbacks)
         self._manifest: Any = None
@@ -66,7 +115,7 @@ class DbtSession:
         write_sources(self.paths)
         if uses_package(self.paths) and not package_installed(self.paths):
             # --upgrade: resolve packages.yml again, not a package-lock.yml written with another path
-            deps = self._call(["deps", "--upgrade", *self._common()])
+            deps = self._call(["deps", "--upgrade", *self._common(), *self._log_flags()])
             if not deps.success or not package_installed(self.paths):
                 raise StepError(f"dbt deps could not install the shared package {package_dir()}: {deps.exception}")
 
@@ -89,9 +138,16 @@ class DbtSession:
             common += ["--vars", json.dumps(self.dbt_vars, sort_keys=True)]
         return common
 
+    @staticmethod
+    def _log_flags() -> list[str]:
+        """``--log-level-file info`` unless the user chose the file's level (DBT_LOG_LEVEL_FILE, DBT_DEBUG)."""
+        if os.environ.get("DBT_LOG_LEVEL_FILE") or os.environ.get("DBT_DEBUG", "").lower() in ("1", "true", "yes"):
+            return []
+        return ["--log-level-file", "info"]
+
     def _parse(self) -> Any:
         if self._manifest is None:
-            parsed = self._call(["parse", *self._common()])
+            parsed = self._call(["parse", *self._common(), *self._log_flags()])
             if not parsed.success:
                 raise StepError(f"dbt parse failed: {parsed.exception or 'see the dbt output above'}")
             self._manifest = parsed.result
@@ -112,12 +168,35 @@ class DbtSession:
 
     def _invoke(self, args: list[str]) -> Any:
         self._parse()
-        return self._call([*args, *self._common()])
+        return self._call([*args, *self._common(), *self._log_flags()])
 
     def invoke_raw(self, args: list[str]) -> bool:
         """Run any dbt command line (for ``buildcpg-lab dbt``); True when it succeeded."""
         result = self._call([*args, *self._common()] if args and args[0] not in ("--help", "-h", "--version") else args)
         return bool(result.success)
+
+    def built_node_count(self) -> int:
+        """How many seeds and models ``dbt build`` (``build``) materializes: the total its progress counts to."""
+        return sum(
+            1
+            for n in self._parse().nodes.values()
+            if getattr(n, "resource_type", None) in ("seed", "model")
+            and getattr(getattr(n, "config", None), "materialized", "") != "ephemeral"
+        )
+
+    def build(self, extra: list[str] | None = None) -> DbtOutcome:
+        """``dbt build`` without snapshots (the runner never ran them): seeds, models and tests in dbt's order.
+
+        dbt skips the models downstream of a failed error-severity test. Progress lines count only the
+        seeds and models, ``[i/n]`` as ``dbt run`` numbers them.
+        """
+        if self._progress is not None:
+            self._progress.renumber(self.built_node_count())
+        try:
+            return self.command(["build"], ["--exclude-resource-type", "snapshot", *(extra or [])])
+        finally:
+            if self._progress is not None:
+                self._progress.renumber(None)
 
     def command(self, name: list[str], extra: list[str] | None = None) -> DbtOutcome:
         """Run ``dbt <name>`` and summarise its node results."""
@@ -127,19 +206,31 @@ class DbtSession:
         outcome = DbtOutcome(success=bool(result.success))
         if result.result is None:
             message = str(result.exception) if result.exception else "no result"
-            outcome.failures.append(message.splitlines()[0] if message else "dbt failed")
+            outcome.error = (message.splitlines()[0] if message else "") or "dbt failed"
+            outcome.failures.append(outcome.error)
             return outcome
         for node_result in getattr(result.result, "results", []):
-            status = str(getattr(node_result.status, "value", node_result.status))
-            outcome.counts[status] = outcome.counts.get(status, 0) + 1
-            response = getattr(node_result, "adapter_response", None) or {}
-            affected = response.get("rows_affected") if isinstance(response, dict) else None
-            if isinstance(affected, int) and affected > 0:
-                outcome.rows += affected
-            if status in ("error", "fail", "runtime error"):
-                node = getattr(node_result, "node", None)
-                label = getattr(node, "name", None) or getattr(node, "unique_id", "?")
-                where = getattr(node, "original_file_path", "") if node is not None else ""
-                line = dbt_error_line(getattr(node_result, "message", ""))
-                outcome.failures.append(f"{label}{f' ({where})' if where else ''}: {line or status}")
+            outcome.add(node_outcome(node_result))
         return outcome
+
+
+def node_outcome(node_result: Any) -> NodeOutcome:
+    """One of dbt's node results (``RunResult``) as a ``NodeOutcome``."""
+    status = str(getattr(node_result.status, "value", node_result.status))
+    node = getattr(node_result, "node", None)
+    name = str(getattr(node, "name", None) or getattr(node, "unique_id", "?"))
+    response = getattr(node_result, "adapter_response", None) or {}
+    affected = response.get("rows_affected") if isinstance(response, dict) else None
+    failure = ""
+    if status in _FAILED:
+        where = getattr(node, "original_file_path", "") if node is not None else ""
+        line = dbt_error_line(getattr(node_result, "message", ""))
+        failure = f"{name}{f' ({where})' if where else ''}: {line or status}"
+    return NodeOutcome(
+        kind=str(getattr(getattr(node, "resource_type", None), "value", getattr(node, "resource_type", "")) or ""),
+        name=name,
+        status=status,
+        seconds=float(getattr(node_result, "execution_time", 0.0) or 0.0),
+        rows=affected if isinstance(affected, int) and affected > 0 else 0,
+        failure=failure,
+    )

@@ -3,11 +3,14 @@
 dbt fires ``LogModelResult`` / ``LogSeedResult`` / ``LogSnapshotResult`` as each node finishes and
 ``SkippingDetails`` for a node skipped after an upstream failure; each carries the node's index, the
 command's node count, its relation and its time. :class:`NodeProgress` turns those into
-:class:`NodeLine` values, e.g. ``[12/30] silver.int_x ... ok 0.4s``. No log is parsed.
+:class:`NodeLine` values, e.g. ``[12/30] silver.int_x ... ok 0.4s``. No log is parsed. In a
+``dbt build`` dbt numbers tests too: the progress then renumbers the seeds and models itself.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -71,10 +74,21 @@ class NodeProgress:
 
     def __init__(self, on_node: Callable[[NodeLine], None]) -> None:
         self.on_node = on_node
+        self._total: int | None = None  # set: number the lines 1..total here, not with dbt's index
+        self._next = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def renumber(self, total: int | None) -> None:
+        """From now on number the lines ``1..total`` in the order they finish (None: dbt's own numbers)."""
+        with self._lock:
+            self._total, self._next = total, itertools.count(1)
 
     def __call__(self, msg: Any) -> None:
         try:
             line = node_line(msg)
+            if line is not None and self._total is not None:
+                with self._lock:
+                    line = NodeLine(next(self._next), self._total, line.relation, line.status, line.seconds)
             if line is not None:
                 self.on_node(line)
         except Exception:  # progress is best effort: dbt's own result is what counts

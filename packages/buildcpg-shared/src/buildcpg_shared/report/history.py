@@ -54,12 +54,13 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def model_run_times(target: Path, manifest: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Models of the last ``dbt run`` (its kept ``run_results.json``), slowest first: name, status, seconds,
-    file, error line."""
+    """Models of the last ``dbt run`` or ``dbt build`` (the newer kept ``run_results.json``), slowest first:
+    name, status, seconds, file, error line."""
     nodes = (manifest if manifest is not None else _read_json(target / "manifest.json")).get("nodes", {})
     out = []
-    kept = kept_run_results(target, "run")
-    for result in _read_json(kept if kept.is_file() else target / "run_results.json").get("results", []):
+    kept = [p for p in (kept_run_results(target, "run"), kept_run_results(target, "build")) if p.is_file()]
+    newest = max(kept, key=lambda p: p.stat().st_mtime_ns, default=target / "run_results.json")
+    for result in _read_json(newest).get("results", []):
         uid = str(result.get("unique_id", ""))
         if not uid.startswith("model."):
             continue
