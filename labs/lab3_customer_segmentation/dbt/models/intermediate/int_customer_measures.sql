@@ -1,17 +1,18 @@
 -- One row per customer who bought at least once: first and last purchase, frequency (purchases),
 -- monetary (total spend), and the days since the last purchase (recency) and since the first
--- (tenure), as of the day after the last transaction in the data.
+-- (tenure), as of the day after the last transaction in the data. Added up from the per-file
+-- totals (int_customer_file_totals, incremental), not from every transaction.
 with
 
-transactions as (
+file_totals as (
 
-    select * from {{ ref('stg_transactions') }}
+    select * from {{ ref('int_customer_file_totals') }}
 
 ),
 
 as_of as (
 
-    select max(txn_date) + 1 as as_of_date from transactions
+    select max(last_purchase) + 1 as as_of_date from file_totals
 
 ),
 
@@ -19,11 +20,11 @@ per_customer as (
 
     select
         customer_id,
-        min(txn_date) as first_purchase,
-        max(txn_date) as last_purchase,
-        count(*) as frequency,
-        sum(amount) as monetary
-    from transactions
+        min(first_purchase) as first_purchase,
+        max(last_purchase) as last_purchase,
+        sum(purchases)::bigint as frequency,
+        sum(spend) as monetary
+    from file_totals
     group by customer_id
 
 ),
