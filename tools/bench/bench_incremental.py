@@ -7,7 +7,10 @@ the first ``--months``) and runs, side by side in one run:
   silver and gold models were incremental);
 * **one new month**: on a second copy that already holds the first ``--months`` months, the last
   month's file arrives and ``buildcpg-lab run`` builds it incrementally;
-* **no-change rerun**: ``buildcpg-lab run`` again on that copy, with nothing new.
+* **no-change rerun**: ``buildcpg-lab run`` again on that copy, with nothing new;
+* **dbt pass, no new data**: a model file touched (a comment), so the build runs again with nothing
+  new to load or re-check: the fixed cost of a run on this history (dbt's import, parse, the
+  tables rebuilt in full, every test). The new month minus this is what the month itself cost.
 
 Each run is its own subprocess; its peak memory is the ``ru_maxrss`` of that lab process, read by a
 small wrapper process with ``resource.getrusage(RUSAGE_CHILDREN)`` (bytes on macOS, KiB on Linux).
@@ -161,6 +164,9 @@ def main() -> None:
         shutil.copy2(files[-1], incr_copy.raw_dir / files[-1].name)
         new = _show("one new month", _lab_run(incr_copy, venv_bin, log))
         rerun = _show("no-change rerun", _lab_run(incr_copy, venv_bin, log))
+        touched = next((incr_copy.dbt_dir / "models" / "marts").glob("*.sql"))
+        touched.write_text(touched.read_text() + "\n-- touched by bench_incremental: dbt runs again\n")
+        floor = _show("dbt pass, no data", _lab_run(incr_copy, venv_bin, log))
 
         full_gold, incr_gold = _gold(full_copy.database()), _gold(incr_copy.database())
         differ = [name for name in full_gold if incr_gold.get(name) != full_gold[name]]
@@ -170,6 +176,9 @@ def main() -> None:
     _verdict("one new month / full build (time):    ", new.seconds / full.seconds, 0.3)
     _verdict("one new month / full build (peak mem):", new.peak_bytes / full.peak_bytes, 0.5)
     print(f"  no-change rerun / full build (time):   {rerun.seconds / full.seconds:.2f}x")
+    own = max(new.seconds - floor.seconds, 0.0)
+    print(f"  dbt pass with no new data / full build: {floor.seconds / full.seconds:.2f}x  (the fixed cost of a run)")
+    print(f"  the month's own cost (new month - that): {own:.2f}s = {own / full.seconds:.2f}x the full build")
     same = f"identical ({len(full_gold)} tables, row for row)" if identical else "DIFFER: " + ", ".join(differ)
     print(f"  gold tables, incremental vs full build: {same}")
     if not identical:
