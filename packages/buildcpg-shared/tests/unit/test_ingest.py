@@ -215,7 +215,10 @@ def test_full_refresh_loads_files_again_in_the_order_they_arrived(tiny_lab: Path
     assert [f.rel for f in _load_all(lab, con).pending] == ["orders_1.csv"]
     (raw_dir / "orders_0.csv").write_text(first)  # new since the last load
 
+    assert ledger.arrival_order(con) == {}  # no --full-refresh under way
+    foreseen = ledger.arrival_order(con, before_reset=True)  # what `run --dry-run --full-refresh` shows
     reset_for_full_refresh(con)
+    assert ledger.arrival_order(con) == foreseen
     plan = scan(raw_dir, lab.config, ledger.read_ledger(con))
     assert [f.rel for f in plan.pending] == ["orders_0.csv", "orders_1.csv", "orders_2.csv"]  # by name alone
     plan.arrival = ledger.arrival_order(con)

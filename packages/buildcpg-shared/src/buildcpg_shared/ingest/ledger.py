@@ -88,11 +88,15 @@ def keep_arrival_order(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create or replace table {ARRIVAL} as select source, file, loaded_at from {LEDGER}")
 
 
-def arrival_order(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """The rank each file arrived in before a --full-refresh (empty when none is pending)."""
-    if not table_exists(con, META_SCHEMA, "arrival_order"):
+def arrival_order(con: duckdb.DuckDBPyConnection, *, before_reset: bool = False) -> dict[str, int]:
+    """The rank each file arrived in before a --full-refresh (empty when none is pending).
+    ``before_reset``: the order a --full-refresh about to start would keep (``dry-run``)."""
+    table = ARRIVAL if table_exists(con, META_SCHEMA, "arrival_order") else None
+    if table is None and before_reset and table_exists(con, META_SCHEMA, "ledger"):
+        table = LEDGER
+    if table is None:
         return {}
-    rows = con.execute(f"select file from {ARRIVAL} order by loaded_at, file").fetchall()
+    rows = con.execute(f"select file from {table} order by loaded_at, file").fetchall()
     return {file: rank for rank, (file,) in enumerate(rows)}
 
 

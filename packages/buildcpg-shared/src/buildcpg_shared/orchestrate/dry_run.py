@@ -8,7 +8,7 @@ from rich.table import Table
 
 from buildcpg_shared.errors import BuildCPGError, first_line
 from buildcpg_shared.ingest.check import scan
-from buildcpg_shared.ingest.ledger import read_ledger
+from buildcpg_shared.ingest.ledger import arrival_order, read_ledger
 from buildcpg_shared.inspect.readonly import running_run
 from buildcpg_shared.orchestrate.graph import levels
 from buildcpg_shared.orchestrate.uv import venv_is_current
@@ -23,12 +23,13 @@ def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
     if holder is not None:  # never open the working database under a run
         return f"unknown (a run is on: {holder})"
     try:
-        if full_refresh or not database.exists():
-            ledger = {}
-        else:
+        known, arrival = {}, {}
+        if database.exists():
             with duckdb.connect(str(database), read_only=True) as con:
-                ledger = read_ledger(con)
-        plan = scan(lab.paths.raw_dir, lab.config, ledger)
+                known = {} if full_refresh else read_ledger(con)
+                arrival = arrival_order(con, before_reset=full_refresh)
+        plan = scan(lab.paths.raw_dir, lab.config, known)
+        plan.arrival = arrival  # the order the run would load them in
     except duckdb.Error as err:
         if "lock" in str(err).lower():
             return "unknown (database busy)"
