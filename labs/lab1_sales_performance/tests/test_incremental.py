@@ -2,8 +2,9 @@
 
 A copy of the lab gets its monthly sales files one or two at a time, with a run after each; then one
 month is re-sent changed (lines dropped, a line's units changed, and a copy of a transaction already
-loaded from a later month, which makes that later copy a duplicate), another is re-sent empty
-(header only) and a third with no clean line left (every line's units 0). Every gold table, and the
+loaded from a later month, which makes that later copy a duplicate); stores.csv is re-sent with a
+store moved to another region; then a month is re-sent empty (header only) and another with no
+clean line left (every line's units 0). Every gold table, and the
 daily summary the gold tables are built from, must then equal, row for row, a `--full-refresh`
 build of the same files in the same copy.
 """
@@ -59,6 +60,18 @@ def _resend_changed(raw: Path) -> str:
     return stolen[0]
 
 
+def _move_a_store(path: Path) -> tuple[str, str]:
+    """Re-send stores.csv with its first store in another region; returns (store_id, new region)."""
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    region = rows[0].index("region")
+    store = rows[1]
+    store[region] = "Central" if store[region] != "Central" else "North"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return store[rows[0].index("store_id")], store[region]
+
+
 def _resend_without_clean_lines(path: Path) -> None:
     """Rewrite a month with every line's units 0: all its lines become exceptions."""
     with path.open(newline="") as handle:
@@ -88,6 +101,14 @@ def test_incremental_steps_equal_full_refresh(tmp_path: Path) -> None:
     assert report.ok, report.error
     transform = next(s for s in report.steps if s.name == "transform")
     assert transform.status == "ok", transform.detail
+    moved = _move_a_store(raw / "stores.csv")  # a changed master: every file is checked again
+    lab, report = run_lab_dir(lab_dir)
+    assert report.ok, report.error
+    with duckdb.connect(str(lab.paths.database()), read_only=True) as con:
+        regions = con.execute(
+            "select distinct region from silver.int_sales_daily where store_id = ?", [moved[0]]
+        ).fetchall()
+    assert regions == [(moved[1],)], "a store moved to another region must move in the daily summary"
     emptied = raw / "sales_2026_01.csv"  # re-sent with its header only
     emptied.write_text(emptied.read_text().splitlines()[0] + "\n")
     _resend_without_clean_lines(raw / "sales_2026_02.csv")
