@@ -199,10 +199,21 @@ class DbtSession:
                 self._progress.renumber(None)
 
     def command(self, name: list[str], extra: list[str] | None = None) -> DbtOutcome:
-        """Run ``dbt <name>`` and summarise its node results."""
-        args = [*name, "--threads", str(self.threads), *(extra or [])]
+        """Run ``dbt <name>`` and summarise its node results.
+
+        ``--no-write-json``: dbt would write ``manifest.json`` again after every command (0.3 s for
+        lab 1), the same manifest ``parse`` wrote; the command's own artifact (``run_results.json``,
+        or ``sources.json`` for ``source freshness``) is written here from the in-process result,
+        with dbt's own ``write``, so the files are what dbt writes.
+        """
+        args = [*name, "--threads", str(self.threads), "--no-write-json", *(extra or [])]
         result = self._invoke(args)
-        keep_run_results(self.paths.dbt_dir / "target", name[0])
+        target = self.paths.dbt_dir / "target"
+        if result.result is not None and hasattr(result.result, "write"):
+            freshness = name[:2] == ["source", "freshness"]
+            result.result.write(str(target / ("sources.json" if freshness else "run_results.json")))
+            if not freshness:  # run_results.json is this command's: keep a copy (node_errors.py)
+                keep_run_results(target, name[0])
         outcome = DbtOutcome(success=bool(result.success))
         if result.result is None:
             message = str(result.exception) if result.exception else "no result"
