@@ -15,7 +15,7 @@
     incremental_strategy='delete+insert',
     unique_key='_source_file',
     on_schema_change='fail',
-    post_hook="{% if is_incremental() %}delete from {{ this }} where _source_file not in (select distinct _source_file from {{ ref('int_sales_lines_checked') }}){% endif %}",
+    post_hook="{{ buildcpg.delete_rows_of_files_gone(ref('int_sales_lines_checked')) }}",
 ) }}
 
 with
@@ -25,7 +25,7 @@ lines as (
     select * from {{ ref('int_sales_lines_checked') }}
 
     {% if is_incremental() %}
-    where _checked_at > (select coalesce(max(_checked_at), timestamp '1900-01-01') from {{ this }})
+    where {{ buildcpg.newer_than_this('_checked_at') }}
     {% endif %}
 
 ),

@@ -19,7 +19,7 @@
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}{{ lab1_stage_recheck_transactions() }}{% endif %}",
     post_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where _source_file not in (select distinct _source_file from {{ ref('stg_sales') }}){% endif %}",
+        "{{ buildcpg.delete_rows_of_files_gone(ref('stg_sales')) }}",
         "drop table if exists temp.main.lab1_recheck_transactions",
     ],
 ) }}

@@ -14,7 +14,7 @@
     incremental_strategy='delete+insert',
     unique_key='_source_file',
     on_schema_change='fail',
-    post_hook="{% if is_incremental() %}delete from {{ this }} where _source_file not in (select distinct _source_file from {{ ref('stg_transactions') }}){% endif %}",
+    post_hook="{{ buildcpg.delete_rows_of_files_gone(ref('stg_transactions')) }}",
 ) }}
 
 with
@@ -24,7 +24,7 @@ transactions as (
     select * from {{ ref('stg_transactions') }}
 
     {% if is_incremental() %}
-    where _loaded_at > (select coalesce(max(_loaded_at), timestamp '1900-01-01') from {{ this }})
+    where {{ buildcpg.newer_than_this('_loaded_at') }}
     {% endif %}
 
 ),
