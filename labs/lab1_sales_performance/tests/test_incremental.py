@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from buildcpg_shared.testing import copy_lab, run_lab_dir
+from buildcpg_shared.testing import assert_same_as_full_refresh, copy_lab, run_lab_dir
 
 LAB_DIR = Path(__file__).resolve().parents[1]
 STEPS = [["sales_2026_01.csv"], ["sales_2026_02.csv", "sales_2026_03.csv"], ["sales_2026_04.csv"],
@@ -136,13 +136,4 @@ def test_incremental_steps_equal_full_refresh(tmp_path: Path) -> None:
         ).fetchone()
     assert clean_feb == 0, "a file re-sent with no clean line must leave no clean row in the daily summary"
     assert daily_jan == 0, "the daily rows of a file re-sent empty must leave the daily summary"
-    incremental = _gold_tables(database)
-
-    lab, report = run_lab_dir(lab_dir, full_refresh=True)
-    assert report.ok, report.error
-    full = _gold_tables(database)
-
-    assert sorted(incremental) == sorted(full) and len(full) >= 6
-    for name, rows in full.items():
-        assert rows, f"{name} is empty"
-        assert incremental[name] == rows, f"{name} differs from a --full-refresh build"
+    assert_same_as_full_refresh(lab_dir, _gold_tables, at_least=6)

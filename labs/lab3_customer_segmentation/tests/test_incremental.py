@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from buildcpg_shared.testing import copy_lab, run_lab_dir
+from buildcpg_shared.testing import assert_same_as_full_refresh, copy_lab, run_lab_dir
 
 LAB_DIR = Path(__file__).resolve().parents[1]
 YEARS = ["transactions_2024.csv", "transactions_2025.csv", "transactions_2026.csv"]
@@ -75,12 +75,4 @@ def test_year_by_year_equals_full_refresh(tmp_path: Path) -> None:
     assert [f[0] for f in files] == YEARS[:2], "the rows of a file re-sent empty must leave the per-file totals"
     assert files[0][1] == first_loaded, "a file the run did not load must keep its rows as they were"
     assert [(f[0], f[2]) for f in files] == staged, "each file's totals count exactly its staged transactions"
-    incremental = _tables(database)
-
-    lab, report = run_lab_dir(lab_dir, full_refresh=True)
-    assert report.ok, report.error
-    full = _tables(database)
-    assert sorted(incremental) == sorted(full) and len(full) >= 5
-    for name, rows in full.items():
-        assert rows, f"{name} is empty"
-        assert incremental[name] == rows, f"{name} differs from a --full-refresh build"
+    assert_same_as_full_refresh(lab_dir, _tables, at_least=5)

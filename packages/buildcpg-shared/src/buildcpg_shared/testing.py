@@ -79,6 +79,23 @@ def run_lab_dir(lab_dir: Path, **options: Any) -> tuple[Lab, RunReport]:
     return lab, LabRunner(lab, **options).run()
 
 
+def assert_same_as_full_refresh(
+    lab_dir: Path, read_tables: Callable[[Path], dict[str, list[tuple]]], *, at_least: int
+) -> None:
+    """Incremental builds must give the same answer: read ``read_tables(database)`` (name -> sorted
+    rows) from the lab copy as its runs left it, rebuild the copy with ``--full-refresh``, read them
+    again and assert that every table (at least ``at_least`` of them, none empty) is equal, row for row."""
+    lab = Lab.from_dir(lab_dir)
+    incremental = read_tables(lab.paths.database())
+    _, report = run_lab_dir(lab_dir, full_refresh=True)
+    assert report.ok, f"--full-refresh failed: {report.error}"
+    full = read_tables(lab.paths.database())
+    assert sorted(incremental) == sorted(full) and len(full) >= at_least, (sorted(incremental), sorted(full))
+    for name, rows in full.items():
+        assert rows, f"{name} is empty"
+        assert incremental[name] == rows, f"{name} differs from a --full-refresh build"
+
+
 INPUT_FIXTURES = Path("tests") / "fixtures" / "inputs"
 
 
