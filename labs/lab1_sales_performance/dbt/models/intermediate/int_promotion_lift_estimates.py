@@ -174,7 +174,7 @@ def model(dbt, session):
         {
             "promo_days_used": "int64",
             "baseline_days": "int64",
-            **{c: "float64" for c in COLUMNS[5:11]},
+            **{c: "float64" for c in COLUMNS[5:] if c != "days_fingerprint"},
             "days_fingerprint": "str",
         }
     )

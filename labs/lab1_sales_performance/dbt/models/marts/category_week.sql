@@ -5,9 +5,7 @@ with
 
 sales as (
 
-    -- clean lines only, summed per file, day, store, SKU and promotion (int_sales_daily)
-    select * from {{ ref('int_sales_daily') }}
-    where exclusion_reason is null
+    select * from {{ ref('int_sales_daily_clean') }}
 
 ),
 
