@@ -70,7 +70,29 @@ def test_freshness_descriptions_and_loaded_at_come_from_lab_yaml(tmp_path: Path)
     sales = next(t for t in source["tables"] if t["name"] == "sales")
     assert sales["description"].startswith("POS sales lines") and "data/raw/sales_*.csv" in sales["description"]
     units = next(c for c in sales["columns"] if c["name"] == "units")
-    assert units["description"] == "Units sold on the line; should be positive."
+    assert units["description"] == "Units sold on the line; should be positive. Checked at load: required."
+
+
+def test_rules_load_enforces_are_in_the_column_and_table_descriptions(tmp_path: Path) -> None:
+    """lab.yaml's rules (checked at load, not repeated as staging tests) are shown where dbt docs show them."""
+    lab = copy_lab(ROOT / "labs" / "lab1_sales_performance", tmp_path)
+    text = (lab / "lab.yaml").read_text(encoding="utf-8")
+    (lab / "lab.yaml").write_text(
+        text.replace(
+            'list_price: {type: "DECIMAL(10,2)", min: 0,', 'list_price: {type: "DECIMAL(10,2)", min: 0, max: 999,'
+        ),
+        encoding="utf-8",
+    )
+    tables = {t["name"]: t for t in _source(expected_sources(LabPaths.for_dir(lab)))["tables"]}
+    stores = {c["name"]: c["description"] for c in tables["stores"]["columns"]}
+    assert stores["store_id"] == "Store identifier. Checked at load: required; matches S[0-9]{3}."
+    assert stores["region"].endswith("Checked at load: required; one of: North, South, East, West, Central.")
+    assert stores["city"] == "City of the store."  # no rule, no suffix
+    products = {c["name"]: c["description"] for c in tables["products"]["columns"]}
+    assert products["list_price"].endswith("Checked at load: at least 0 and at most 999.")
+    assert tables["stores"]["description"].endswith(
+        "Checked at load: primary key (store_id): a later copy of a key in the same file is quarantined."
+    )
 
 
 def test_runner_rewrite_only_on_change_and_never_a_hand_written_file(tmp_path: Path) -> None:

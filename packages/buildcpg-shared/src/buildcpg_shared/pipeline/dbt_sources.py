@@ -27,6 +27,7 @@ from buildcpg_shared.config.lab_config import LabConfig, load_lab_config
 from buildcpg_shared.errors import ConfigError
 from buildcpg_shared.ingest.inputs import INPUTS_SCHEMA
 from buildcpg_shared.registry.paths import LabPaths
+from buildcpg_shared.validate import Expectation, UniqueKey, expectations_for
 
 SOURCE_NAME = "raw"
 SOURCES_FILE = Path("models") / "staging" / "_sources.yml"
@@ -40,7 +41,9 @@ _HEADER_TEXT = (
 _SOURCE_DESCRIPTION = (
     "Raw files of data/raw, loaded as typed tables by the lab runner before dbt runs (columns and "
     "types from lab.yaml). Rows whose values cannot be cast to the declared types never reach these "
-    "tables: the runner sends them to quarantine. Every table also carries `_source_file` and `_loaded_at`."
+    "tables: the runner sends them to quarantine, and so does a row that breaks a rule of lab.yaml (a column's "
+    "'Checked at load', a table's primary key). Staging models therefore do not repeat these rules as dbt "
+    "tests. Every table also carries `_source_file` and `_loaded_at`."
 )
 _INPUTS_DESCRIPTION = (
     "Gold tables other labs publish (lab.yaml `inputs`), read from their serving copies and copied "
@@ -74,11 +77,22 @@ def _table(name: str, config: LabConfig) -> dict[str, Any]:
     source = config.sources[name]
     where = f"data/raw/{source.file_glob(name)}"
     description = " ".join(source.description.split())
-    table: dict[str, Any] = {"name": name, "description": f"{description} Files: {where}.".strip()}
-    columns = [{"name": c, "description": " ".join(spec.description.split())} for c, spec in source.columns.items()]
+    rules = expectations_for(source)
+    key = next((f" Checked at load: {r.describe()}." for r in rules if isinstance(r, UniqueKey)), "")
+    table: dict[str, Any] = {"name": name, "description": f"{description} Files: {where}.{key}".strip()}
+    columns = [
+        {"name": c, "description": _column_description(spec.description, [r for r in rules if r.column == c])}
+        for c, spec in source.columns.items()
+    ]
     columns += [{"name": c, "description": text} for c, text in _META_COLUMNS.items()]
     table["columns"] = [{k: v for k, v in column.items() if v} for column in columns]
     return table
+
+
+def _column_description(said: str, rules: list[Expectation]) -> str:
+    """A column's lab.yaml description plus the rules Load enforces on it (validate.expectations)."""
+    checked = "; ".join(r.describe() for r in rules if not isinstance(r, UniqueKey))
+    return " ".join([*said.split(), *([f"Checked at load: {checked}."] if checked else [])])
 
 
 def _inputs_source(config: LabConfig) -> dict[str, Any]:

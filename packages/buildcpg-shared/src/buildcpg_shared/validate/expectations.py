@@ -43,6 +43,10 @@ class Expectation:
         """SQL expression (varchar) describing the violation of one row."""
         raise NotImplementedError
 
+    def describe(self) -> str:
+        """The rule in words, for docs (e.g. the generated dbt sources): ``one of: North, South``."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class NotNull(Expectation):
@@ -55,6 +59,9 @@ class NotNull(Expectation):
 
     def reason(self) -> str:
         return sql_literal(f"required value of {self.column} is missing")
+
+    def describe(self) -> str:
+        return "required"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,9 @@ class AcceptedValues(Expectation):
     def reason(self) -> str:
         allowed = ", ".join(str(v) for v in self.values)
         return f"'value ' || {_shown(self.column)} || {sql_literal(f' of {self.column} is not one of: {allowed}')}"
+
+    def describe(self) -> str:
+        return "one of: " + ", ".join(str(v) for v in self.values)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,13 @@ class Range(Expectation):
             f"(case when {low} then 'below' else 'above' end) || {sql_literal(f' the range {bounds}')}"
         )
 
+    def describe(self) -> str:
+        bounds = [
+            f"at least {self.low}" if self.low is not None else "",
+            f"at most {self.high}" if self.high is not None else "",
+        ]
+        return " and ".join(b for b in bounds if b)
+
 
 @dataclass(frozen=True)
 class Pattern(Expectation):
@@ -116,6 +133,9 @@ class Pattern(Expectation):
 
     def reason(self) -> str:
         return f"'value ' || {_shown(self.column)} || {sql_literal(f' of {self.column} does not match {self.regex}')}"
+
+    def describe(self) -> str:
+        return f"matches {self.regex}"
 
 
 @dataclass(frozen=True)
@@ -135,6 +155,9 @@ class UniqueKey(Expectation):
     def reason(self) -> str:
         shown = " || ', ' || ".join(f"'{c}=' || {_shown(c)}" for c in self.columns)
         return f"'duplicate primary key (' || {shown} || ') first seen on line ' || _dup_first::varchar"
+
+    def describe(self) -> str:
+        return f"primary key ({', '.join(self.columns)}): a later copy of a key in the same file is quarantined"
 
 
 def expectations_for(source: SourceConfig) -> list[Expectation]:
