@@ -1,24 +1,36 @@
-"""``make env`` / ``buildcpg-lab env``: after ``eval "$(make -s env)"`` in a lab folder, ``uv run …`` and
-``dbt …`` use that lab's own venv and dbt project; the workspace root venv never gains dbt."""
+"""``make env`` / ``buildcpg-lab env``: after ``eval "$(make -s env)"`` in a lab folder, or the lab's
+``.envrc`` as direnv loads it, ``uv run …`` and ``dbt …`` use that lab's own venv and dbt project; the
+workspace root venv never gains dbt."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+import pytest
 from buildcpg_shared.testing import cli_env
 from conftest import LAB1
 
 PROBE = (
-    'eval "$(make -s env)" && "$UV" run --locked python -c "import sys; print(sys.prefix)"'
+    ' && "$UV" run --locked python -c "import sys; print(sys.prefix)"'
     ' && "$UV" run --locked dbt --version && "$UV" run --locked dbt debug'
 )
+# direnv is not installed here: the lab's .envrc is sourced as direnv sources it, with its stdlib's
+# watch_file (which only tells direnv which files to watch) as a no-op.
+SETUPS = {"make env": 'eval "$(make -s env)"', "direnv .envrc": "watch_file() { :; } && . ./.envrc"}
 
 
-def test_uv_run_in_a_lab_folder_uses_the_lab_venv(lab1_workspace: Path) -> None:
+@pytest.mark.parametrize("setup", SETUPS, ids=list(SETUPS))
+def test_uv_run_in_a_lab_folder_uses_the_lab_venv(lab1_workspace: Path, setup: str) -> None:
     lab = lab1_workspace / "labs" / LAB1
     result = subprocess.run(
-        ["sh", "-c", PROBE], cwd=lab, env=cli_env(), capture_output=True, text=True, timeout=600, check=False
+        ["sh", "-c", SETUPS[setup] + PROBE],
+        cwd=lab,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()

@@ -63,7 +63,7 @@ def test_new_lab_passes_its_tests_and_run_then_removal_restores_the_workspace(wo
     created = run_cli(workspace, "new-lab", "lab7_demo")
     assert created.returncode == 0, created.stdout + created.stderr
     lab = workspace / "labs" / "lab7_demo"
-    for part in ("pyproject.toml", "lab.yaml", "Makefile", ".gitignore", "README.md", "dbt/profiles.yml"):
+    for part in ("pyproject.toml", "lab.yaml", "Makefile", ".gitignore", ".envrc", "README.md", "dbt/profiles.yml"):
         assert (lab / part).is_file(), part
     for layer in ("staging", "intermediate", "marts"):
         assert list((lab / "dbt" / "models" / layer).glob("*.sql")), layer

@@ -2,8 +2,8 @@
 
 Files ending in ``.jinja`` are rendered (suffix dropped) with ``[[ var ]]`` / ``[% block %]``
 delimiters, so the dbt Jinja inside the template (``{{ ref(...) }}``) passes through untouched;
-every other file is copied byte for byte. ``gitignore`` becomes ``.gitignore`` (a dot file in
-package data is easy to lose).
+every other file is copied byte for byte. ``gitignore`` and ``envrc`` become ``.gitignore`` and ``.envrc``
+(a dot file in package data is easy to lose).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 TEMPLATE_ENV = "BUILDCPG_LAB_TEMPLATE"
-_RENAMES = {"gitignore": ".gitignore"}
+_RENAMES = {"gitignore": ".gitignore", "envrc": ".envrc"}
 
 
 def template_dir() -> Path:
