@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from buildcpg_shared.testing import cli_env
+from buildcpg_shared.testing import cli_env, run_cli
 from conftest import LAB1
 
 PROBE = (
@@ -39,3 +39,31 @@ def test_uv_run_in_a_lab_folder_uses_the_lab_venv(lab1_workspace: Path, setup: s
     assert "All checks passed!" in result.stdout  # dbt debug found the lab's project, profile and database
     # the root venv (if any) of this workspace did not gain dbt
     assert not list(lab1_workspace.glob(".venv/lib/python*/site-packages/dbt")), "dbt landed in the root venv"
+
+
+def test_plain_dbt_after_a_lab_run_keeps_the_runs_partial_parse(lab1_workspace: Path) -> None:
+    """lab.yaml's vars live in dbt_project.yml, not in the runner's ``--vars``: a plain ``dbt`` after
+    ``buildcpg run`` (and the run after it) parses only what changed, instead of the whole project."""
+    lab = lab1_workspace / "labs" / LAB1
+    ran = run_cli(lab1_workspace, "run", LAB1)
+    log_file = lab / "dbt" / "logs" / "dbt.log"
+    seen = log_file.stat().st_size  # only what the commands below log counts
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    parsed = subprocess.run(
+        ["sh", "-c", 'eval "$(make -s env)" && dbt parse'],
+        cwd=lab,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    assert "Unable to do partial parsing" not in parsed.stdout, parsed.stdout
+    rerun = run_cli(lab1_workspace, "run", LAB1, "--full-refresh")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    with log_file.open("rb") as handle:
+        handle.seek(seen)
+        log = handle.read().decode("utf-8", errors="replace")
+    assert "Registered adapter" in log  # the parse and the full-refresh run did log here
+    assert "because config vars, config profile, or config target have changed" not in log

@@ -14,6 +14,7 @@ from buildcpg_shared.cli.common import console
 from buildcpg_shared.errors import BuildCPGError, ConfigError
 from buildcpg_shared.orchestrate.graph import lab_graph
 from buildcpg_shared.orchestrate.uv import check_lab_venv, installed_versions, run_uv
+from buildcpg_shared.pipeline.dbt_project_vars import project_vars_drift
 from buildcpg_shared.pipeline.dbt_sources import is_generated, sources_drift, sources_path
 from buildcpg_shared.registry import Lab, Workspace
 
@@ -59,10 +60,10 @@ def profile_database(lab: Lab) -> tuple[str, Path | None, str]:
 
 
 def dbt_sources_state(lab: Lab) -> tuple[str, list[str]]:
-    """(table text, problems) of a lab's dbt sources: generated from lab.yaml and in sync, drifted,
-    or hand-written (an adopted project declares its own)."""
+    """(table text, problems) of a lab's dbt sources and vars: generated from lab.yaml and in sync,
+    drifted, or hand-written (an adopted project declares its own)."""
     try:
-        drift = sources_drift(lab.paths, lab.config)
+        drift = sources_drift(lab.paths, lab.config) or project_vars_drift(lab.paths, lab.config)
     except BuildCPGError as err:  # e.g. a bad sources_extra.yml
         drift = str(err)
     if drift:

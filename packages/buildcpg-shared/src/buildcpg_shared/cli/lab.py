@@ -86,7 +86,7 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
         database.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(database)) as con:
             check_identity(con, lab.name, database)
-        return 0 if DbtSession(lab.paths).invoke_raw(dbt_args) else 1
+        return 0 if DbtSession(lab.paths, full_refresh="--full-refresh" in dbt_args).invoke_raw(dbt_args) else 1
 
 
 def lab_shell_env(lab: Lab) -> dict[str, str]:
@@ -95,15 +95,10 @@ def lab_shell_env(lab: Lab) -> dict[str, str]:
     uv has no per-member environment setting: inside a workspace member, ``uv run`` uses the root
     ``.venv`` unless ``UV_PROJECT_ENVIRONMENT`` (absolute) names another (docs/environments.md).
     """
-    from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir
+    from buildcpg_shared.pipeline.dbt_invoke import dbt_call_env
 
     venv = str(lab.paths.venv)
-    return {
-        "VIRTUAL_ENV": venv,
-        "UV_PROJECT_ENVIRONMENT": venv,
-        **lab.paths.dbt_env(),
-        PACKAGE_ENV: str(package_dir()),
-    }
+    return {"VIRTUAL_ENV": venv, "UV_PROJECT_ENVIRONMENT": venv, **dbt_call_env(lab.paths)}
 
 
 def _cmd_env(args: argparse.Namespace) -> int:

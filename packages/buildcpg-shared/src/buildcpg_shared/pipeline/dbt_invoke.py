@@ -8,20 +8,28 @@ invocation (``process_env.exported``), never left in ``os.environ``.
 The runner's own calls write ``logs/dbt.log`` at INFO, not dbt's default DEBUG (every SQL statement):
 less time spent formatting log lines. ``DBT_LOG_LEVEL_FILE`` or ``DBT_DEBUG`` in the environment wins;
 ``buildcpg-lab dbt`` (``invoke_raw``) keeps dbt's defaults.
+
+lab.yaml reaches dbt through files plain dbt reads too: the sources (``dbt_sources``) and the vars
+(``dbt_project_vars``), so the runner passes no ``--vars`` and shares dbt's partial-parse state with
+``make dbt`` and a plain ``dbt``. A ``--full-refresh`` is told to Python models (which cannot read
+dbt's flag) by the env var ``BUILDCPG_FULL_REFRESH`` (``true``/``false``, always set): an env var a
+model's yml reads makes dbt re-parse that file only, where a changed var re-parses everything.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from buildcpg_shared.config.lab_config import load_lab_config
 from buildcpg_shared.errors import StepError
 from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
 from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir, package_installed, uses_package
 from buildcpg_shared.pipeline.dbt_progress import NodeLine, NodeProgress
+from buildcpg_shared.pipeline.dbt_project_vars import has_generated_vars, write_project_vars
 from buildcpg_shared.pipeline.dbt_sources import write_sources
 from buildcpg_shared.pipeline.process_env import exported
 from buildcpg_shared.registry.paths import LabPaths
@@ -30,6 +38,19 @@ from buildcpg_shared.registry.paths import LabPaths
 def dbt_threads(labs_at_once: int = 1) -> int:
     """dbt ``threads`` for one lab run: the machine's cores shared among the labs running at once (at least 1)."""
     return max(1, (os.cpu_count() or 1) // max(1, labs_at_once))
+
+
+FULL_REFRESH_ENV = "BUILDCPG_FULL_REFRESH"  # "true" on a --full-refresh run, else "false" (docs/lab-runner.md)
+
+
+def dbt_call_env(paths: LabPaths, *, full_refresh: bool = False) -> dict[str, str]:
+    """The env vars of every dbt call on a lab (the runner's, ``make dbt``'s, a ``make shell``'s): its
+    absolute paths and database, the shared dbt package, and ``BUILDCPG_FULL_REFRESH``."""
+    return {
+        **paths.dbt_env(),
+        PACKAGE_ENV: str(package_dir()),
+        FULL_REFRESH_ENV: "true" if full_refresh else "false",
+    }
 
 
 TEST_KINDS = frozenset({"test", "unit_test"})  # the Test step's nodes of a ``dbt build``; all others: Transform
@@ -88,13 +109,13 @@ class DbtSession:
         paths: LabPaths,
         *,
         threads: int | None = None,
-        dbt_vars: Mapping[str, object] | None = None,
+        full_refresh: bool = False,
         on_node: Callable[[NodeLine], None] | None = None,
     ) -> None:
-        self.env = {**paths.dbt_env(), PACKAGE_ENV: str(package_dir())}  # set around each invocation only
+        self.env = dbt_call_env(paths, full_refresh=full_refresh)  # set around each invocation only
         self.paths = paths
         self.threads = threads or dbt_threads()  # None: every core (a lab running alone)
-        self.dbt_vars = dict(dbt_vars or {})
+        self.dbt_vars: dict[str, object] = {}  # lab.yaml's vars, only for a project without the generated block
         try:
             from dbt.cli.main import dbtRunner  # imported here: a run that skips dbt never pays for it
         except ImportError as err:
@@ -111,8 +132,12 @@ class DbtSession:
         self._prepare_project()
 
     def _prepare_project(self) -> None:
-        """Before dbt parses: sources from lab.yaml, and the shared dbt package installed (offline)."""
-        write_sources(self.paths)
+        """Before dbt parses: sources and vars from lab.yaml, and the shared dbt package installed (offline)."""
+        config = load_lab_config(self.paths.lab_yaml)
+        write_sources(self.paths, config)
+        write_project_vars(self.paths, config)
+        if not has_generated_vars(self.paths):  # an adopted project's own dbt_project.yml: vars on the command line
+            self.dbt_vars = config.dbt_vars()
         if uses_package(self.paths) and not package_installed(self.paths):
             # --upgrade: resolve packages.yml again, not a package-lock.yml written with another path
             deps = self._call(["deps", "--upgrade", *self._common(), *self._log_flags()])

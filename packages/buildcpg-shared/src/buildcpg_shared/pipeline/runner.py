@@ -35,9 +35,7 @@ from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.quality import DbtArtifacts
 from buildcpg_shared.registry import Lab
 
-__all__ = ["FULL_REFRESH_VAR", "LabRunner", "RunReport", "run_lab"]
-
-FULL_REFRESH_VAR = "buildcpg_full_refresh"  # dbt var, true on a --full-refresh run (docs/lab-runner.md)
+__all__ = ["LabRunner", "RunReport", "run_lab"]
 
 
 class LabRunner:
@@ -73,8 +71,7 @@ class LabRunner:
             self._dbt = DbtSession(
                 self.paths,
                 threads=self.threads,
-                # a --full-refresh run tells Python models too (they cannot read dbt's flag): var FULL_REFRESH_VAR
-                dbt_vars={**self.lab.config.dbt_vars(), **({FULL_REFRESH_VAR: True} if self.full_refresh else {})},
+                full_refresh=self.full_refresh,  # Python models read it from env var FULL_REFRESH_ENV
                 on_node=lambda line: self.reporter.event("node", **line.to_dict()),  # shown live by `buildcpg run`
             )
         return self._dbt
