@@ -20,18 +20,17 @@ PROBE = (
 SETUPS = {"make env": 'eval "$(make -s env)"', "direnv .envrc": "watch_file() { :; } && . ./.envrc"}
 
 
+def _in_lab_shell(lab: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """``sh -c script`` in the lab folder, with the test's CLI environment."""
+    return subprocess.run(
+        ["sh", "-c", script], cwd=lab, env=cli_env(), capture_output=True, text=True, timeout=600, check=False
+    )
+
+
 @pytest.mark.parametrize("setup", SETUPS, ids=list(SETUPS))
 def test_uv_run_in_a_lab_folder_uses_the_lab_venv(lab1_workspace: Path, setup: str) -> None:
     lab = lab1_workspace / "labs" / LAB1
-    result = subprocess.run(
-        ["sh", "-c", SETUPS[setup] + PROBE],
-        cwd=lab,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = _in_lab_shell(lab, SETUPS[setup] + PROBE)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert Path(lines[0]).resolve() == (lab / ".venv").resolve(), lines[0]
@@ -49,15 +48,7 @@ def test_plain_dbt_after_a_lab_run_keeps_the_runs_partial_parse(lab1_workspace: 
     log_file = lab / "dbt" / "logs" / "dbt.log"
     seen = log_file.stat().st_size  # only what the commands below log counts
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    parsed = subprocess.run(
-        ["sh", "-c", 'eval "$(make -s env)" && dbt parse'],
-        cwd=lab,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    parsed = _in_lab_shell(lab, 'eval "$(make -s env)" && dbt parse')
     assert parsed.returncode == 0, parsed.stdout + parsed.stderr
     assert "Unable to do partial parsing" not in parsed.stdout, parsed.stdout
     rerun = run_cli(lab1_workspace, "run", LAB1, "--full-refresh")
