@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from buildcpg_shared.pipeline.dbt_progress import NodeLine
-from buildcpg_shared.testing import run_cli
+from buildcpg_shared.testing import cli_env, run_cli
 from conftest import LAB1
 
 NODE = re.compile(rf"^\[{LAB1}\]   \[ *(\d+)/(\d+)\] (\w+)\.(\w+) \.\.\. (ok|error|skipped)( \d+\.\d+s)?$")
@@ -36,3 +37,23 @@ def test_piped_run_shows_each_model_as_dbt_finishes_it(lab1_workspace: Path) -> 
     transform = next(i for i, line in enumerate(lines) if line.startswith(f"[{LAB1}] transform "))
     assert max(lines.index(m.group(0)) for m in nodes) < transform
     assert f"{total} model(s)" in lines[transform]
+
+
+def test_a_lab_run_alone_prints_the_same_model_lines_not_dbts_info_lines(lab1_workspace: Path) -> None:
+    """``make run`` in a lab folder (``buildcpg-lab run``) shows the same ``[i/n]`` lines as ``buildcpg
+    run``; dbt's console is at WARN (its INFO lines would repeat each model), dbt.log keeps INFO."""
+    lab = lab1_workspace / "labs" / LAB1
+    result = subprocess.run(
+        [str(lab / ".venv" / "bin" / "buildcpg-lab"), "--lab-dir", str(lab), "run", "--full-refresh"],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    nodes = [m for m in map(NODE.match, result.stdout.splitlines()) if m]
+    assert nodes and sorted(int(m.group(1)) for m in nodes) == list(range(1, int(nodes[0].group(2)) + 1))
+    assert "START sql" not in result.stdout and "Running with dbt" not in result.stdout, result.stdout
+    assert "WARN" in result.stdout  # the sample's duplicate-delivery test still warns on the console
+    assert "START sql" in (lab / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")

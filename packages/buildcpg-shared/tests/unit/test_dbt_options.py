@@ -1,4 +1,5 @@
-"""The options the runner gives dbt: threads from the cores, dbt.log at INFO unless the user chose."""
+"""The options the runner gives dbt: threads from the cores, dbt.log at INFO and the console at WARN
+unless the user chose."""
 
 from __future__ import annotations
 
@@ -22,16 +23,17 @@ def test_threads_share_the_cores_among_the_labs_at_once() -> None:
 @pytest.mark.parametrize(
     ("env", "flags"),
     [
-        ({}, ["--log-level-file", "info"]),
-        ({"DBT_LOG_LEVEL_FILE": "debug"}, []),
+        ({}, ["--log-level-file", "info", "--log-level", "warn"]),
+        ({"DBT_LOG_LEVEL_FILE": "debug"}, ["--log-level", "warn"]),
+        ({"DBT_LOG_LEVEL": "info"}, ["--log-level-file", "info"]),
         ({"DBT_DEBUG": "true"}, []),
-        ({"DBT_DEBUG": "false"}, ["--log-level-file", "info"]),
+        ({"DBT_DEBUG": "false"}, ["--log-level-file", "info", "--log-level", "warn"]),
     ],
 )
-def test_dbt_log_is_info_unless_the_user_chose(
+def test_dbt_log_is_info_and_console_warn_unless_the_user_chose(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], flags: list[str]
 ) -> None:
-    for key in ("DBT_LOG_LEVEL_FILE", "DBT_DEBUG"):
+    for key in ("DBT_LOG_LEVEL_FILE", "DBT_LOG_LEVEL", "DBT_DEBUG"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -5,8 +5,9 @@ The import (seconds) and the parse are paid once; ``build`` (or ``seed``/``run``
 so the env values given to dbt are absolute and the same on every run; they are set only around each
 invocation (``process_env.exported``), never left in ``os.environ``.
 
-The runner's own calls write ``logs/dbt.log`` at INFO, not dbt's default DEBUG (every SQL statement):
-less time spent formatting log lines. ``DBT_LOG_LEVEL_FILE`` or ``DBT_DEBUG`` in the environment wins;
+The runner's own calls write ``logs/dbt.log`` at INFO, not dbt's default DEBUG (every SQL statement),
+and print at WARN: the runner prints one line per model itself, the same under ``buildcpg run`` and
+``make run``. ``DBT_LOG_LEVEL_FILE``, ``DBT_LOG_LEVEL`` or ``DBT_DEBUG`` in the environment wins;
 ``buildcpg-lab dbt`` (``invoke_raw``) keeps dbt's defaults.
 
 lab.yaml reaches dbt through files plain dbt reads too: the sources (``dbt_sources``) and the vars
@@ -165,10 +166,13 @@ class DbtSession:
 
     @staticmethod
     def _log_flags() -> list[str]:
-        """``--log-level-file info`` unless the user chose the file's level (DBT_LOG_LEVEL_FILE, DBT_DEBUG)."""
-        if os.environ.get("DBT_LOG_LEVEL_FILE") or os.environ.get("DBT_DEBUG", "").lower() in ("1", "true", "yes"):
+        """``dbt.log`` at INFO, the console at WARN, unless the user chose (``DBT_LOG_LEVEL_FILE``,
+        ``DBT_LOG_LEVEL``, ``DBT_DEBUG``). The runner prints its own line per model (``reporter.node``),
+        so dbt's INFO lines would say each model twice; warnings, errors and failed tests still print."""
+        if os.environ.get("DBT_DEBUG", "").lower() in ("1", "true", "yes"):
             return []
-        return ["--log-level-file", "info"]
+        flags = [] if os.environ.get("DBT_LOG_LEVEL_FILE") else ["--log-level-file", "info"]
+        return flags + ([] if os.environ.get("DBT_LOG_LEVEL") else ["--log-level", "warn"])
 
     def _parse(self) -> Any:
         if self._manifest is None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from buildcpg_shared.pipeline.dbt_progress import NodeLine
 from buildcpg_shared.pipeline.run_report import RunReport
-from buildcpg_shared.pipeline.steps import StepResult, emit, format_step
+from buildcpg_shared.pipeline.steps import StepResult, emit, format_step, write_line
 
 
 class RunReporter:
@@ -19,17 +20,25 @@ class RunReporter:
     def say(self, text: str) -> None:
         """One human line, prefixed with the lab's name."""
         if self.echo:
-            print(f"[{self.report.lab}] {text}", flush=True)
+            write_line(f"[{self.report.lab}] {text}")
 
     def event(self, kind: str, /, **fields: Any) -> None:
         """One machine-readable event of this lab (read live by the platform CLI)."""
         emit(kind, self.events, lab=self.report.lab, **fields)
 
+    def node(self, line: NodeLine) -> None:
+        """A model finished: its ``[i/n] relation ... ok 0.4s`` line. Under the platform CLI (``events``)
+        it goes out as an event and the CLI prints it; run alone, it is printed here, the same line."""
+        if self.events:
+            self.event("node", **line.to_dict())
+        else:
+            self.say("  " + line.text())
+
     def finish_step(self, result: StepResult) -> StepResult:
         """A step is done: keep it in the report, print its line, emit its event."""
         self.report.steps.append(result)
         if self.echo:
-            print(format_step(self.report.lab, result.to_dict()), flush=True)
+            write_line(format_step(self.report.lab, result.to_dict()))
         self.event("step", **result.to_dict())
         return result
 

@@ -72,7 +72,7 @@ class LabRunner:
                 self.paths,
                 threads=self.threads,
                 full_refresh=self.full_refresh,  # Python models read it from env var FULL_REFRESH_ENV
-                on_node=lambda line: self.reporter.event("node", **line.to_dict()),  # shown live by `buildcpg run`
+                on_node=self.reporter.node,  # each model's line, live (printed here, or by `buildcpg run`)
             )
         return self._dbt
 

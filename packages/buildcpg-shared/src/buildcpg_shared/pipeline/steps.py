@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,11 +39,21 @@ def format_step(lab: str, step: dict[str, Any]) -> str:
     return f"{line}  {step.get('detail', '')}".rstrip()
 
 
+_STDOUT = threading.Lock()
+
+
+def write_line(text: str) -> None:
+    """One whole line on stdout, in one write under a lock: dbt's worker threads report models at the
+    same time, and ``print`` writes the text and the newline apart (two lines could merge)."""
+    with _STDOUT:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
 def emit(event: str, enabled: bool, **fields: Any) -> None:
     """Print one machine-readable event line (``@@buildcpg {...}``) when events are on."""
     if enabled:
-        sys.stdout.write(EVENT_PREFIX + json.dumps({"event": event, **fields}, default=str) + "\n")
-        sys.stdout.flush()
+        write_line(EVENT_PREFIX + json.dumps({"event": event, **fields}, default=str))
 
 
 def parse_event(line: str) -> dict[str, Any] | None:
