@@ -331,7 +331,8 @@ DEFAULT_SEASON_LENGTH = {"daily": 7, "weekly": 52, "monthly": 12, "quarterly": 4
 class ForecastConfig(_Strict):
     """The ``forecast:`` block of a forecasting lab: the series' frequency and the backtest's shape.
 
-    Passed to dbt as vars (``forecast_*``, see :meth:`dbt_vars`), so a lab's models read lab.yaml only.
+    dbt vars (``forecast_*``, see :meth:`dbt_vars`) generated into the lab's dbt_project.yml
+    (``pipeline/dbt_project_vars``), so a lab's models read lab.yaml only.
     """
 
     frequency: Literal["daily", "weekly", "monthly", "quarterly"] = "weekly"

@@ -171,7 +171,7 @@ def render_sources(config: LabConfig, extras_path: Path | None = None) -> str:
         "description": _SOURCE_DESCRIPTION,
         "config": {
             "loaded_at_field": "_loaded_at",
-            # the runner passes these vars from lab.yaml; the defaults are the same values for plain dbt
+            # vars generated from lab.yaml into dbt_project.yml (dbt_project_vars); the same values as defaults
             "freshness": {
                 "warn_after": {
                     "count": f"{{{{ var('buildcpg_warn_after_hours', {sla.warn_after_hours}) }}}}",
