@@ -43,17 +43,17 @@ def test_a_lab_run_alone_prints_the_same_model_lines_not_dbts_info_lines(lab1_wo
     """``make run`` in a lab folder (``buildcpg-lab run``) shows the same ``[i/n]`` lines as ``buildcpg
     run``; dbt's console is at WARN (its INFO lines would repeat each model), dbt.log keeps INFO."""
     lab = lab1_workspace / "labs" / LAB1
+    command = [str(lab / ".venv" / "bin" / "buildcpg-lab"), "--lab-dir", str(lab), "run"]
+    built = subprocess.run(command, env=cli_env(), capture_output=True, text=True, timeout=900, check=False)
+    assert built.returncode == 0, built.stdout + built.stderr  # a build to copy estimates from
     result = subprocess.run(
-        [str(lab / ".venv" / "bin" / "buildcpg-lab"), "--lab-dir", str(lab), "run", "--full-refresh"],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+        [*command, "--full-refresh"], env=cli_env(), capture_output=True, text=True, timeout=900, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     nodes = [m for m in map(NODE.match, result.stdout.splitlines()) if m]
     assert nodes and sorted(int(m.group(1)) for m in nodes) == list(range(1, int(nodes[0].group(2)) + 1))
     assert "START sql" not in result.stdout and "Running with dbt" not in result.stdout, result.stdout
     assert "WARN" in result.stdout  # the sample's duplicate-delivery test still warns on the console
+    # --full-refresh reached the Python model (env var BUILDCPG_FULL_REFRESH): every estimate made again
+    assert re.search(r"^int_promotion_lift_estimates: [1-9]\d* estimated, 0 copied", result.stdout, re.M), result.stdout
     assert "START sql" in (lab / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")

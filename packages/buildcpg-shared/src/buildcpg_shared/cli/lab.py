@@ -86,7 +86,8 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
         database.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(database)) as con:
             check_identity(con, lab.name, database)
-        return 0 if DbtSession(lab.paths, full_refresh="--full-refresh" in dbt_args).invoke_raw(dbt_args) else 1
+        session = DbtSession(lab.paths, full_refresh="--full-refresh" in dbt_args, config=lab.config)
+        return 0 if session.invoke_raw(dbt_args) else 1
 
 
 def lab_shell_env(lab: Lab) -> dict[str, str]:

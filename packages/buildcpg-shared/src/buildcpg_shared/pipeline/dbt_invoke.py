@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from buildcpg_shared.config.lab_config import load_lab_config
+from buildcpg_shared.config.lab_config import LabConfig, load_lab_config
 from buildcpg_shared.errors import StepError
 from buildcpg_shared.node_errors import dbt_error_line, keep_run_results
 from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir, package_installed, uses_package
@@ -112,6 +112,7 @@ class DbtSession:
         threads: int | None = None,
         full_refresh: bool = False,
         on_node: Callable[[NodeLine], None] | None = None,
+        config: LabConfig | None = None,
     ) -> None:
         self.env = dbt_call_env(paths, full_refresh=full_refresh)  # set around each invocation only
         self.paths = paths
@@ -130,11 +131,10 @@ class DbtSession:
         self._runner_cls = dbtRunner
         self._runner = dbtRunner(callbacks=self._callbacks)
         self._manifest: Any = None
-        self._prepare_project()
+        self._prepare_project(config or load_lab_config(paths.lab_yaml))
 
-    def _prepare_project(self) -> None:
+    def _prepare_project(self, config: LabConfig) -> None:
         """Before dbt parses: sources and vars from lab.yaml, and the shared dbt package installed (offline)."""
-        config = load_lab_config(self.paths.lab_yaml)
         write_sources(self.paths, config)
         write_project_vars(self.paths, config)
         if not has_generated_vars(self.paths):  # an adopted project's own dbt_project.yml: vars on the command line

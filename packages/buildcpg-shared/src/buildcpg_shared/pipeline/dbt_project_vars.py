@@ -40,18 +40,31 @@ def _split(text: str) -> tuple[str, str, str] | None:
     return text[:head], text[head:end], text[end:]
 
 
+def _read_block(paths: LabPaths) -> tuple[str, str, str] | None:
+    """The lab's dbt_project.yml split around its generated block, or None (no file, no markers)."""
+    try:
+        return _split(project_file(paths).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
 def has_generated_vars(paths: LabPaths) -> bool:
     """Does the lab's dbt_project.yml carry the generated vars block?"""
-    try:
-        return _split(project_file(paths).read_text(encoding="utf-8")) is not None
-    except OSError:
-        return False
+    return _read_block(paths) is not None
+
+
+def _stale(paths: LabPaths, config: LabConfig | None) -> tuple[tuple[str, str, str], str] | None:
+    """(the file's parts, the lines lab.yaml wants) when the block is there and differs, else None."""
+    parts = _read_block(paths)
+    if parts is None:
+        return None
+    wanted = render_vars(config or load_lab_config(paths.lab_yaml))
+    return None if parts[1] == wanted else (parts, wanted)
 
 
 def project_vars_drift(paths: LabPaths, config: LabConfig | None = None) -> str:
     """One line saying that the generated vars differ from lab.yaml, or "" (in sync, or no block)."""
-    parts = _split(project_file(paths).read_text(encoding="utf-8")) if project_file(paths).exists() else None
-    if parts is None or parts[1] == render_vars(config or load_lab_config(paths.lab_yaml)):
+    if _stale(paths, config) is None:
         return ""
     fix = f"`make dbt ARGS=parse` in labs/{paths.name} rewrites them"
     return f"{project_file(paths)}: vars out of date with lab.yaml; {fix}"
@@ -62,15 +75,12 @@ def write_project_vars(paths: LabPaths, config: LabConfig | None = None) -> bool
 
     Unchanged text is not rewritten (a changed dbt_project.yml makes dbt parse everything again).
     """
+    stale = _stale(paths, config)
+    if stale is None:
+        return False
+    (head, _, tail), wanted = stale
     path = project_file(paths)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    parts = _split(text)
-    if parts is None:
-        return False
-    wanted = render_vars(config or load_lab_config(paths.lab_yaml))
-    if parts[1] == wanted:
-        return False
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(parts[0] + wanted + parts[2], encoding="utf-8")
+    tmp.write_text(head + wanted + tail, encoding="utf-8")
     tmp.replace(path)
     return True

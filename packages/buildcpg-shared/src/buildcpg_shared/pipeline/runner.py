@@ -73,6 +73,7 @@ class LabRunner:
                 threads=self.threads,
                 full_refresh=self.full_refresh,  # Python models read it from env var FULL_REFRESH_ENV
                 on_node=self.reporter.node,  # each model's line, live (printed here, or by `buildcpg run`)
+                config=self.lab.config,
             )
         return self._dbt
 

@@ -77,8 +77,7 @@ class AcceptedValues(Expectation):
         return f"({quote_ident(self.column)} is not null and {quote_ident(self.column)} not in ({listed}))"
 
     def reason(self) -> str:
-        allowed = ", ".join(str(v) for v in self.values)
-        return f"'value ' || {_shown(self.column)} || {sql_literal(f' of {self.column} is not one of: {allowed}')}"
+        return f"'value ' || {_shown(self.column)} || {sql_literal(f' of {self.column} is not {self.describe()}')}"
 
     def describe(self) -> str:
         return "one of: " + ", ".join(str(v) for v in self.values)
