@@ -38,3 +38,36 @@ def test_dbt_log_is_info_and_console_warn_unless_the_user_chose(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert DbtSession._log_flags() == flags
+
+
+def _python(code: str) -> str:
+    """Run code in a new interpreter (a freeze must not touch this test process) and return its output."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_long_lived_objects_are_frozen_only_in_a_one_shot_process() -> None:
+    """gc.freeze() after dbt's import and parse only where the process ends with its run (one_shot_gc)."""
+    out = _python(
+        "import gc\n"
+        "from buildcpg_shared.pipeline.one_shot_gc import declare_one_shot, freeze_long_lived\n"
+        "kept = [[i] for i in range(10_000)]\n"
+        "freeze_long_lived(); before = gc.get_freeze_count()\n"
+        "declare_one_shot(); freeze_long_lived(); print(before, gc.get_freeze_count())"
+    )
+    before, after = map(int, out.split())
+    assert before == 0  # a library user's process (pytest, a scheduler worker) is never frozen
+    assert after >= 10_000  # the objects alive at that moment, e.g. dbt's manifest
+
+
+def test_the_lab_command_line_declares_its_process_one_shot() -> None:
+    out = _python(
+        "from buildcpg_shared.cli.lab import main\n"
+        "from buildcpg_shared.pipeline.one_shot_gc import is_one_shot\n"
+        "before = is_one_shot()\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(before, is_one_shot())"
+    )
+    assert out.splitlines()[-1] == "False True"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.pipeline.one_shot_gc import declare_one_shot
 from buildcpg_shared.pipeline.parent import interrupt_on_signals, stop_with_parent
 from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, find_lab_dir
@@ -196,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    declare_one_shot()  # this process ends with its command: dbt's objects need no collecting (one_shot_gc)
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:

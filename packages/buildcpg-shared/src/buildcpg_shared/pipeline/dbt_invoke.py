@@ -32,6 +32,7 @@ from buildcpg_shared.pipeline.dbt_package import PACKAGE_ENV, package_dir, packa
 from buildcpg_shared.pipeline.dbt_progress import NodeLine, NodeProgress
 from buildcpg_shared.pipeline.dbt_project_vars import has_generated_vars, write_project_vars
 from buildcpg_shared.pipeline.dbt_sources import write_sources
+from buildcpg_shared.pipeline.one_shot_gc import freeze_long_lived
 from buildcpg_shared.pipeline.process_env import exported
 from buildcpg_shared.registry.paths import LabPaths
 
@@ -125,6 +126,7 @@ class DbtSession:
                 f"dbt is not installed in this Python ({err.name}); run the lab in its own venv: "
                 f"`make run` in labs/{paths.name} or `buildcpg run {paths.name}`"
             ) from err
+        freeze_long_lived()  # dbt's modules live as long as the process (one_shot_gc)
 
         self._progress = NodeProgress(on_node) if on_node else None
         self._callbacks = [self._progress] if self._progress else []  # per-model progress (dbt_progress)
@@ -180,6 +182,7 @@ class DbtSession:
             if not parsed.success:
                 raise StepError(f"dbt parse failed: {parsed.exception or 'see the dbt output above'}")
             self._manifest = parsed.result
+            freeze_long_lived()  # so does the manifest
             self._runner = self._runner_cls(manifest=self._manifest, callbacks=self._callbacks)
         return self._manifest
 
