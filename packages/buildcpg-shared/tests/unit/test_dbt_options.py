@@ -4,6 +4,8 @@ unless the user chose."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from buildcpg_shared.cli.lab import build_parser
@@ -42,9 +44,6 @@ def test_dbt_log_is_info_and_console_warn_unless_the_user_chose(
 
 def _python(code: str) -> str:
     """Run code in a new interpreter (a freeze must not touch this test process) and return its output."""
-    import subprocess
-    import sys
-
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -63,11 +62,14 @@ def test_long_lived_objects_are_frozen_only_in_a_one_shot_process() -> None:
 
 
 def test_the_lab_command_line_declares_its_process_one_shot() -> None:
+    """After ``buildcpg-lab``'s main has run, the runner's freeze takes effect in that process."""
     out = _python(
+        "import gc\n"
         "from buildcpg_shared.cli.lab import main\n"
-        "from buildcpg_shared.pipeline.one_shot_gc import is_one_shot\n"
-        "before = is_one_shot()\n"
+        "from buildcpg_shared.pipeline.one_shot_gc import freeze_long_lived\n"
+        "freeze_long_lived(); before = gc.get_freeze_count()\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(before, is_one_shot())"
+        "freeze_long_lived(); print(before, gc.get_freeze_count())"
     )
-    assert out.splitlines()[-1] == "False True"
+    before, after = map(int, out.splitlines()[-1].split())
+    assert before == 0 and after > 0

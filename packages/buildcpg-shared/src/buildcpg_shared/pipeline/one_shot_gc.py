@@ -32,8 +32,3 @@ def freeze_long_lived() -> None:
     """After dbt's import or parse: in a one-shot process, later collections skip what exists now."""
     if _one_shot:
         gc.freeze()
-
-
-def is_one_shot() -> bool:
-    """Did this process declare itself one-shot?"""
-    return _one_shot
