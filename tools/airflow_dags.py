@@ -36,6 +36,7 @@ from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.service import delivery_line
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.registry.workspace import WORKSPACE_ENV
+from buildcpg_shared.run_record import RunOptions
 
 DAILY = "0 0 * * *"
 START = datetime(2026, 1, 1)
@@ -50,7 +51,7 @@ def run_lab(lab_name: str, steps: str = "", timeout: float | None = None) -> dic
     """Run one lab in its own venv through the run service (recorded, alerts); raise if it did not pass."""
     workspace = _workspace()
     lab: Lab = workspace.lab(lab_name)
-    options = ["--steps", steps] if steps else []
+    options = RunOptions(steps=RunOptions.parse_steps(steps)) if steps else RunOptions()
     recorder = RunRecorder(workspace, f"airflow {lab.name}", 1)
     progress = run_labs(workspace, [lab], options, jobs=1, timeout=timeout, run_id=recorder.run_id)
     recorder.finish(progress, check_stale=False)

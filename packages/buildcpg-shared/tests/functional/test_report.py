@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from buildcpg_shared.node_errors import dbt_error_line
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.overview import overview_row
 from buildcpg_shared.report.timefmt import utc_text
+from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
+from buildcpg_shared.serving.version import PublishedVersion
 from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip, copy_workspace, keep_only_labs, run_cli
 from conftest import WORKSPACE_ROOT
 from pydantic import ValidationError
@@ -61,12 +64,29 @@ def _health(**kw: object) -> LabHealth:
 
 def test_overview_never_shows_green_next_to_a_failed_or_stale_run() -> None:
     score = {"score": 100.0, "threshold": 80.0, "passed": True}
-    ok_run = {"status": "ok", "finished_at": "2026-01-01T00:00:00+00:00", "steps": []}
+    at = "2026-01-01T00:00:00+00:00"
+    ok_run = LabRunRecord("lab9", Status.OK, at, at, 1.0)
     healthy = {"last_run": ok_run, "latest": {"lab": score}, "freshness": [{"source": "raw.a", "status": "pass"}]}
     assert overview_row(healthy, _health(), 24)["status"] == "green"
-    failed_run = {**ok_run, "status": "failed", "steps": [{"name": "transform", "status": "failed"}]}
+    failed_run = replace(ok_run, status=Status.FAILED, error="transform failed: gold.x: Binder Error")
+    failed_run = replace(failed_run, steps=(StepRecord("transform", Status.FAILED),))
     failed = overview_row({**healthy, "last_run": failed_run}, _health(last_status="failed"), None)
-    assert failed["status"] == "red" and failed["reasons"] == ["last run failed at transform"]
+    assert failed["status"] == "red" and failed["reasons"] == [
+        "last run failed: transform failed: gold.x: Binder Error"
+    ]
+    # BI still reads the last good copy: said, with its version, rows and age (not "0 rows published")
+    good = PublishedVersion(7, "r7", (datetime.now(UTC) - timedelta(hours=5)).isoformat(), {"gold.t": 12})
+    failed = overview_row({**healthy, "last_run": failed_run, "published": good}, _health(last_status="failed"), None)
+    assert failed["rows_published"] == 12 and failed["published"] == "v7, 12 rows, published 5.0 h ago"
+    assert "BI reads the last good copy: v7, 12 rows, published 5.0 h ago" in failed["reasons"]
+    # a downstream lab not started because its upstream failed is never green, and says why
+    skipped_run = replace(ok_run, status=Status.SKIPPED, error="skipped (upstream failed): lab3 (failed)")
+    skipped = overview_row({**healthy, "last_run": skipped_run}, _health(last_status="skipped"), None)
+    assert skipped["status"] == "amber" and skipped["reasons"][0] == (
+        "last run not started: skipped (upstream failed): lab3 (failed)"
+    )
+    warned = overview_row({**healthy, "last_run": replace(ok_run, status=Status.WARN)}, _health(), None)
+    assert warned["status"] == "amber"
     old = (datetime.now(UTC) - timedelta(hours=30)).isoformat()
     stale = overview_row(healthy, _health(last_success=old), 24)
     assert stale["status"] == "red" and stale["reasons"][0].startswith("stale: last success 30.0 h ago")
@@ -124,7 +144,7 @@ def test_report_of_failed_stale_and_healthy_labs(tmp_path: Path) -> None:
     states = dict(re.findall(r'data-overview="([^"]+)" data-status="([^"]+)"', html))
     assert states == {FAILED: "red", STALE: "red", HEALTHY: "green"}
     rows = {m.group(1): m.group(0) for m in re.finditer(r'data-overview="([^"]+)".*?</tr>', html, re.S)}
-    assert "last run failed at transform" in rows[FAILED]
+    assert "last run failed: transform failed: " in rows[FAILED] and "Binder Error" in rows[FAILED]
     assert "stale: last success" in rows[STALE] and "limit 0.0001 h" in rows[STALE]
     assert "none" in rows[HEALTHY] and "1 source(s) fresh" in rows[HEALTHY]
     # the failed lab's section names the model, its file and dbt's error line

@@ -17,7 +17,7 @@ from buildcpg_shared.errors import AlertDeliveryError, ConfigError
 from buildcpg_shared.history import History, LabRunRecord, now_iso
 from buildcpg_shared.registry import Workspace
 
-ALERT = Alert("lab9_tiny", "failed", "open", "step(s) failed: transform")
+ALERT = Alert("lab9_tiny", "failed", "open", "transform failed: gold.x (models/marts/x.sql): Binder Error")
 
 
 def test_log_route_appends_json_lines(tmp_path: Path) -> None:

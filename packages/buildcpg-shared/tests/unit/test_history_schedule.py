@@ -13,6 +13,7 @@ from buildcpg_shared.history import History, LabRunRecord
 from buildcpg_shared.orchestrate.parallel import LabProgress
 from buildcpg_shared.orchestrate.schedule import crontab_block, is_due, merge_crontab
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.run_record import Status, StepRecord
 from buildcpg_shared.testing import run_cli
 
 WRITER = """
@@ -105,14 +106,9 @@ def test_schedule_cli_installs_into_a_crontab_file_and_due_dry_run(tiny_lab: Pat
 
 
 def test_progress_reads_the_quality_score_of_inspect() -> None:
-    progress = LabProgress("lab1_a", state="warn")
+    progress = LabProgress("lab1_a", state=Status.WARN)
     assert progress.quality is None
-    progress.steps["inspect"] = {
-        "name": "inspect",
-        "status": "ok",
-        "duration_s": 0.1,
-        "data": {"quality": {"score": 72.5}},
-    }
+    progress.steps["inspect"] = StepRecord("inspect", Status.OK, 0.1, data={"quality": {"score": 72.5}})
     assert progress.quality == 72.5 and progress.record().quality == 72.5 and progress.record().status == "warn"
 
 

@@ -18,6 +18,7 @@ from buildcpg_shared.history import History
 from buildcpg_shared.orchestrate.graph import downstream_of, find_cycle, lab_graph, levels
 from buildcpg_shared.orchestrate.parallel import new_progress, run_labs
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.run_record import RunOptions
 
 
 def _workspace(root: Path, labs: dict[str, list[str]], *, broken: tuple[str, ...] = ()) -> Workspace:
@@ -75,7 +76,7 @@ def test_an_unknown_upstream_is_one_line(tmp_path: Path) -> None:
 def _run(ws: Workspace, jobs: int, **kw: object) -> dict[str, object]:
     labs = ws.labs()
     progress = new_progress(labs)
-    run_labs(ws, labs, ["--steps", "check,load"], jobs=jobs, progress=progress, graph=lab_graph(labs), **kw)
+    run_labs(ws, labs, RunOptions(steps=("check", "load")), jobs=jobs, progress=progress, graph=lab_graph(labs), **kw)
     return progress
 
 
@@ -85,7 +86,7 @@ def test_a_lab_starts_after_its_upstreams_and_independent_labs_overlap(tmp_path:
     a, b, d = progress["lab1_a"], progress["lab2_b"], progress["lab4_d"]
     assert a.state == b.state == "ok", (a.error, b.error)
     # lab4_d's Check fails (nothing published: these tiny labs have no gold), but it ran, and only after both
-    assert d.state == "failed" and "has not published yet" in str(d.steps["check"]["detail"])
+    assert d.state == "failed" and "has not published yet" in d.steps["check"].detail
     assert d.started >= max(a.finished, b.finished)
     assert a.started < b.finished and b.started < a.finished  # the two independent labs ran at the same time
 

@@ -18,7 +18,9 @@ LAYOUT_DOC = WORKSPACE_ROOT / "docs" / "layout.md"
 
 # bottom first; a unit may import only units of lower layers
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "schema", "node_errors"),
+    ("errors",),
+    ("run_record",),
+    ("schema", "node_errors"),
     ("config",),
     ("registry", "lab_lock"),
     ("validate", "history"),
@@ -114,6 +116,7 @@ def test_the_layout_doc_lists_the_same_layers() -> None:
         for line in LAYOUT_DOC.read_text(encoding="utf-8").splitlines()
         if line.startswith("| ") and line.split("|")[1].strip().isdigit()
     }
+    assert sorted(rows, key=int) == [str(rank) for rank in range(len(LAYERS))], "docs/layout.md lists other layers"
     for rank, units in enumerate(LAYERS):
         assert str(rank) in rows, f"docs/layout.md has no row for layer {rank}"
         cells = rows[str(rank)].split("|")[2]

@@ -19,6 +19,7 @@ from buildcpg_shared.quality import QualityPart, QualityScore, read_artifacts, s
 from buildcpg_shared.quality.artifacts import DbtArtifacts, TestOutcome
 from buildcpg_shared.quality.runstep import score_run
 from buildcpg_shared.quality.score import ledger_increments, pass_rate_part, validity_part, volume_part
+from buildcpg_shared.run_record import StepRecord
 from buildcpg_shared.serving import publish
 
 
@@ -148,10 +149,12 @@ def test_a_failed_transform_stores_a_failing_score_with_the_last_parts() -> None
     assert "transform failed" in lab["gate"] and lab["parts"] == before["parts"]  # every part still shown
     assert set(stored) == {"lab", "gold.t"}  # the gold tables stay visible too
     assert quality.data is not None and quality.data["score"] == 0 and quality.data["weighted"] == 100
-    assert "[red]" in quality_cell({"data": {"quality": quality.data}}) and "[red]" in score_heading(
+    assert "[red]" in quality_cell(StepRecord("inspect", data={"quality": quality.data})) and "[red]" in score_heading(
         "lab9", lab, color=True
     )
-    assert "[green]" in quality_cell({"data": {"quality": {"score": 100, "threshold": 80, "passed": True}}})
+    assert "[green]" in quality_cell(
+        StepRecord("inspect", data={"quality": {"score": 100, "threshold": 80, "passed": True}})
+    )
 
 
 def test_lab_yaml_quality_settings_are_validated(tmp_path: Path, tiny_lab_yaml: str) -> None:

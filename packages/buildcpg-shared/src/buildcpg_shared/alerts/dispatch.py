@@ -15,15 +15,14 @@ from buildcpg_shared.config.alerts import Route, load_workspace_config
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.history import History, LabRunRecord
 from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.run_record import Status, StepName
 
 
 def _gated(record: LabRunRecord) -> bool:
     """The run's score is 0 only because Transform or Test failed: the 'failed' incident covers it."""
-    for step in record.steps:
-        quality = (step.get("data") or {}).get("quality") if step.get("name") == "inspect" else None
-        if isinstance(quality, dict) and quality.get("gate"):
-            return True
-    return False
+    inspect = record.step(StepName.INSPECT)
+    quality = inspect.data.get("quality") if inspect else None
+    return isinstance(quality, dict) and bool(quality.get("gate"))
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,10 @@ class AlertDispatcher:
 
     def on_lab_result(self, lab: Lab, record: LabRunRecord) -> list[Delivery]:
         """Open or close the lab's 'failed', 'quality' and 'stale' incidents after a run."""
-        if record.status in ("busy", "skipped"):  # not run: nothing about this lab's health changed
+        if record.status in (Status.BUSY, Status.SKIPPED):  # not run: nothing about this lab's health changed
             return []
         out: list[Delivery] = []
-        if record.status == "failed":
+        if record.status == Status.FAILED:
             out += self._open(lab, "failed", record.error or "the lab run failed")
         else:
             out += self._close(lab, "failed", f"run passed ({record.status})")

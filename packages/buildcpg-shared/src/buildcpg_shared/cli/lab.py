@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.pipeline.one_shot_gc import declare_one_shot
 from buildcpg_shared.pipeline.parent import interrupt_on_signals, stop_with_parent
-from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, find_lab_dir
+from buildcpg_shared.run_record import STEP_NAMES, RunOptions, Status
 
 if TYPE_CHECKING:
     from buildcpg_shared.pipeline.runner import LabRunner
@@ -33,12 +33,16 @@ def _lab(args: argparse.Namespace) -> Lab:
     return Lab.from_dir(lab_dir)
 
 
-def _steps(value: str) -> list[str]:
-    steps = [s.strip() for s in value.split(",") if s.strip()]
-    unknown = [s for s in steps if s not in STEP_NAMES]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
-    return steps
+def _steps(value: str) -> tuple[str, ...]:
+    try:
+        return RunOptions.parse_steps(value)
+    except BuildCPGError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run's options from ``buildcpg-lab run``'s arguments (``RunOptions.to_argv`` is the inverse)."""
+    return RunOptions(steps=args.steps, full_refresh=args.full_refresh, wait=args.wait, threads=args.threads)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -49,13 +53,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.stop_with_parent:
             stop_with_parent(runner)
 
+    options = run_options(args)
     outcome = run_lab(  # the run service: lab lock, steps, history, incidents, alerts
         _lab(args),
-        steps=args.steps,
-        full_refresh=args.full_refresh,
-        wait=args.wait,
+        steps=options.steps,
+        full_refresh=options.full_refresh,
+        wait=options.wait,
         events=args.events,
-        threads=args.threads,
+        threads=options.threads,
         before_run=before_run,
         command=" ".join(["buildcpg-lab", *args.argv])[:500],
     )
@@ -69,7 +74,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
         + (f": {report.error}" if report.error and not report.error.startswith(("lab ", report.lab)) else "")
     )
-    return 0 if report.ok else (3 if report.status == "busy" else 1)
+    return 0 if report.ok else (3 if report.status == Status.BUSY else 1)
 
 
 def _cmd_dbt(args: argparse.Namespace) -> int:
@@ -144,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the lab's steps", description="Run the lab's steps as the only writer of its database."
     )
     run.add_argument(
-        "--steps", type=_steps, default=list(STEP_NAMES), help="comma-separated subset of: " + ",".join(STEP_NAMES)
+        "--steps", type=_steps, default=STEP_NAMES, help="comma-separated subset of: " + ",".join(STEP_NAMES)
     )
     run.add_argument("--full-refresh", action="store_true", help="reload every raw file and rebuild every model")
     run.add_argument(

@@ -11,6 +11,7 @@ from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.inspect.render import FORMATS, Section, emit
 from buildcpg_shared.quality import store
 from buildcpg_shared.report.timefmt import utc_text
+from buildcpg_shared.run_record import StepRecord
 
 
 def parts_section(title: str, entry: dict[str, Any]) -> Section:
@@ -30,9 +31,9 @@ def parts_section(title: str, entry: dict[str, Any]) -> Section:
     return Section(title, ["part", "weight", "value", "points", "detail"], rows)
 
 
-def quality_cell(inspect_step: dict[str, Any] | None) -> str:
+def quality_cell(inspect_step: StepRecord | None) -> str:
     """The score of a run summary's Inspect step in rich markup: green when it passes, red when not."""
-    quality = ((inspect_step or {}).get("data") or {}).get("quality") or {}
+    quality = (inspect_step.data if inspect_step else {}).get("quality") or {}
     if quality.get("score") is None:
         return ""
     passed = quality.get("passed")

@@ -30,8 +30,8 @@ from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.schedule import due_labs
 from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.pipeline.dbt_invoke import dbt_threads
-from buildcpg_shared.pipeline.steps import STEP_NAMES, format_step
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.run_record import STEP_NAMES, RunOptions, StepRecord
 
 _STYLE = {
     "ok": "green",
@@ -44,13 +44,11 @@ _STYLE = {
 }
 
 
-def _cell(step: dict[str, object] | None) -> str:
+def _cell(step: StepRecord | None) -> str:
     if not step:
         return ""
-    status = str(step["status"])
-    rows = step.get("rows")
-    rows_text = f" {rows:,}" if isinstance(rows, int) and status != "skipped" else ""
-    return f"[{_STYLE.get(status, '')}]{status}[/] {float(step['duration_s']):.1f}s{rows_text}"  # type: ignore[arg-type]
+    rows_text = f" {step.rows:,}" if step.rows is not None and step.status != "skipped" else ""
+    return f"[{_STYLE.get(step.status, '')}]{step.status}[/] {step.duration_s:.1f}s{rows_text}"
 
 
 def _table(progress: dict[str, LabProgress], title: str) -> Table:
@@ -117,6 +115,7 @@ def run_command(
     were busy (already running elsewhere, so not run now).
     """
     workspace = Workspace.find()
+    workspace.config  # noqa: B018 - a broken buildcpg.yaml: one line before any lab runs
     names = [*(labs or []), *(n.strip() for n in labs_option.split(",") if n.strip())]
     graph = lab_graph(workspace.labs())  # an unknown upstream or a cycle: one line, nothing runs
     if due:
@@ -130,18 +129,15 @@ def run_command(
         selected += [lab for lab in workspace.labs() if lab.name in readers and lab not in selected]
     else:
         selected = select_labs(workspace, names or None, all_labs)
-    unknown = [s for s in steps.split(",") if s and s not in STEP_NAMES]
-    if unknown:
-        raise BuildCPGError(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEP_NAMES)}")
+    chosen = RunOptions.parse_steps(steps)  # an unknown step: one line, nothing runs
     if dry_run:
-        print_plan(console, workspace, selected, steps.split(","), full_refresh=full_refresh, graph=graph)
+        print_plan(console, workspace, selected, list(chosen), full_refresh=full_refresh, graph=graph)
         raise typer.Exit(0)
     if not no_sync:
         sync_stale(workspace, selected, console.print)
     jobs = jobs or min(len(selected), os.cpu_count() or 1)
     threads = dbt_threads(min(jobs, len(selected)))  # the cores, shared among the labs running at once
-    options = ["--steps", steps, "--wait", str(wait), "--threads", str(threads)]
-    options += ["--full-refresh"] if full_refresh else []
+    options = RunOptions(steps=chosen, full_refresh=full_refresh, wait=wait, threads=threads)
     title = f"buildcpg run: {len(selected)} lab(s), {jobs} at a time"
     lock = threading.Lock()
 
@@ -190,7 +186,7 @@ def run_command(
                     for name, step in list(p.steps.items()):
                         if (lab, name) not in seen:
                             seen.add((lab, name))
-                            print(format_step(lab, step), flush=True)
+                            print(step.line(lab), flush=True)
 
         run(on_change=print_new_steps)
 

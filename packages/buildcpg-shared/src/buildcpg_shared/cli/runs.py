@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import typer
 from rich.markup import escape
@@ -43,7 +44,7 @@ def runs_command(
                 f"{row['duration_s']:.1f}s",
                 "" if row["rows"] is None else f"{row['rows']:,}",
                 "" if row["quality"] is None else f"{row['quality']:g}",
-                escape(row["error"][:80]),
+                escape(textwrap.shorten(row["error"], 160, placeholder=" …")),  # whole words; --json has it all
             ]
         )
         if steps:

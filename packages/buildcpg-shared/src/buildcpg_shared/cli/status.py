@@ -11,9 +11,11 @@ from rich.markup import escape
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.cli.common import console, lab_title
 from buildcpg_shared.cli.params import format_option, json_alias, output_format, print_rows
-from buildcpg_shared.history import History
+from buildcpg_shared.history import History, LabHealth
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.report.timefmt import utc_text
+from buildcpg_shared.run_record import Status
+from buildcpg_shared.serving.version import published_version
 
 
 def status_command(
@@ -21,10 +23,13 @@ def status_command(
     fmt: str = format_option(),
     as_json: bool = json_alias(),
 ) -> None:
-    """Health per lab: last run, last success, failures in a row, hours since success, open incidents.
+    """Health per lab: last run, last success, failures in a row, hours since success, open incidents,
+    and the published version BI tools read (with its age).
 
-    Exits 1 when any lab's last run failed, is stale or has an open incident, or its lab.yaml is
-    broken (shown with the one-line reason; the other labs are still shown); 0 otherwise.
+    A lab is healthy only when its last run passed without warnings; warn (passed with warnings) is
+    shown as warn. Exits 1 when any lab's last run failed or was skipped (an upstream lab did not
+    pass), is stale or has an open incident, or its lab.yaml is broken (shown with the one-line
+    reason; the other labs are still shown); 0 otherwise.
     """
     fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
@@ -40,6 +45,8 @@ def status_command(
         limit = dispatcher.stale_after_hours(lab)
         stale = limit is not None and health.last_run is not None and (hours is None or hours > limit)
         _, error = lab_title(lab)  # a broken lab.yaml: shown as broken, the other labs still shown
+        published = published_version(lab.paths.serving_file)
+        state = health_state(health, stale=stale, broken=bool(error))
         out.append(
             {
                 **asdict(health),
@@ -49,7 +56,10 @@ def status_command(
                 "stale": stale,
                 "schedule": None if error else lab.config.schedule,
                 "error": error,
-                "healthy": not error and health.last_status != "failed" and not stale and not health.open_incidents,
+                "state": state,
+                "healthy": state == "healthy",
+                "published": None if published is None else {**asdict(published), "rows": published.rows},
+                "published_text": "nothing published" if published is None else published.describe(),
             }
         )
     if fmt == "json":
@@ -57,13 +67,12 @@ def status_command(
     else:
         cells = []
         for h in out:
-            health_text = (
-                "[green]healthy[/]" if h["healthy"] else ("[yellow]stale[/]" if h["stale"] else "[red]unhealthy[/]")
-            )
-            if h["last_run"] is None:
-                health_text = "[dim]never run[/]"
+            style = _STYLE[h["state"]]
+            health_text = f"[{style}]{h['state']}[/]"
             if h["error"]:
                 health_text = f"[red]broken: {escape(h['error'])}[/]"
+            elif h["state"] in ("failed", "skipped") and h["last_error"]:
+                health_text += f": {escape(h['last_error'][:160])}"
             since = "" if h["hours_since_success"] is None else f"{h['hours_since_success']:.1f} h"
             cells.append(
                 [
@@ -74,10 +83,42 @@ def status_command(
                     str(h["failures_in_a_row"]),
                     since,
                     ", ".join(h["open_incidents"]),
+                    h["published_text"],
                 ]
             )
         columns = ["lab", "health", "last run", "last success", "fails in a row", "since success", "incidents"]
+        columns.append("BI reads")
         print_rows(fmt, "lab health", columns, cells)
         for d in deliveries:
             console.print(f"alert {escape(d.alert.subject)} → {escape(d.route)}: {'sent' if d.ok else escape(d.error)}")
-    raise typer.Exit(0 if all(h["healthy"] or (h["last_run"] is None and not h["error"]) for h in out) else 1)
+    raise typer.Exit(0 if all(h["state"] in ("healthy", "warn", "never run") for h in out) else 1)
+
+
+_STYLE = {
+    "healthy": "green",
+    "warn": "yellow",
+    "never run": "dim",
+    "stale": "yellow",
+    "skipped": "yellow",
+    "failed": "red",
+    "incident": "red",
+    "broken": "red",
+}
+
+
+def health_state(health: LabHealth, *, stale: bool, broken: bool) -> str:
+    """One word for a lab's health, the worst that holds: broken, failed, skipped (an upstream did not
+    pass), incident, stale, warn (the last run passed with warnings), never run, healthy."""
+    if broken:
+        return "broken"
+    if health.last_status is None:
+        return "never run"
+    if health.last_status == Status.FAILED:
+        return "failed"
+    if health.last_status == Status.SKIPPED:
+        return "skipped"
+    if health.open_incidents:
+        return "incident"
+    if stale:
+        return "stale"
+    return "warn" if health.last_status == Status.WARN else "healthy"

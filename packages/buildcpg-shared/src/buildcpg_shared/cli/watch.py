@@ -12,8 +12,8 @@ from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.service import delivery_line
 from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.orchestrate.watch import LabWatcher
-from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.run_record import STEP_NAMES, RunOptions
 
 
 def watch_command(
@@ -32,10 +32,11 @@ def watch_command(
     Stops cleanly on Ctrl-C: a run in progress is allowed to finish.
     """
     workspace = Workspace.find()
+    workspace.config  # noqa: B018 - a broken buildcpg.yaml: one line before anything runs
+    options = RunOptions(steps=RunOptions.parse_steps(steps), wait=wait)
     selected = select_labs(workspace, labs, all_labs)
     if not no_sync:
         sync_stale(workspace, selected, console.print)
-    options = ["--steps", steps, "--wait", str(wait)]
 
     def run(lab: Lab) -> None:
         console.print(f"{lab.name}: raw folder changed, running …")

@@ -17,10 +17,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
 
 SCHEMA = """
 create table if not exists runs (
@@ -66,65 +68,6 @@ def now_iso() -> str:
 
 
 @dataclass(frozen=True)
-class LabRunRecord:
-    """One finished lab run, as the platform saw it."""
-
-    lab: str
-    status: str  # ok | warn | failed | busy | skipped (an upstream lab failed: not started)
-    started_at: str
-    finished_at: str
-    duration_s: float
-    error: str = ""
-    lab_run_id: str = ""
-    rows: int | None = None
-    quality: float | None = None
-    log: str = ""
-    steps: tuple[dict[str, Any], ...] = ()
-    inputs: dict[str, str] = field(default_factory=dict)  # input → "upstream-lab vN" this run read
-
-    @classmethod
-    def from_steps(
-        cls,
-        lab: str,
-        status: str,
-        *,
-        started_at: str,
-        finished_at: str,
-        duration_s: float,
-        error: str = "",
-        lab_run_id: str = "",
-        log: str = "",
-        steps: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
-    ) -> LabRunRecord:
-        """A record whose rows (the load step's) and quality (the inspect step's score) come from its steps."""
-        load = next((s for s in steps if s.get("name") == "load"), {})
-        rows = load.get("rows")
-        inputs = (load.get("data") or {}).get("inputs") or {}
-        return cls(
-            lab=lab,
-            status=status,
-            started_at=started_at,
-            finished_at=finished_at,
-            duration_s=round(duration_s, 3),
-            error=error,
-            lab_run_id=lab_run_id,
-            rows=rows if isinstance(rows, int) else None,
-            quality=quality_of(steps),
-            log=log,
-            steps=tuple(steps),
-            inputs={str(k): str(v) for k, v in inputs.items()},
-        )
-
-
-def quality_of(steps: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> float | None:
-    """The quality score a run's inspect step reports (``data.quality.score``), or None."""
-    inspect = next((s for s in steps if s.get("name") == "inspect"), {})
-    score = (inspect.get("data") or {}).get("quality", {})
-    score = score.get("score") if isinstance(score, dict) else None
-    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
-
-
-@dataclass(frozen=True)
 class LabHealth:
     """Health of one lab from its history."""
 
@@ -134,6 +77,7 @@ class LabHealth:
     last_success: str | None
     failures_in_a_row: int
     open_incidents: tuple[str, ...]
+    last_error: str = ""  # why the last run failed or was skipped
 
     def hours_since_success(self, now: datetime | None = None) -> float | None:
         if not self.last_success:
@@ -203,7 +147,7 @@ class History:
                     record.lab_run_id,
                     record.started_at,
                     record.finished_at,
-                    record.status,
+                    str(record.status),
                     record.error,
                     record.duration_s,
                     record.rows,
@@ -214,17 +158,7 @@ class History:
             )
             con.executemany(
                 "insert into step_runs(lab_run, name, status, duration_s, rows, detail) values (?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        cur.lastrowid,
-                        s["name"],
-                        s["status"],
-                        s.get("duration_s", 0.0),
-                        s.get("rows"),
-                        s.get("detail", ""),
-                    )
-                    for s in record.steps
-                ],
+                [(cur.lastrowid, s.name, str(s.status), s.duration_s, s.rows, s.detail) for s in record.steps],
             )
 
     def finish_run(self, run_id: str, passed: int, failed: int, duration_s: float) -> None:
@@ -286,6 +220,33 @@ class History:
                 out.append(entry)
             return out
 
+    def last_record(self, lab: str) -> LabRunRecord | None:
+        """The lab's latest recorded run that was not refused as busy, typed, with its steps (or None)."""
+        with self._connect() as con:
+            row = con.execute(
+                "select * from lab_runs where lab = ? and status != 'busy' order by id desc limit 1", (lab,)
+            ).fetchone()
+            if row is None:
+                return None
+            steps = con.execute(
+                "select name, status, duration_s, rows, detail from step_runs where lab_run = ? order by rowid",
+                (row["id"],),
+            ).fetchall()
+        return LabRunRecord(
+            lab=row["lab"],
+            status=Status(row["status"]),
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            duration_s=row["duration_s"],
+            error=row["error"],
+            lab_run_id=row["lab_run_id"] or "",
+            rows=row["rows"],
+            quality=row["quality"],
+            log=row["log"] or "",
+            steps=tuple(StepRecord.from_dict(dict(s)) for s in steps),
+            inputs=json.loads(row["inputs"] or "{}"),
+        )
+
     def runs(self, last: int = 20) -> list[dict[str, Any]]:
         with self._connect() as con:
             return [dict(r) for r in con.execute("select * from runs order by rowid desc limit ?", (last,))]
@@ -309,7 +270,7 @@ class History:
     def health(self, lab: str) -> LabHealth:
         with self._connect() as con:
             rows = con.execute(
-                "select status, started_at, finished_at from lab_runs where lab = ? and status != 'busy'"
+                "select status, started_at, finished_at, error from lab_runs where lab = ? and status != 'busy'"
                 " order by id desc limit 200",
                 (lab,),
             ).fetchall()
@@ -334,4 +295,5 @@ class History:
             last_success=success,
             failures_in_a_row=streak,
             open_incidents=tuple(kinds),
+            last_error=rows[0]["error"] if rows else "",
         )

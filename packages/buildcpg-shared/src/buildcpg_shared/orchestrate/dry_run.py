@@ -12,8 +12,8 @@ from buildcpg_shared.ingest.ledger import arrival_order, read_ledger
 from buildcpg_shared.inspect.readonly import running_run
 from buildcpg_shared.orchestrate.graph import levels
 from buildcpg_shared.orchestrate.uv import venv_is_current
-from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.run_record import STEP_NAMES
 
 
 def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -22,15 +23,29 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import LabRunRecord, now_iso, quality_of
+from buildcpg_shared.errors import BuildCPGError, first_line
+from buildcpg_shared.history import now_iso
 from buildcpg_shared.orchestrate.service import LOG_ENV, RUN_ID_ENV, delivery_dict, record_lab_run
 from buildcpg_shared.pipeline.dbt_progress import NodeLine
 from buildcpg_shared.pipeline.parent import stop_grace_s
-from buildcpg_shared.pipeline.steps import parse_event
 from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.run_record import (
+    AlertEvent,
+    EndEvent,
+    Event,
+    LabRunRecord,
+    NodeEvent,
+    RecordedEvent,
+    RunOptions,
+    StartEvent,
+    Status,
+    StepEvent,
+    StepRecord,
+    decode,
+    quality_of,
+)
 
 
 @dataclass
@@ -38,9 +53,9 @@ class LabProgress:
     """What the platform knows of one lab's run so far."""
 
     lab: str
-    state: str = "queued"  # queued | running | ok | warn | failed | busy | skipped
+    state: Status = Status.QUEUED
     current: str = ""
-    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, StepRecord] = field(default_factory=dict)
     started: float | None = None
     finished: float | None = None
     returncode: int | None = None
@@ -48,12 +63,16 @@ class LabProgress:
     log: Path | None = None
     started_at: str = ""
     finished_at: str = ""
-    busy: bool = False  # refused: the lab was already running elsewhere (not a failure of the lab)
     run_id: str = ""
     duration_s: float | None = None  # the lab's own measure (its end event), as recorded in the history
     recorded: bool = False  # the lab process recorded its run itself (the run service said so)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # deliveries: subject, route, ok, error
     nodes: list[NodeLine] = field(default_factory=list)  # dbt models/seeds finished so far (dbt_progress)
+
+    @property
+    def busy(self) -> bool:
+        """Refused: the lab (or an upstream it waits on) was running elsewhere; not a failure of the lab."""
+        return self.state == Status.BUSY
 
     @property
     def elapsed(self) -> float:
@@ -68,18 +87,18 @@ class LabProgress:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("ok", "warn")
+        return self.state.passed
 
     @property
     def quality(self) -> float | None:
         """The lab's quality score, when its inspect step reports one (``data.quality.score``)."""
-        return quality_of(tuple(self.steps.values()))
+        return quality_of(self.steps.values())
 
     def record(self) -> LabRunRecord:
         """What the history keeps of this run (when the lab process could not record it itself)."""
         return LabRunRecord.from_steps(
             self.lab,
-            "busy" if self.busy else (self.state if self.state in ("ok", "warn", "skipped") else "failed"),
+            self.state,
             started_at=self.started_at or now_iso(),
             finished_at=self.finished_at or now_iso(),
             duration_s=self.duration,
@@ -89,8 +108,25 @@ class LabProgress:
             steps=tuple(self.steps.values()),
         )
 
+    def apply(self, event: Event) -> bool:
+        """Take one event of the lab process in; True when the live view changed."""
+        if isinstance(event, StepEvent):
+            self.steps[event.step.name] = event.step
+            self.current = event.step.name
+            return True
+        if isinstance(event, NodeEvent):
+            self.nodes.append(NodeLine.from_dict(event.node))
+            return True
+        if isinstance(event, StartEvent):
+            self.run_id = event.run_id
+        elif isinstance(event, AlertEvent):
+            self.alerts.append({"subject": event.subject, "route": event.route, "ok": event.ok, "error": event.error})
+        elif isinstance(event, RecordedEvent):
+            self.recorded = True
+        return False
 
-def lab_command(lab: Lab, options: list[str]) -> list[str]:
+
+def lab_command(lab: Lab, options: RunOptions) -> list[str]:
     """The command that runs one lab in its own venv (it stops itself when this process dies)."""
     return [
         str(lab.paths.venv_python),
@@ -101,7 +137,7 @@ def lab_command(lab: Lab, options: list[str]) -> list[str]:
         "run",
         "--events",
         "--stop-with-parent",
-        *options,
+        *options.to_argv(),
     ]
 
 
@@ -182,10 +218,66 @@ def _tail(path: Path, lines: int = 12) -> str:
     return "\n".join(text[-lines:])
 
 
+def lab_log_path(workspace: Workspace, lab: Lab) -> Path:
+    """A new log file for one run of a lab: ``.buildcpg/logs/<lab>/<stamp>-<pid>.log``."""
+    log_dir = workspace.state_dir / "logs" / lab.name
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return log_dir / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+
+
+def child_env(lab: Lab, run_id: str, log: Path) -> dict[str, str]:
+    """The lab process's environment: its own venv, unbuffered, the platform run id and the log file."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", RUN_ID_ENV)}
+    env.update(VIRTUAL_ENV=str(lab.paths.venv), PYTHONUNBUFFERED="1", **{LOG_ENV: str(log)})
+    if run_id:  # the lab's history row joins this platform run
+        env[RUN_ID_ENV] = run_id
+    return env
+
+
+def read_events(
+    proc: subprocess.Popen[str], log: IO[str], progress: LabProgress, on_change: Callable[[], None]
+) -> EndEvent | None:
+    """Read the lab process's output to its end: events into ``progress``, other lines into the log.
+    Returns the run's end event (None: the process ended without one)."""
+    assert proc.stdout is not None
+    end: EndEvent | None = None
+    for line in proc.stdout:
+        event = decode(line)
+        if event is None:
+            log.write(line)
+        elif isinstance(event, EndEvent):
+            end = event
+        elif progress.apply(event):
+            on_change()
+    return end
+
+
+def settle(progress: LabProgress, end: EndEvent | None, returncode: int, timed_out: float | None) -> None:
+    """The lab's final state and error from how its process ended (``timed_out``: the limit it passed)."""
+    if end is not None and timed_out is None:  # the lab's own times, as it recorded them
+        progress.started_at = end.started_at or progress.started_at
+        progress.finished_at = end.finished_at or progress.finished_at
+        progress.duration_s = end.duration_s
+    if timed_out is not None:
+        progress.state, progress.error = Status.FAILED, f"timed out after {timed_out:g}s and was killed"
+    elif end is not None and end.busy:
+        progress.state, progress.error = Status.BUSY, end.error or "already running"
+    elif CHILDREN.stopping.is_set() and (end is None or not end.status.passed):
+        said = f"; the lab said: {end.error}" if end and end.error else f" (exit code {returncode})"
+        progress.state, progress.error = Status.FAILED, f"{CHILDREN.reason}{said}"
+    elif end is not None:
+        progress.state, progress.error = Status.settled(end.status), end.error
+    else:
+        progress.state = Status.FAILED
+        progress.error = f"lab process exited with code {returncode} before reporting (crash?)"
+    if progress.state == Status.FAILED and not progress.error:
+        progress.error = f"exit code {returncode}"
+
+
 def run_one(
     workspace: Workspace,
     lab: Lab,
-    options: list[str],
+    options: RunOptions,
     progress: LabProgress,
     *,
     timeout: float | None,
@@ -196,25 +288,15 @@ def run_one(
 
     The lab process records its own run (the run service) under the platform run ``run_id``.
     """
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    log_dir = workspace.state_dir / "logs" / lab.name
-    log_dir.mkdir(parents=True, exist_ok=True)
-    progress.log = log_dir / f"{stamp}-{os.getpid()}.log"
-    progress.state, progress.started, progress.started_at = "running", time.monotonic(), now_iso()
+    progress.log = lab_log_path(workspace, lab)
+    progress.state, progress.started, progress.started_at = Status.RUNNING, time.monotonic(), now_iso()
     on_change()
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["VIRTUAL_ENV"] = str(lab.paths.venv)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop(RUN_ID_ENV, None)
-    if run_id:  # the lab's history row joins this platform run
-        env[RUN_ID_ENV] = run_id
-    env[LOG_ENV] = str(progress.log)
     timed_out = threading.Event()
     with progress.log.open("w", encoding="utf-8", buffering=1) as log:  # line by line: `tail -f` works
         proc = subprocess.Popen(
             lab_command(lab, options),
             cwd=lab.paths.root,
-            env=env,
+            env=child_env(lab, run_id, progress.log),
             stdin=subprocess.PIPE,  # never written: its EOF tells the child that this process is gone
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -222,37 +304,15 @@ def run_one(
             bufsize=1,
         )
         CHILDREN.add(proc)
-        timer = None
-        if timeout:
 
-            def _kill() -> None:
-                timed_out.set()
-                proc.kill()
+        def _kill() -> None:
+            timed_out.set()
+            proc.kill()
 
-            timer = threading.Timer(timeout, _kill)
+        timer = threading.Timer(timeout, _kill) if timeout else None
+        if timer:
             timer.start()
-        assert proc.stdout is not None
-        end: dict[str, Any] = {}
-        for line in proc.stdout:
-            event = parse_event(line)
-            if event is None:
-                log.write(line)
-                continue
-            if event["event"] == "step":
-                progress.steps[event["name"]] = event
-                progress.current = event["name"]
-                on_change()
-            elif event["event"] == "node":
-                progress.nodes.append(NodeLine.from_dict(event))
-                on_change()
-            elif event["event"] == "start":
-                progress.run_id = str(event.get("run_id", ""))
-            elif event["event"] == "end":
-                end = event
-            elif event["event"] == "alert":
-                progress.alerts.append({k: event.get(k) for k in ("subject", "route", "ok", "error")})
-            elif event["event"] == "recorded":
-                progress.recorded = True
+        end = read_events(proc, log, progress, on_change)
         proc.wait()
         CHILDREN.discard(proc)
         if proc.stdin:
@@ -260,27 +320,8 @@ def run_one(
         if timer:
             timer.cancel()
     progress.finished, progress.finished_at = time.monotonic(), now_iso()
-    progress.busy = bool(end.get("busy"))
-    if end.get("started_at") and not timed_out.is_set():  # the lab's own times, as it recorded them
-        progress.started_at = str(end["started_at"])
-        progress.finished_at = str(end.get("finished_at") or progress.finished_at)
-        progress.duration_s = float(end.get("duration_s") or 0.0)
     progress.returncode = proc.returncode
-    if timed_out.is_set():
-        progress.state, progress.error = "failed", f"timed out after {timeout:g}s and was killed"
-    elif progress.busy:
-        progress.state, progress.error = "busy", str(end.get("error") or "already running")
-    elif CHILDREN.stopping.is_set() and end.get("status") not in ("ok", "warn"):
-        said = f"; the lab said: {end['error']}" if end.get("error") else f" (exit code {proc.returncode})"
-        progress.state, progress.error = "failed", f"{CHILDREN.reason}{said}"
-    elif end:
-        progress.state = "ok" if end.get("status") == "ok" else ("warn" if end.get("status") == "warn" else "failed")
-        progress.error = str(end.get("error") or "")
-    else:
-        progress.state = "failed"
-        progress.error = f"lab process exited with code {proc.returncode} before reporting (crash?)"
-    if progress.state == "failed" and not progress.error:
-        progress.error = f"exit code {proc.returncode}"
+    settle(progress, end, proc.returncode, timeout if timed_out.is_set() else None)
     on_change()
     return progress
 
@@ -291,7 +332,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_PASSED_OR_BUSY = 0, 1, 3
 
 def run_exit_code(progress: dict[str, LabProgress]) -> int:
     """0 every lab passed; 1 some lab failed; 3 none failed but some were busy (running elsewhere)."""
-    if any(not p.ok and not p.busy for p in progress.values()):  # skipped: an upstream failed
+    if any(not p.ok and not p.busy for p in progress.values()):  # failed, or skipped: an upstream failed
         return EXIT_FAILED
     return EXIT_PASSED_OR_BUSY if any(p.busy for p in progress.values()) else EXIT_PASSED
 
@@ -304,7 +345,7 @@ def new_progress(labs: list[Lab]) -> dict[str, LabProgress]:
 def run_labs(
     workspace: Workspace,
     labs: list[Lab],
-    options: list[str],
+    options: RunOptions,
     *,
     jobs: int,
     timeout: float | None = None,
@@ -318,9 +359,10 @@ def run_labs(
     """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
 
     With ``graph`` (orchestrate/graph.py: each lab's upstream labs) a lab starts only when every
-    upstream of it among ``labs`` has finished; when one of them did not pass, the lab is
-    ``skipped (upstream failed)`` unless ``allow_stale``, which runs it on the upstream's last
-    published version. Upstreams not among ``labs`` are not waited for (their last publish is read).
+    upstream of it among ``labs`` has finished; when one of them failed, the lab is ``skipped
+    (upstream failed)``, and when one was busy (running elsewhere) the lab is ``busy`` too, unless
+    ``allow_stale``, which runs it on the upstream's last published version. Upstreams not among
+    ``labs`` are not waited for (their last publish is read).
 
     Every lab run is recorded once in the history under the platform run ``run_id``: by the lab
     process (the run service), or here when it could not (killed, timed out, never started).
@@ -330,22 +372,31 @@ def run_labs(
     progress = progress if progress is not None else new_progress(labs)
 
     def one(lab: Lab) -> None:
-        if CHILDREN.stopping.is_set():  # the run was stopped: start no further lab
-            progress[lab.name].state = "failed"
-            progress[lab.name].error = f"not started: {CHILDREN.reason}"
-        else:
-            try:
-                limit = lab_timeout(lab, timeout)
-                run_one(workspace, lab, options, progress[lab.name], timeout=limit, on_change=on_change, run_id=run_id)
-            except Exception as err:  # a broken venv or missing python must not stop the others
-                progress[lab.name].state = "failed"
-                progress[lab.name].error = f"could not start: {err}"
+        start_one(
+            workspace,
+            lab,
+            options,
+            progress[lab.name],
+            timeout=lab_timeout(lab, timeout),
+            on_change=on_change,
+            run_id=run_id,
+        )
         record_unrecorded(workspace, lab, progress[lab.name], run_id)
         on_done(lab, progress[lab.name])
 
-    graph = graph or {}
+    def hold_back(lab: Lab) -> bool:
+        """Settle a lab whose upstream did not pass without starting it (True), unless ``allow_stale``."""
+        ups = [progress[u] for u in needs[lab.name] if not progress[u].ok]
+        if not ups or allow_stale:
+            return False
+        not_run(lab, progress[lab.name], ups)
+        record_unrecorded(workspace, lab, progress[lab.name], run_id)
+        on_change()
+        on_done(lab, progress[lab.name])
+        return True
+
     names = {lab.name for lab in labs}
-    needs = {lab.name: [u for u in graph.get(lab.name, []) if u in names] for lab in labs}
+    needs = {lab.name: [u for u in (graph or {}).get(lab.name, []) if u in names] for lab in labs}
     waiting = longest_first(labs)
     finished: set[str] = set()
     running: dict[Future[None], str] = {}
@@ -353,19 +404,15 @@ def run_labs(
         while waiting or running:
             for lab in [lab for lab in waiting if all(u in finished for u in needs[lab.name])]:
                 waiting.remove(lab)
-                failed_ups = [u for u in needs[lab.name] if not progress[u].ok]
-                if failed_ups and not allow_stale:
-                    _skip(workspace, lab, progress[lab.name], failed_ups, progress, run_id)
-                    on_change()
-                    on_done(lab, progress[lab.name])
+                if hold_back(lab):
                     finished.add(lab.name)
-                    continue
-                running[pool.submit(one, lab)] = lab.name
+                else:
+                    running[pool.submit(one, lab)] = lab.name
             if not running:
                 if waiting and not any(all(u in finished for u in needs[lab.name]) for lab in waiting):
                     names_left = ", ".join(lab.name for lab in waiting)
                     raise BuildCPGError(f"labs wait on each other (a cycle through their inputs): {names_left}")
-                continue  # labs were skipped: their readers may be decidable now
+                continue  # labs were held back: their readers may be decidable now
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 future.result()
@@ -373,28 +420,50 @@ def run_labs(
     return progress
 
 
-def _skip(
+def start_one(
     workspace: Workspace,
     lab: Lab,
+    options: RunOptions,
     progress: LabProgress,
-    failed_ups: list[str],
-    every: dict[str, LabProgress],
+    *,
+    timeout: float | None,
+    on_change: Callable[[], None],
     run_id: str,
 ) -> None:
-    """Mark a lab ``skipped (upstream failed)`` without starting it, and record that in the history."""
-    said = ", ".join(f"{u} ({every[u].state})" for u in failed_ups)
-    progress.state = "skipped"
-    progress.error = f"skipped (upstream failed): {said}; its last published version stays"
+    """``run_one`` unless the run is stopping; a lab that cannot start fails alone, with one line."""
+    if CHILDREN.stopping.is_set():  # the run was stopped: start no further lab
+        progress.state, progress.error = Status.FAILED, f"not started: {CHILDREN.reason}"
+        return
+    try:
+        run_one(workspace, lab, options, progress, timeout=timeout, on_change=on_change, run_id=run_id)
+    except Exception as err:  # a broken venv or missing python must not stop the others
+        progress.state, progress.error = Status.FAILED, f"could not start: {err}"
+
+
+def not_run(lab: Lab, progress: LabProgress, upstreams: list[LabProgress]) -> None:
+    """A lab not started because an upstream did not pass: ``skipped`` when one failed (exit 1),
+    ``busy`` when they were only running elsewhere (exit 3). Its last published version stays."""
+    said = ", ".join(f"{u.lab} ({u.state})" for u in upstreams)
+    if all(u.busy for u in upstreams):
+        progress.state = Status.BUSY
+        progress.error = f"not run: upstream busy (running elsewhere): {said}; run it again when that run ends"
+    else:
+        progress.state = Status.SKIPPED
+        progress.error = f"skipped (upstream failed): {said}; its last published version stays"
     progress.started_at = progress.finished_at = now_iso()
     progress.duration_s = 0.0
-    record_unrecorded(workspace, lab, progress, run_id)
 
 
 def record_unrecorded(workspace: Workspace, lab: Lab, progress: LabProgress, run_id: str) -> None:
-    """Record through the run service what the lab process could not record itself; never twice."""
+    """Record through the run service what the lab process could not record itself; never twice.
+    A history that cannot be written is said in the lab's error (the other labs go on)."""
     if progress.recorded:
         return
-    sent = record_lab_run(workspace, lab, progress.record(), run_id=run_id, command=f"buildcpg run {lab.name}")
+    try:
+        sent = record_lab_run(workspace, lab, progress.record(), run_id=run_id, command=f"buildcpg run {lab.name}")
+    except (sqlite3.Error, OSError, BuildCPGError) as err:
+        progress.error = f"{progress.error}; not recorded in the history: {first_line(err)}".lstrip("; ")
+        return
     progress.alerts += [delivery_dict(d) for d in sent]
     progress.recorded = True
 

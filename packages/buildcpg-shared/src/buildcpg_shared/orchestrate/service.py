@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from buildcpg_shared.alerts import AlertDispatcher, Delivery
 from buildcpg_shared.errors import BuildCPGError, first_line
-from buildcpg_shared.history import History, LabRunRecord
+from buildcpg_shared.history import History
 from buildcpg_shared.pipeline.steps import emit
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.registry.workspace import find_workspace_root
+from buildcpg_shared.run_record import AlertEvent, LabRunRecord, RecordedEvent, Status
 
 if TYPE_CHECKING:  # the runner (duckdb, ingest, quality, …) is imported only where a lab runs
     from buildcpg_shared.pipeline.runner import LabRunner, RunReport
@@ -68,27 +69,13 @@ def record_lab_run(
     own = not run_id
     if own:
         run_id = history.start_run(command or f"run {lab.name}", 1, started_at=record.started_at)
+    dispatcher = AlertDispatcher(workspace, history)  # buildcpg.yaml read before anything is written
     history.record_lab(run_id, record)
-    deliveries = AlertDispatcher(workspace, history).on_lab_result(lab, record)
+    deliveries = dispatcher.on_lab_result(lab, record)
     if own:
-        passed = int(record.status in ("ok", "warn"))
-        history.finish_run(run_id, passed, int(record.status == "failed"), record.duration_s)
+        passed = int(record.status.passed)
+        history.finish_run(run_id, passed, int(record.status == Status.FAILED), record.duration_s)
     return deliveries
-
-
-def record_of(report: RunReport, log: str = "") -> LabRunRecord:
-    """What the history keeps of a runner's report: its own start time, end time and duration."""
-    return LabRunRecord.from_steps(
-        report.lab,
-        report.status if report.status in ("ok", "warn", "busy") else "failed",
-        started_at=report.started_at,
-        finished_at=report.finished_at or report.started_at,
-        duration_s=report.duration_s,
-        error=report.error,
-        lab_run_id=report.run_id,
-        log=log,
-        steps=[s.to_dict() for s in report.steps],
-    )
 
 
 def lab_workspace(lab: Lab) -> Workspace | None:
@@ -118,15 +105,17 @@ def run_lab(
     """
     from buildcpg_shared.pipeline.runner import LabRunner
 
+    workspace = lab_workspace(lab)
+    if workspace is not None:
+        workspace.config  # noqa: B018 - a broken buildcpg.yaml: one line, before the lab runs (nothing recorded)
     runner = LabRunner(lab, events=events, **options)
     before_run(runner)
     report = runner.run()
     outcome = LabRunOutcome(report)
-    workspace = lab_workspace(lab)
     if workspace is None:
         outcome.note = f"{lab.paths.root} is not a lab of a workspace: the run is not in any history"
         return outcome
-    record = record_of(report, log=os.environ.get(LOG_ENV, ""))
+    record = report.record(log=os.environ.get(LOG_ENV, ""))
     try:
         outcome.deliveries = record_lab_run(
             workspace, lab, record, run_id=os.environ.get(RUN_ID_ENV, ""), command=command or _command()
@@ -135,9 +124,9 @@ def run_lab(
         outcome.note = f"the run could not be recorded in {workspace.state_dir / 'history.sqlite'}: {first_line(err)}"
         return outcome
     outcome.record = record
-    for delivery in outcome.deliveries:
-        emit("alert", events, lab=lab.name, **delivery_dict(delivery))
-    emit("recorded", events, lab=lab.name, lab_run_id=report.run_id)
+    for d in outcome.deliveries:
+        emit(AlertEvent(lab.name, d.alert.subject, d.route, d.ok, d.error or ""), events)
+    emit(RecordedEvent(lab.name, report.run_id), events)
     return outcome
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from buildcpg_shared.pipeline.dbt_progress import NodeLine
 from buildcpg_shared.pipeline.run_report import RunReport
-from buildcpg_shared.pipeline.steps import StepResult, emit, format_step, write_line
+from buildcpg_shared.pipeline.steps import emit, write_line
+from buildcpg_shared.run_record import Event, NodeEvent, StartEvent, Status, StepEvent, StepRecord
 
 
 class RunReporter:
@@ -22,32 +21,31 @@ class RunReporter:
         if self.echo:
             write_line(f"[{self.report.lab}] {text}")
 
-    def event(self, kind: str, /, **fields: Any) -> None:
+    def event(self, event: Event) -> None:
         """One machine-readable event of this lab (read live by the platform CLI)."""
-        emit(kind, self.events, lab=self.report.lab, **fields)
+        emit(event, self.events)
 
     def node(self, line: NodeLine) -> None:
         """A model finished: its ``[i/n] relation ... ok 0.4s`` line. Under the platform CLI (``events``)
         it goes out as an event and the CLI prints it; run alone, it is printed here, the same line."""
         if self.events:
-            self.event("node", **line.to_dict())
+            self.event(NodeEvent(self.report.lab, line.to_dict()))
         else:
             self.say("  " + line.text())
 
-    def finish_step(self, result: StepResult) -> StepResult:
+    def finish_step(self, result: StepRecord) -> StepRecord:
         """A step is done: keep it in the report, print its line, emit its event."""
         self.report.steps.append(result)
         if self.echo:
-            write_line(format_step(self.report.lab, result.to_dict()))
-        self.event("step", **result.to_dict())
+            write_line(result.line(self.report.lab))
+        self.event(StepEvent(self.report.lab, result))
         return result
 
     def skipped(self, name: str, why: str) -> None:
-        self.finish_step(StepResult(name, status="skipped", detail=why))
+        self.finish_step(StepRecord(name, status=Status.SKIPPED, detail=why))
 
     def started(self, steps: list[str]) -> None:
-        self.event("start", run_id=self.report.run_id, steps=steps)
+        self.event(StartEvent(self.report.lab, self.report.run_id, tuple(steps)))
 
-    def ended(self, *, busy: bool) -> None:
-        fields = {k: v for k, v in self.report.to_dict().items() if k != "steps"}
-        emit("end", self.events, busy=busy, **fields)
+    def ended(self) -> None:
+        self.event(self.report.end_event())

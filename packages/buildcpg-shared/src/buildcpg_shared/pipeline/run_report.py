@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from buildcpg_shared.pipeline.steps import StepResult
+from buildcpg_shared.run_record import EndEvent, LabRunRecord, Status, StepRecord, lab_status, run_error
 
 
 def now_utc() -> str:
@@ -25,23 +25,53 @@ class RunReport:
     lab: str
     run_id: str
     started_at: str
-    status: str = "running"  # running | ok | warn | failed | busy (refused: the lab was already running)
+    status: Status = Status.RUNNING  # then ok | warn | failed | busy (refused: the lab was already running)
     finished_at: str = ""
     duration_s: float = 0.0
     database: str = ""
-    steps: list[StepResult] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
     error: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "warn")
+        return Status(self.status).passed
 
-    def step(self, name: str) -> StepResult | None:
+    def step(self, name: str) -> StepRecord | None:
         return next((s for s in self.steps if s.name == name), None)
 
-    def names_with(self, status: str) -> list[str]:
-        """The steps of this run that ended with ``status`` (e.g. "failed"), in order."""
+    def names_with(self, status: Status) -> list[str]:
+        """The steps of this run that ended with ``status`` (e.g. failed), in order."""
         return [s.name for s in self.steps if s.status == status]
+
+    def settle(self) -> None:
+        """The run's status and error from its steps (``run_record.lab_status``: the one rule)."""
+        self.status = lab_status(self.steps)
+        self.error = run_error(self.steps) if self.status == Status.FAILED else ""
+
+    def record(self, log: str = "") -> LabRunRecord:
+        """What the history keeps of this run: its own start time, end time and duration."""
+        return LabRunRecord.from_steps(
+            self.lab,
+            self.status,
+            started_at=self.started_at,
+            finished_at=self.finished_at or self.started_at,
+            duration_s=self.duration_s,
+            error=self.error,
+            lab_run_id=self.run_id,
+            log=log,
+            steps=self.steps,
+        )
+
+    def end_event(self) -> EndEvent:
+        return EndEvent(
+            self.lab,
+            run_id=self.run_id,
+            status=Status.settled(self.status),
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            duration_s=self.duration_s,
+            error=self.error,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,7 +79,7 @@ class RunReport:
             "run_id": self.run_id,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "status": self.status,
+            "status": str(self.status),
             "duration_s": self.duration_s,
             "database": self.database,
             "error": self.error,

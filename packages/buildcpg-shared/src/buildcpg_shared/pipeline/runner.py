@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
 import duckdb
 
@@ -31,11 +30,11 @@ from buildcpg_shared.pipeline.run_steps.inspect import run_inspect
 from buildcpg_shared.pipeline.run_steps.load import run_load
 from buildcpg_shared.pipeline.run_steps.publish import run_publish
 from buildcpg_shared.pipeline.run_steps.transform import run_build, run_test, run_transform
-from buildcpg_shared.pipeline.steps import STEP_NAMES
 from buildcpg_shared.quality import DbtArtifacts
 from buildcpg_shared.registry import Lab
+from buildcpg_shared.run_record import STEP_NAMES, Status
 
-__all__ = ["LabRunner", "RunReport", "run_lab"]
+__all__ = ["LabRunner", "RunReport"]
 
 
 class LabRunner:
@@ -106,7 +105,7 @@ class LabRunner:
         if "check" in want or "load" in want:
             checked, plan, inputs = run_check(ctx)
             finish(checked)
-        if "load" in want and plan is not None and finish(run_load(ctx, plan, inputs)).status == "failed":
+        if "load" in want and plan is not None and finish(run_load(ctx, plan, inputs)).status == Status.FAILED:
             for name in ("transform", "test", "inspect", "publish"):
                 if name in want:
                     skipped(name, "load failed")
@@ -130,25 +129,31 @@ class LabRunner:
             )
             finish(transformed), finish(tested)
             self._close_dbt()
-            if "failed" not in (transformed.status, tested.status):
+            if Status.FAILED not in (transformed.status, tested.status):
                 fingerprint.set_state(con, "last_good_build", build_key)
+            else:  # a failed build is never "up to date": the next run builds again (a reverted fix, too)
+                fingerprint.set_state(con, "last_good_build", None)
         elif dbt_steps:
             ok = True
             if "transform" in want:
                 transformed = run_transform(
                     self._session(), full_refresh=self.full_refresh, con=con, gold=self.lab.config.gold
                 )
-                ok = finish(transformed).status != "failed"
+                ok = finish(transformed).status != Status.FAILED
             if "test" in want and ok:
                 tested, artifacts = run_test(self._session())
-                ok = finish(tested).status != "failed"
+                ok = finish(tested).status != Status.FAILED
             elif "test" in want:
                 skipped("test", "transform failed")
             self._close_dbt()
+            if not ok:
+                fingerprint.set_state(con, "last_good_build", None)
         if "inspect" in want:
-            finish(run_inspect(ctx, artifacts, self.report.names_with("failed"), expects_gold="transform" in want))
+            finish(run_inspect(ctx, artifacts, self.report.names_with(Status.FAILED), expects_gold="transform" in want))
+        if self.report.names_with(Status.FAILED):  # a step that failed is never "up to date" next time
+            fingerprint.set_state(con, "last_good_build", None)
         if "publish" in want:
-            failed = self.report.names_with("failed")
+            failed = self.report.names_with(Status.FAILED)
             if failed:
                 skipped("publish", f"{', '.join(failed)} failed: the last good serving copy stays")
             else:
@@ -156,7 +161,7 @@ class LabRunner:
 
     def record_stopped(self, reason: str) -> None:
         """Record a run stopped from outside before it could end itself (then the process exits)."""
-        self.report.status, self.report.error = "failed", f"interrupted ({reason})"
+        self.report.status, self.report.error = Status.FAILED, f"interrupted ({reason})"
         write_last_run(self.paths.last_run_file, self.report)
 
     def run(self) -> RunReport:
@@ -170,40 +175,32 @@ class LabRunner:
             self.lab.config  # noqa: B018 - validate lab.yaml before taking the lock
             with LabLock(self.paths.lock_file, self.lab.name, wait=self.wait):
                 self._steps()
-            failed, warned = self.report.names_with("failed"), self.report.names_with("warn")
-            self.report.status = "failed" if failed else ("warn" if warned else "ok")
-            if failed:
-                self.report.error = f"step(s) failed: {', '.join(failed)}"
+            self.report.settle()  # status and error from the steps (run_record: the one rule)
         except LabBusyError as err:
-            self.report.status = "busy"  # not run: another run of this lab holds the lock
+            self.report.status = Status.BUSY  # not run: another run of this lab holds the lock
             self.report.error = str(err)
             say(f"error: {err}")
             busy = True
         except BuildCPGError as err:
-            self.report.status = "failed"
+            self.report.status = Status.FAILED
             self.report.error = str(err)
             say(f"error: {err}")
         except Exception as err:  # an unexpected bug: still record the run as failed, then re-raise
-            self.report.status = "failed"
+            self.report.status = Status.FAILED
             self.report.error = f"internal error: {type(err).__name__}: {err}"
             say(f"error: {self.report.error}")
             raise
         except KeyboardInterrupt as err:  # Ctrl-C, SIGTERM/SIGHUP, or the parent gone (pipeline.parent)
             why = self.stop_reason or (f"received {err.args[0]}" if err.args else "Ctrl-C")
-            self.report.status = "failed"
+            self.report.status = Status.FAILED
             self.report.error = f"interrupted ({why})"
             say("interrupted: committed files stay loaded, the next run completes the rest")
         finally:
             self.report.duration_s = round(time.perf_counter() - start, 3)
-            if self.stop_reason and self.report.status == "failed" and "interrupted" not in self.report.error:
+            if self.stop_reason and self.report.status == Status.FAILED and "interrupted" not in self.report.error:
                 # stopped from outside, and the interrupt surfaced as a step failure (e.g. inside dbt)
                 self.report.error = f"interrupted ({self.stop_reason}); {self.report.error}"
             if not busy:  # the holder writes its own record; do not overwrite it
                 write_last_run(self.paths.last_run_file, self.report)
-            self.reporter.ended(busy=busy)
+            self.reporter.ended()
         return self.report
-
-
-def run_lab(lab: Lab, **options: Any) -> RunReport:
-    """Run a lab with ``LabRunner`` options; returns the report."""
-    return LabRunner(lab, **options).run()

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from buildcpg_shared.config import LabConfig, load_lab_config
+from buildcpg_shared.config.alerts import WorkspaceConfig, load_workspace_config
 from buildcpg_shared.config.lab_config import LAB_NAME_MAX, lab_name_problem
 from buildcpg_shared.errors import LabNotFoundError, WorkspaceNotFoundError
 from buildcpg_shared.registry.paths import LabPaths
@@ -109,6 +110,11 @@ class Workspace:
     def state_dir(self) -> Path:
         """Platform state at the root (run logs, history): git-ignored."""
         return self.root / ".buildcpg"
+
+    @property
+    def config(self) -> WorkspaceConfig:
+        """``buildcpg.yaml`` (defaults without one); a broken one raises ``ConfigError`` with one line."""
+        return load_workspace_config(self.root)
 
     def lab_names(self) -> list[str]:
         return sorted(p.parent.name for p in self.labs_dir.glob("*/lab.yaml"))

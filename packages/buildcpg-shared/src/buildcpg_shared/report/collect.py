@@ -10,16 +10,39 @@ from buildcpg_shared.inspect.readonly import open_lab
 from buildcpg_shared.quality import store
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.history import test_history
+from buildcpg_shared.run_record import LabRunRecord
+from buildcpg_shared.serving.version import published_version
 
 
-def _last_run(lab: Lab) -> dict[str, Any] | None:
+def _last_run(lab: Lab) -> LabRunRecord | None:
+    """The lab's own record of its last run (``data/last_run.json``), typed; None when missing or unreadable."""
     try:
-        return json.loads(lab.paths.last_run_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        run = json.loads(lab.paths.last_run_file.read_text(encoding="utf-8"))
+        return LabRunRecord.from_steps(
+            lab.name,
+            run["status"],
+            started_at=run["started_at"],
+            finished_at=run.get("finished_at") or run["started_at"],
+            duration_s=float(run.get("duration_s") or 0.0),
+            error=str(run.get("error") or ""),
+            lab_run_id=str(run.get("run_id") or ""),
+            steps=run.get("steps") or (),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
+def last_run(lab: Lab, recorded: LabRunRecord | None) -> LabRunRecord | None:
+    """The lab's last run as the truth has it: the history's record (``recorded``: it also holds the
+    runs the lab process never started, skipped because an upstream failed, or killed) unless the
+    lab's own ``last_run.json`` is newer (a run outside any workspace history)."""
+    own = _last_run(lab)
+    if recorded is None or (own is not None and own.started_at > recorded.started_at):
+        return own
+    return recorded
+
+
+def collect_lab(lab: Lab, history_limit: int = 30, recorded: LabRunRecord | None = None) -> dict[str, Any]:
     """Last run, quality (with parts), score history, failed tests, test history, quarantine, freshness."""
     try:
         title = lab.config.title
@@ -30,7 +53,8 @@ def collect_lab(lab: Lab, history_limit: int = 30) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": lab.name,
         "title": title,
-        "last_run": _last_run(lab),
+        "last_run": last_run(lab, recorded),
+        "published": published_version(lab.paths.serving_file),
         "note": "",
         "latest": {},
         "history": [],

@@ -37,7 +37,7 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
     dispatcher = AlertDispatcher(workspace, history) if workspace and history else None
     collected: list[dict[str, Any]] = []
     for lab in labs:
-        data = collect_lab(lab)
+        data = collect_lab(lab, recorded=history.last_record(lab.name) if history else None)
         lab_score = data["latest"].get("lab")
         data["score_svg"] = score_history_svg(data["history"], lab_score["threshold"] if lab_score else None)
         data["charts"] = _declared_charts(lab)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from buildcpg_shared.history import LabHealth
+from buildcpg_shared.run_record import LabRunRecord, Status
+from buildcpg_shared.serving.version import PublishedVersion
 
 RED, AMBER, GREEN = "red", "amber", "green"
 
@@ -13,19 +15,24 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     """The status (with every reason for it), score, last success, freshness, rows published, open incidents."""
     red: list[str] = []
     amber: list[str] = []
-    run = data.get("last_run") or {}
+    run: LabRunRecord | None = data.get("last_run")
+    published: PublishedVersion | None = data.get("published")
     if data.get("broken"):
         red.append(data["note"])
-    if not run:
+    if run is None:
         amber.append("never run")
-    elif run.get("status") == "failed":
-        failed = [s["name"] for s in run.get("steps", []) if s.get("status") == "failed"]
-        red.append("last run failed" + (f" at {', '.join(failed)}" if failed else ""))
-    elif run.get("status") == "warn":
-        amber.append("last run warned")
+    elif run.status == Status.FAILED:
+        red.append(f"last run failed: {run.error}" if run.error else "last run failed")
+    elif run.status == Status.SKIPPED:
+        amber.append(f"last run not started: {run.error}" if run.error else "last run skipped")
+    elif run.status == Status.WARN:
+        warned = run.names_with(Status.WARN)
+        amber.append("last run warned" + (f" at {', '.join(warned)}" if warned else ""))
+    if run is not None and not run.status.passed and published is not None:
+        amber.append(f"BI reads the last good copy: {published.describe()}")
     last_success = health.last_success if health else None
-    if not last_success and run.get("status") in ("ok", "warn"):
-        last_success = run.get("finished_at")
+    if not last_success and run is not None and run.status.passed:
+        last_success = run.finished_at
     hours = health.hours_since_success() if health and health.last_success else None
     if stale_after_hours is not None and run and (hours is None or hours > stale_after_hours):
         since = "never" if hours is None else f"{hours:.1f} h ago"
@@ -45,13 +52,13 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
         red.append(f"open incident: {', '.join(incidents)}")
     if data.get("note") and not data.get("broken"):
         amber.append(data["note"])
-    gold_rows = [t.get("row_count") or 0 for scope, t in (data.get("latest") or {}).items() if scope != "lab"]
     return {
         "status": RED if red else (AMBER if amber else GREEN),
         "reasons": red + amber,
         "score": score,
         "last_success": last_success,
         "freshness": freshness,
-        "rows_published": sum(gold_rows) if gold_rows else None,
+        "rows_published": published.rows if published else None,  # what BI reads now
+        "published": published.describe() if published else "nothing published",
         "incidents": incidents,
     }

@@ -1,6 +1,6 @@
 """The steps of a lab run, one module each; ``pipeline.runner`` sequences them.
 
-Each step takes what it needs, returns its ``StepResult`` and says intermediate lines through the
+Each step takes what it needs, returns its ``StepRecord`` and says intermediate lines through the
 run's reporter; the runner finishes (records, prints, emits) every result.
 """
 

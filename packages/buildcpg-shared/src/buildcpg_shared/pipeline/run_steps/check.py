@@ -9,13 +9,14 @@ from buildcpg_shared.ingest.http_source import HttpPoller
 from buildcpg_shared.ingest.inputs import InputsCheck, check_inputs
 from buildcpg_shared.ingest.monitor import CSVMonitor
 from buildcpg_shared.pipeline.run_steps import StepContext
-from buildcpg_shared.pipeline.steps import StepResult, timed
+from buildcpg_shared.pipeline.steps import timed
+from buildcpg_shared.run_record import Status, StepRecord
 
 
-def run_check(ctx: StepContext) -> tuple[StepResult, CheckResult, InputsCheck]:
+def run_check(ctx: StepContext) -> tuple[StepRecord, CheckResult, InputsCheck]:
     """The Check step, its plan (what Load loads) and the published version of every input
     (lab.yaml ``inputs``: other labs' gold; a missing or incompatible one fails the step)."""
-    result = StepResult("check")
+    result = StepRecord("check")
     with timed(result):
         ledger.ensure_ledger(ctx.con)
         known = ledger.read_ledger(ctx.con)
@@ -46,7 +47,7 @@ def run_check(ctx: StepContext) -> tuple[StepResult, CheckResult, InputsCheck]:
             ctx.reporter.say(f"check     error   {line}")
         problems = inputs.problems + polled + [u.line for u in plan.unreadable]
         if problems:
-            result.status = "failed"
+            result.status = Status.FAILED
             result.detail = f"{problems[0]}; {result.detail}"
     return result, plan, inputs
 

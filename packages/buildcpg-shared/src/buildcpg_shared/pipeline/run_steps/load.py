@@ -8,13 +8,14 @@ from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.inputs import InputsCheck, copy_inputs
 from buildcpg_shared.ingest.load import ensure_tables, load_file
 from buildcpg_shared.pipeline.run_steps import StepContext
-from buildcpg_shared.pipeline.steps import StepResult, timed
+from buildcpg_shared.pipeline.steps import timed
+from buildcpg_shared.run_record import FileEvent, Status, StepRecord
 
 
-def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = None) -> StepResult:
+def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = None) -> StepRecord:
     """The Load step: a file that cannot be loaded fails the step; the other files still load.
     Inputs whose published version is new are copied into ``inputs.<name>`` (ingest/inputs.py)."""
-    result = StepResult("load")
+    result = StepRecord("load")
     errors: list[str] = []
     config = ctx.lab.config
     with timed(result):
@@ -35,7 +36,7 @@ def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = N
                     f"load      warn    data/raw/{loaded.file}: {loaded.rejected} row(s) quarantined in "
                     f"quarantine.{loaded.source}; first: {loaded.first_problem}"
                 )
-            ctx.reporter.event("file", **loaded.__dict__)
+            ctx.reporter.event(FileEvent(ctx.lab.name, dict(loaded.__dict__)))
         for raw in plan.touched:
             ledger.touch(ctx.con, raw.rel, raw.size, raw.mtime_ns)
         copied = copy_inputs(ctx.con, ctx.lab.paths, config, inputs or InputsCheck({}, []), ctx.run_id)
@@ -54,8 +55,8 @@ def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = N
         if plan.arrival and not errors:
             ledger.forget_arrival_order(ctx.con)
         if errors:
-            result.status = "failed"
+            result.status = Status.FAILED
             result.detail = f"{len(errors)} file(s) not loaded: {errors[0]}"
         elif rejected:
-            result.status = "warn"
+            result.status = Status.WARN
     return result

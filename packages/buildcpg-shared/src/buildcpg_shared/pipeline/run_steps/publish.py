@@ -5,24 +5,25 @@ from __future__ import annotations
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.run_steps import StepContext
-from buildcpg_shared.pipeline.steps import StepResult, timed
+from buildcpg_shared.pipeline.steps import timed
+from buildcpg_shared.run_record import Status, StepRecord
 from buildcpg_shared.serving import publish
 
 
-def run_publish(ctx: StepContext, build_key: str) -> StepResult:
+def run_publish(ctx: StepContext, build_key: str) -> StepRecord:
     """The Publish step; ``build_key`` is what the published copy is recorded against."""
-    result = StepResult("publish")
+    result = StepRecord("publish")
     con = ctx.con
     with timed(result):
         target = ctx.lab.paths.serving_file
         if fingerprint.get_state(con, "last_published") == build_key and target.exists():
-            result.status, result.detail = "skipped", "serving copy up to date"
+            result.status, result.detail = Status.SKIPPED, "serving copy up to date"
         else:
             version = int(fingerprint.get_state(con, "serving_version") or 0) + 1
             try:
                 published = publish(con, target, lab=ctx.lab.name, run_id=ctx.run_id, version=version)
             except BuildCPGError as err:
-                result.status, result.detail = "failed", str(err)
+                result.status, result.detail = Status.FAILED, str(err)
             else:
                 fingerprint.set_state(con, "serving_version", str(version))
                 fingerprint.set_state(con, "last_published", build_key)

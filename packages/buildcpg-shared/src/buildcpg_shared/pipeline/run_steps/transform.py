@@ -15,8 +15,9 @@ from buildcpg_shared.config.lab_config import GoldConfig
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.pipeline.dbt_invoke import TEST_KINDS, DbtOutcome, DbtSession
 from buildcpg_shared.pipeline.gold_views import gold_models, refresh_gold_views
-from buildcpg_shared.pipeline.steps import StepResult, timed
+from buildcpg_shared.pipeline.steps import timed
 from buildcpg_shared.quality import DbtArtifacts, read_artifacts
+from buildcpg_shared.run_record import Status, StepRecord
 
 
 def run_transform(
@@ -25,10 +26,10 @@ def run_transform(
     full_refresh: bool = False,
     con: duckdb.DuckDBPyConnection | None = None,
     gold: GoldConfig | None = None,
-) -> StepResult:
+) -> StepRecord:
     """The Transform step: seeds first (an adopted dbt project may select from them), then the models;
     then, when lab.yaml names the gold models (``gold: select:``), a view ``gold.<model>`` over each."""
-    result = StepResult("transform")
+    result = StepRecord("transform")
     with timed(result):
         extra = ["--full-refresh"] if full_refresh else []
         seeded = session.command(["seed"], extra) if session.has_seeds() else None
@@ -42,15 +43,15 @@ def run_transform(
 
 
 def _gold_views(
-    result: StepResult, session: DbtSession, con: duckdb.DuckDBPyConnection | None, gold: GoldConfig | None
+    result: StepRecord, session: DbtSession, con: duckdb.DuckDBPyConnection | None, gold: GoldConfig | None
 ) -> None:
     """After a Transform that did not fail: a view ``gold.<model>`` over each model lab.yaml's ``gold:`` names."""
-    if gold is not None and con is not None and result.status != "failed":  # pipeline/gold_views.py
+    if gold is not None and con is not None and result.status != Status.FAILED:  # pipeline/gold_views.py
         try:
             views = refresh_gold_views(con, gold_models(session.select_models(gold.select), gold.select))
             result.detail += f"; gold: {len(views)} model(s)"
         except BuildCPGError as err:
-            result.status, result.detail = "failed", f"{result.detail}; {err}"
+            result.status, result.detail = Status.FAILED, f"{result.detail}; {err}"
 
 
 def run_build(
@@ -59,7 +60,7 @@ def run_build(
     full_refresh: bool = False,
     con: duckdb.DuckDBPyConnection | None = None,
     gold: GoldConfig | None = None,
-) -> tuple[StepResult, StepResult, DbtArtifacts | None]:
+) -> tuple[StepRecord, StepRecord, DbtArtifacts | None]:
     """Transform and Test in one ``dbt build``: (transform, test, artifacts of the tests or None).
 
     Seeds and models make the Transform step, tests the Test step, as if ``seed`` + ``run`` and ``test``
@@ -68,7 +69,7 @@ def run_build(
     skipped because a test upstream of them failed are named in Transform's detail. When Transform fails,
     Test is reported skipped and its tests are not scored, as when ``dbt test`` did not run after it.
     """
-    transform, test = StepResult("transform"), StepResult("test")
+    transform, test = StepRecord("transform"), StepRecord("test")
     start = time.perf_counter()
     outcome = session.build(["--full-refresh"] if full_refresh else [])
     built_s = time.perf_counter() - start
@@ -79,8 +80,8 @@ def run_build(
         _apply_models(transform, models, tests)
         _gold_views(transform, session, con, gold)
     transform.duration_s = round(transform.duration_s + built_s * share, 3)
-    if transform.status == "failed":
-        test.status = "skipped"
+    if transform.status == Status.FAILED:
+        test.status = Status.SKIPPED
         test.detail = f"transform failed (the build's {sum(tests.counts.values())} test(s) are not scored)"
         test.duration_s = round(built_s * (1 - share), 3)
         return transform, test, None
@@ -90,15 +91,15 @@ def run_build(
     return transform, test, artifacts
 
 
-def _apply_models(result: StepResult, models: DbtOutcome, tests: DbtOutcome) -> None:
+def _apply_models(result: StepRecord, models: DbtOutcome, tests: DbtOutcome) -> None:
     """The Transform part of a build: models (rows, failures) and seeds, and the models dbt skipped."""
     seeds = models.only(lambda kind: kind == "seed")
     built = models.only(lambda kind: kind != "seed")
     apply_outcome(result, built, "model(s)")
     if seeds.nodes:
         result.detail += f"; {len(seeds.nodes)} seed(s)"
-    if seeds.failures and result.status != "failed":  # a failed seed: its models were skipped, not failed
-        result.status = "failed"
+    if seeds.failures and result.status != Status.FAILED:  # a failed seed: its models were skipped, not failed
+        result.status = Status.FAILED
         result.detail += f"; {'; '.join(seeds.failures[:3])}"
     skipped = [n.name for n in built.nodes if n.status == "skipped"]
     if skipped:
@@ -106,16 +107,16 @@ def _apply_models(result: StepResult, models: DbtOutcome, tests: DbtOutcome) -> 
         result.detail += f"; {len(skipped)} skipped ({why}): {', '.join(skipped)}"
 
 
-def run_test(session: DbtSession) -> tuple[StepResult, DbtArtifacts | None]:
+def run_test(session: DbtSession) -> tuple[StepRecord, DbtArtifacts | None]:
     """The Test step and the artifacts of its ``dbt test`` (None when dbt produced no test results)."""
-    result = StepResult("test")
+    result = StepRecord("test")
     artifacts: DbtArtifacts | None = None
     with timed(result):
         artifacts = _apply_tests(result, session, session.command(["test"]))
     return result, artifacts
 
 
-def _apply_tests(result: StepResult, session: DbtSession, tests: DbtOutcome) -> DbtArtifacts | None:
+def _apply_tests(result: StepRecord, session: DbtSession, tests: DbtOutcome) -> DbtArtifacts | None:
     """The tests' outcome on the Test step, then ``dbt source freshness``; the artifacts (None: no tests ran)."""
     artifacts: DbtArtifacts | None = None
     fresh = session.command(["source", "freshness"])
@@ -124,18 +125,18 @@ def _apply_tests(result: StepResult, session: DbtSession, tests: DbtOutcome) -> 
     try:  # only when dbt produced test results: else run_results.json is an older command's
         artifacts = read_artifacts(session.paths.dbt_dir / "target") if tests.counts else None
     except BuildCPGError as err:
-        result.status = "failed"
+        result.status = Status.FAILED
         result.detail += f"; {err}"
     if not fresh.success or fresh.failures:
-        result.status = "failed"
+        result.status = Status.FAILED
         result.detail += f"; freshness: {', '.join(fresh.failures) or 'failed'}"
     elif fresh.counts.get("warn"):
-        result.status = "warn" if result.status == "ok" else result.status
+        result.status = Status.WARN if result.status == Status.OK else result.status
         result.detail += f"; {fresh.counts['warn']} source(s) stale (warn)"
     return artifacts
 
 
-def apply_outcome(result: StepResult, outcome: DbtOutcome, noun: str) -> None:
+def apply_outcome(result: StepRecord, outcome: DbtOutcome, noun: str) -> None:
     """A dbt command's counts, rows and failures as the step's detail, data and status."""
     total = sum(outcome.counts.values())
     summary = ", ".join(f"{n} {k}" for k, n in sorted(outcome.counts.items()))
@@ -144,7 +145,7 @@ def apply_outcome(result: StepResult, outcome: DbtOutcome, noun: str) -> None:
     if outcome.rows:
         result.rows = outcome.rows
     if not outcome.success or outcome.failures:
-        result.status = "failed"
+        result.status = Status.FAILED
         result.detail += f"; {'; '.join(outcome.failures[:3]) or 'dbt failed (see output above)'}"
     elif outcome.counts.get("warn"):
-        result.status = "warn"
+        result.status = Status.WARN
