@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult, scan
 from buildcpg_shared.ingest.load import LoadedFile, ensure_tables, load_file
-from buildcpg_shared.registry import Lab
+from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.testing import copy_workspace, keep_only_labs, run_cli
 
 WORKSPACE_ROOT = Path(__file__).resolve().parents[3]
@@ -76,6 +78,34 @@ def tiny_lab(tmp_path: Path) -> Path:
         )
     )
     return lab
+
+
+def tiny_labs_workspace(root: Path, labs: dict[str, list[str]], *, broken: tuple[str, ...] = ()) -> Workspace:
+    """Tiny labs (one CSV source each); ``labs`` maps each to the labs it reads; ``broken`` labs fail Check.
+
+    Each lab's "venv" is a two-line script that execs this test's Python, so ``buildcpg run --steps
+    check,load`` starts real lab processes without syncing anything.
+    """
+    (root / "labs").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.uv.workspace]\nmembers = ["labs/*"]\n')
+    for name, ups in labs.items():
+        lab = root / "labs" / name
+        (lab / "data" / "raw").mkdir(parents=True)
+        config: dict[str, object] = {
+            "name": name,
+            "sources": {"items": {"files": "items*.csv", "columns": {"id": "INTEGER"}}},
+        }
+        if ups:
+            config["inputs"] = {f"from_{u}": {"lab": u, "table": "gold.t"} for u in ups}
+        (lab / "lab.yaml").write_text(yaml.safe_dump(config))
+        (lab / "data" / "raw" / "items_1.csv").write_text("id\n1\n")
+        if name in broken:  # a directory named like a CSV: Check fails with one line
+            (lab / "data" / "raw" / "items_2.csv").mkdir()
+        python = lab / ".venv" / "bin" / "python"
+        python.parent.mkdir(parents=True)
+        python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        python.chmod(0o755)
+    return Workspace(root)
 
 
 LoadPending = Callable[[Lab, duckdb.DuckDBPyConnection], list[LoadedFile]]

@@ -8,41 +8,16 @@ end are real process events.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from buildcpg_shared.errors import ConfigError
 from buildcpg_shared.history import History
 from buildcpg_shared.orchestrate.graph import downstream_of, find_cycle, lab_graph, levels
 from buildcpg_shared.orchestrate.parallel import new_progress, run_labs
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.run_record import RunOptions
-
-
-def _workspace(root: Path, labs: dict[str, list[str]], *, broken: tuple[str, ...] = ()) -> Workspace:
-    """Tiny labs (one CSV source each); ``labs`` maps each to the labs it reads; ``broken`` labs fail Check."""
-    (root / "labs").mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[tool.uv.workspace]\nmembers = ["labs/*"]\n')
-    for name, ups in labs.items():
-        lab = root / "labs" / name
-        (lab / "data" / "raw").mkdir(parents=True)
-        config: dict[str, object] = {
-            "name": name,
-            "sources": {"items": {"files": "items*.csv", "columns": {"id": "INTEGER"}}},
-        }
-        if ups:
-            config["inputs"] = {f"from_{u}": {"lab": u, "table": "gold.t"} for u in ups}
-        (lab / "lab.yaml").write_text(yaml.safe_dump(config))
-        (lab / "data" / "raw" / "items_1.csv").write_text("id\n1\n")
-        if name in broken:  # a directory named like a CSV: Check fails with one line
-            (lab / "data" / "raw" / "items_2.csv").mkdir()
-        python = lab / ".venv" / "bin" / "python"
-        python.parent.mkdir(parents=True)
-        python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-        python.chmod(0o755)
-    return Workspace(root)
+from conftest import tiny_labs_workspace as _workspace
 
 
 def test_levels_order_labs_after_what_they_read(tmp_path: Path) -> None:
