@@ -6,6 +6,7 @@ import functools
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 import typer
 from rich.live import Live
@@ -30,8 +31,8 @@ from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.schedule import due_labs
 from buildcpg_shared.orchestrate.uv import sync_stale
 from buildcpg_shared.pipeline.dbt_invoke import dbt_threads
-from buildcpg_shared.registry import Workspace
-from buildcpg_shared.run_record import STEP_NAMES, RunOptions, StepRecord
+from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.run_record import STEP_NAMES, RunOptions, Status, StepRecord
 
 _STYLE = {
     "ok": "green",
@@ -109,26 +110,17 @@ def run_command(
     """Run labs (Check → Load → Transform → Test → Inspect), one process per lab in its own venv.
 
     Labs that read other labs' published gold (lab.yaml `inputs`) start after those labs have
-    finished; when one failed they are skipped (upstream failed) unless --allow-stale-inputs.
+    finished; when one failed they are skipped (upstream failed), when one was busy they are busy
+    too, unless --allow-stale-inputs (run on the upstream's last published version).
     Every run is recorded in .buildcpg/history.sqlite and alerts go to the routes of buildcpg.yaml
     and lab.yaml. Exits 0 when every lab passed, 1 when any lab failed, 3 when none failed but some
-    were busy (already running elsewhere, so not run now).
+    were busy (already running elsewhere, or reading a lab that was, so not run now).
     """
     workspace = Workspace.find()
     workspace.config  # noqa: B018 - a broken buildcpg.yaml: one line before any lab runs
     names = [*(labs or []), *(n.strip() for n in labs_option.split(",") if n.strip())]
     graph = lab_graph(workspace.labs())  # an unknown upstream or a cycle: one line, nothing runs
-    if due:
-        if names or all_labs:
-            raise BuildCPGError("--due picks the labs itself: give no lab names and no --all")
-        selected = due_labs(workspace, History.for_state_dir(workspace.state_dir))
-        if not selected:
-            console.print("no lab is due")
-            raise typer.Exit(0)
-        readers = downstream_of(graph, [lab.name for lab in selected])  # they rebuild on what the due labs publish
-        selected += [lab for lab in workspace.labs() if lab.name in readers and lab not in selected]
-    else:
-        selected = select_labs(workspace, names or None, all_labs)
+    selected = _selected(workspace, names, all_labs=all_labs, due=due, graph=graph)
     chosen = RunOptions.parse_steps(steps)  # an unknown step: one line, nothing runs
     if dry_run:
         print_plan(console, workspace, selected, list(chosen), full_refresh=full_refresh, graph=graph)
@@ -138,9 +130,6 @@ def run_command(
     jobs = jobs or min(len(selected), os.cpu_count() or 1)
     threads = dbt_threads(min(jobs, len(selected)))  # the cores, shared among the labs running at once
     options = RunOptions(steps=chosen, full_refresh=full_refresh, wait=wait, threads=threads)
-    title = f"buildcpg run: {len(selected)} lab(s), {jobs} at a time"
-    lock = threading.Lock()
-
     progress = new_progress(selected)
     stop_children_on_signals()  # SIGTERM/SIGINT/SIGHUP: the lab processes stop too, then the summary
     recorder = RunRecorder(workspace, " ".join(["buildcpg", *sys.argv[1:]])[:500], len(selected))
@@ -156,6 +145,34 @@ def run_command(
         graph=graph,
         allow_stale=allow_stale_inputs,
     )
+    _show_while_running(progress, f"buildcpg run: {len(selected)} lab(s), {jobs} at a time", run)
+    recorder.finish(progress)
+    _print_summary(progress, recorder.deliveries)
+    raise typer.Exit(run_exit_code(progress))
+
+
+def _selected(
+    workspace: Workspace, names: list[str], *, all_labs: bool, due: bool, graph: dict[str, list[str]]
+) -> list[Lab]:
+    """The labs to run: named, --all, or --due (the due labs plus the labs reading them)."""
+    if not due:
+        return select_labs(workspace, names or None, all_labs)
+    if names or all_labs:
+        raise BuildCPGError("--due picks the labs itself: give no lab names and no --all")
+    selected = due_labs(workspace, History.for_state_dir(workspace.state_dir))
+    if not selected:
+        console.print("no lab is due")
+        raise typer.Exit(0)
+    readers = downstream_of(graph, [lab.name for lab in selected])  # they rebuild on what the due labs publish
+    return selected + [lab for lab in workspace.labs() if lab.name in readers and lab not in selected]
+
+
+def _show_while_running(
+    progress: dict[str, LabProgress], title: str, run: Callable[..., dict[str, LabProgress]]
+) -> None:
+    """Call ``run(on_change=...)`` showing progress: a live table on a terminal, else one line per
+    finished step; a Transform's per-model lines either way."""
+    lock = threading.Lock()
     nodes_seen: dict[str, int] = {}
 
     def new_node_lines() -> list[str]:  # per-model progress of a Transform, each line once
@@ -175,35 +192,37 @@ def run_command(
                     live.update(_table(progress, title))
 
             run(on_change=redraw)
-    else:
-        seen: set[tuple[str, str]] = set()
+        return
+    seen: set[tuple[str, str]] = set()
 
-        def print_new_steps() -> None:
-            with lock:
-                for line in new_node_lines():
-                    print(line, flush=True)
-                for lab, p in progress.items():
-                    for name, step in list(p.steps.items()):
-                        if (lab, name) not in seen:
-                            seen.add((lab, name))
-                            print(step.line(lab), flush=True)
+    def print_new_steps() -> None:
+        with lock:
+            for line in new_node_lines():
+                print(line, flush=True)
+            for lab, p in progress.items():
+                for name, step in list(p.steps.items()):
+                    if (lab, name) not in seen:
+                        seen.add((lab, name))
+                        print(step.line(lab), flush=True)
 
-        run(on_change=print_new_steps)
+    run(on_change=print_new_steps)
 
-    recorder.finish(progress)
+
+def _print_summary(progress: dict[str, LabProgress], deliveries: list[dict[str, object]]) -> None:
+    """The summary table, the alerts sent, one line per lab that did not pass (with its cause), the count."""
     console.print(_table(progress, "Summary"))
-    for delivery in recorder.deliveries:
+    for delivery in deliveries:
         mark = "[green]sent[/]" if delivery["ok"] else f"[red]NOT sent[/] ({escape(str(delivery['error']))})"
         console.print(f"alert {escape(str(delivery['subject']))} → {escape(str(delivery['route']))}: {mark}")
-    busy = [p for p in progress.values() if p.busy]
-    skipped = [p for p in progress.values() if p.state == "skipped"]
-    failed = [p for p in progress.values() if not p.ok and not p.busy and p.state != "skipped"]
+    busy = [p for p in progress.values() if p.state == Status.BUSY]
+    skipped = [p for p in progress.values() if p.state == Status.SKIPPED]
+    failed = [p for p in progress.values() if p.state == Status.FAILED]
     for p in busy:
-        console.print(f"[yellow]… {p.lab} busy[/]: {p.error}")
+        console.print(f"[yellow]… {p.lab} busy[/]: {escape(p.error)}")
     for p in skipped:
-        console.print(f"[yellow]– {p.lab}[/]: {p.error}")
+        console.print(f"[yellow]– {p.lab}[/]: {escape(p.error)}")
     for p in failed:
-        console.print(f"[red]✗ {p.lab}[/]: {p.error}")
+        console.print(f"[red]✗ {p.lab}[/]: {escape(p.error)}")
         tail = failure_tail(p)
         if tail:
             console.print(f"  last lines of {p.log}:", style="dim")
@@ -214,4 +233,3 @@ def run_command(
         + (f", {len(busy)} busy (already running)" if busy else "")
         + (f", {len(skipped)} skipped (upstream failed)" if skipped else "")
     )
-    raise typer.Exit(run_exit_code(progress))
