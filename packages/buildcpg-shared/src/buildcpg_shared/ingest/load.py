@@ -16,6 +16,11 @@ expectations of ``buildcpg_shared.validate``, checked in SQL in the same transac
 count over the file's rows first; only when something breaks a rule is the file read again in
 order, so each violating row is quarantined with its line number and the rest kept. A file whose
 share of rejected rows is above the source's ``max_reject_rate`` is not loaded at all.
+
+Every load reconciles: the file's data records (``ingest.records``, counted apart from DuckDB) must
+equal the rows loaded + the rows quarantined. DuckDB's parallel reader drops a record longer than its
+buffer without a reject; the ordered read then quarantines it (``LINE SIZE OVER MAXIMUM``), and a
+file that still does not add up is refused, so the ledger never claims a row that is in neither table.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile
 from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
 from buildcpg_shared.ingest.headers import map_header
+from buildcpg_shared.ingest.records import RecordCount
 from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA, UTC_NOW_SQL
 from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
 from buildcpg_shared.validate.casts import Conversion, cast_rules, conversions_for, strict_value
@@ -270,7 +276,25 @@ def _first_problem(con: duckdb.DuckDBPyConnection, raw: RawFile) -> str:
 
 
 class _NeedsOrderedRead(Exception):
-    """The fast read met a value that does not fit its type exactly: read the file in order instead."""
+    """The fast read met a value that does not fit its type exactly, or lost a record without a
+    reject: read the file in order instead."""
+
+
+def _reconcile(raw: RawFile, count: RecordCount, rows: int, rejected: int, *, fast: bool) -> None:
+    """Refuse a load whose rows + quarantined rows are not every data record of the file.
+
+    DuckDB's parallel reader drops a record longer than its buffer without a reject; the ordered
+    (single-threaded) read quarantines it as ``LINE SIZE OVER MAXIMUM``, so the fast path retries
+    in order, and only a mismatch there refuses the file.
+    """
+    if count.agrees(rows + rejected):
+        return
+    if fast:
+        raise _NeedsOrderedRead
+    raise LoadError(
+        f"data/raw/{raw.rel}: {count.records()} data record(s) in the file but {rows} loaded + {rejected} "
+        "quarantined; file not loaded, its previous rows kept"
+    )
 
 
 def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, run_id: str) -> LoadedFile:
@@ -286,10 +310,12 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
     try:
         with utf8_readable(raw.path, source.encoding) as path:
             read = _Read(path, order, conversions)
+            encoding = source.encoding if duckdb_encoding(source.encoding) else "utf-8"  # of what DuckDB reads
+            count = RecordCount(path, delimiter=source.delimiter, encoding=encoding)
             try:
-                return _load(con, raw, source, read, rules, run_id, fast=True)
+                return _load(con, raw, source, read, rules, run_id, count, fast=True)
             except _NeedsOrderedRead:
-                return _load(con, raw, source, read, rules, run_id, fast=False)
+                return _load(con, raw, source, read, rules, run_id, count, fast=False)
     except OSError as err:  # while transcoding to a temporary UTF-8 copy
         raise LoadError(f"data/raw/{raw.rel}: cannot be read: {err.strerror or err}") from err
 
@@ -301,6 +327,7 @@ def _load(
     read: _Read,
     rules: list[Expectation],
     run_id: str,
+    count: RecordCount,
     *,
     fast: bool,
 ) -> LoadedFile:
@@ -335,6 +362,7 @@ def _load(
                 rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
         else:
             rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
+        _reconcile(raw, count, rows, rejected, fast=fast)
         first_problem = _first_problem(con, raw) if rejected else ""
         total = rows + rejected
         if total and rejected / total > source.max_reject_rate:

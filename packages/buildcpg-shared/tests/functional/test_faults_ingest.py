@@ -1,0 +1,81 @@
+"""Fault tests of ingestion (issue 22): lab 1 copied into a workspace under tmp_path, its Check and Load
+run by the real lab runner process (``buildcpg-lab run --steps check,load``) and ``buildcpg check``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+from buildcpg_shared.testing import cli_env, copy_lab
+from conftest import LAB1, WORKSPACE_ROOT
+
+SAMPLE = WORKSPACE_ROOT / "labs" / LAB1 / "data" / "raw" / "sales_2026_01.csv"
+HUGE = 50_000_000  # characters of one field: beyond DuckDB's reader buffer, which dropped the row unreported
+
+
+def _workspace(tmp_path: Path) -> Path:
+    """A workspace holding a copy of lab 1 with its tracked sample data; returns the lab folder."""
+    root = tmp_path / "ws"
+    (root / "labs").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.uv.workspace]\nmembers = ["labs/*"]\n')
+    return copy_lab(WORKSPACE_ROOT / "labs" / LAB1, root / "labs")
+
+
+def _run(lab: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "buildcpg_shared.cli.lab", "--lab-dir", str(lab), "run", "--steps", "check,load"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=cli_env(), check=False)
+
+
+def _rows_by_file(lab: Path) -> dict[str, int]:
+    with duckdb.connect(str(lab / "data" / f"{LAB1}.duckdb"), read_only=True) as con:
+        rows = con.execute("select _source_file, count(*) from raw.sales group by 1").fetchall()
+    return dict(rows)
+
+
+def _write_sales_with_a_huge_field(path: Path, sku_length: int) -> None:
+    """Header + 200 data rows of the sample; data row 101 (line 102) gets a ``sku`` of ``sku_length``
+    characters, written in pieces so the test never holds it in memory."""
+    with SAMPLE.open() as sample:
+        lines = [next(sample) for _ in range(201)]
+    with path.open("w") as out:
+        out.writelines(lines[:101])
+        cells = lines[101].split(",")
+        out.write(",".join(cells[:3]) + ",")
+        piece = "X" * 1_000_000
+        for _ in range(sku_length // len(piece)):
+            out.write(piece)
+        out.write("X" * (sku_length % len(piece)) + "," + ",".join(cells[4:]))
+        out.writelines(lines[102:])
+
+
+def test_a_50mb_field_is_quarantined_not_lost(tmp_path: Path) -> None:
+    lab = _workspace(tmp_path)
+    first = _run(lab)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _rows_by_file(lab)
+    drop = lab / "data" / "raw" / "sales_2026_07.csv"
+    _write_sales_with_a_huge_field(drop, HUGE)
+    size = drop.stat().st_size
+
+    run = _run(lab)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (
+        "load      warn    data/raw/sales_2026_07.csv: 1 row(s) quarantined in quarantine.sales; first: "
+        "line 102: Maximum line size of 2000000 bytes exceeded. Actual Size:50000042 bytes."
+    ) in run.stdout
+    with duckdb.connect(str(lab / "data" / f"{LAB1}.duckdb"), read_only=True) as con:
+        quarantined = con.execute(
+            "select distinct line, error_type from quarantine.sales where file = 'sales_2026_07.csv'"
+        ).fetchall()
+        entry = con.execute("select rows, rejected from _buildcpg.ledger where file = 'sales_2026_07.csv'").fetchone()
+    assert quarantined == [(102, "LINE SIZE OVER MAXIMUM")]
+    assert entry == (199, 1)  # 199 in raw + 1 in quarantine = the file's 200 data rows
+    assert _rows_by_file(lab) == {**before, "sales_2026_07.csv": 199}  # no earlier row lost
+    assert drop.stat().st_size == size  # the raw file is never touched
+
+    _write_sales_with_a_huge_field(drop, 8)  # the sender fixes the row: the next run takes all 200
+    again = _run(lab)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _rows_by_file(lab) == {**before, "sales_2026_07.csv": 200}
