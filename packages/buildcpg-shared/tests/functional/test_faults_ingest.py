@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-from buildcpg_shared.testing import cli_env, copy_lab
+from buildcpg_shared.testing import cli_env, copy_lab, run_cli
 from conftest import LAB1, WORKSPACE_ROOT
 
 SAMPLE = WORKSPACE_ROOT / "labs" / LAB1 / "data" / "raw" / "sales_2026_01.csv"
@@ -79,3 +79,38 @@ def test_a_50mb_field_is_quarantined_not_lost(tmp_path: Path) -> None:
     again = _run(lab)
     assert again.returncode == 0, again.stdout + again.stderr
     assert _rows_by_file(lab) == {**before, "sales_2026_07.csv": 200}
+
+
+def _files_mentioning(root: Path, text: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and text in p.read_bytes()]
+
+
+def test_a_symlink_out_of_data_raw_is_refused_unread_and_the_rest_loads(tmp_path: Path) -> None:
+    lab = _workspace(tmp_path)
+    root = lab.parents[1]
+    secret = b"s3cret-first-line-of-a-file-outside"
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(secret + b"\n" + SAMPLE.read_bytes().split(b"\n", 1)[1])
+    raw_dir = lab / "data" / "raw"
+    (raw_dir / "sales_2026_07.csv").symlink_to(outside)
+    (raw_dir / "sales_2026_08.csv").symlink_to(raw_dir / "sales_2026_01.csv")  # inside data/raw: loads
+    refused = "data/raw/sales_2026_07.csv is a symlink to a file outside data/raw: not loaded"
+
+    checked = run_cli(root, "check")
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert f"{LAB1}: error: {refused}" in checked.stderr.splitlines()
+    assert "sales_2026_07.csv" not in checked.stdout
+
+    run = _run(lab)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"[{LAB1}] check     error   {refused}" in run.stdout.splitlines()
+    rows = _rows_by_file(lab)
+    assert "sales_2026_07.csv" not in rows and rows["sales_2026_08.csv"] == rows["sales_2026_01.csv"]
+    assert set(rows) == {f"sales_2026_0{m}.csv" for m in (1, 2, 3, 4, 5, 6, 8)}
+    assert _files_mentioning(root, secret) == []  # not in the database, history, last_run.json or a log
+    assert secret not in (run.stdout + run.stderr + checked.stdout + checked.stderr).encode()
+
+    (raw_dir / "sales_2026_07.csv").unlink()  # the user removes the stray link: the next run is clean
+    again = _run(lab)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _rows_by_file(lab) == rows

@@ -9,6 +9,10 @@ A path that matches a source's glob but cannot be read (a directory or FIFO name
 dangling symlink, a permission or I/O error) is reported in ``unreadable`` with one line naming it;
 the other files are planned as usual, so one bad entry never stops the lab.
 
+Raw inputs stay inside the lab's raw folder: a symlink (or a symlinked folder) whose target
+resolves outside ``data/raw`` is refused the same way, before anything opens it, so no byte of the
+target is read, hashed or quoted in an error. A symlink to another file inside ``data/raw`` loads.
+
 A source with a completion ``marker`` (``{name}.ok`` beside each file, or ``_SUCCESS`` in its
 folder) loads a new or changed file only once its marker exists; until then the file is listed in
 ``waiting``. Marker files themselves are never loaded.
@@ -21,7 +25,7 @@ import os
 import stat as stat_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from buildcpg_shared.config import LabConfig, SourceConfig
 from buildcpg_shared.errors import ConfigError
@@ -93,6 +97,25 @@ def _not_a_file(path: Path, mode: int) -> str:
     return "is not a regular file (a FIFO, socket or device)"
 
 
+def escape_problem(path: Path, rel: str) -> str:
+    """The one line refusing a raw path that leads out of ``data/raw`` through a symlink, or ''.
+
+    Only paths with a symlink on the way are resolved (one ``lstat`` per part of ``rel`` otherwise).
+    """
+    parts = PurePosixPath(rel).parts
+    raw_dir = path.parents[len(parts) - 1]
+    linked = [i for i in range(1, len(parts) + 1) if raw_dir.joinpath(*parts[:i]).is_symlink()]
+    if not linked:
+        return ""
+    real_root = Path(os.path.realpath(raw_dir))
+    if Path(os.path.realpath(path)).is_relative_to(real_root):
+        return ""
+    if linked[0] == len(parts):
+        return f"data/raw/{rel} is a symlink to a file outside data/raw: not loaded"
+    folder = "/".join(parts[: linked[0]])
+    return f"data/raw/{rel} is in data/raw/{folder}, a symlink to a folder outside data/raw: not loaded"
+
+
 def _entry_problem(path: Path) -> tuple[os.stat_result | None, str]:
     """The stat of a matched path, or the one-line problem that keeps it from being read."""
     try:
@@ -147,6 +170,10 @@ def scan(
                     "make the 'files' patterns in lab.yaml disjoint"
                 )
             seen[rel] = source_name
+            escaped = escape_problem(path, rel)
+            if escaped:
+                result.unreadable.append(Unreadable(source_name, rel, escaped))
+                continue
             stat, problem = _entry_problem(path)
             if stat is None:
                 if problem:

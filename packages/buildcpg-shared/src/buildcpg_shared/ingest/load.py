@@ -34,7 +34,7 @@ import duckdb
 from buildcpg_shared.config import SourceConfig
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest import ledger
-from buildcpg_shared.ingest.check import RawFile
+from buildcpg_shared.ingest.check import RawFile, escape_problem
 from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
 from buildcpg_shared.ingest.headers import map_header
 from buildcpg_shared.ingest.records import RecordCount
@@ -302,8 +302,12 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
 
     The fast path is one parallel read whose text-read columns raise at the first value that does not
     fit exactly; that (or a broken rule) sends the file down the ordered path, which quarantines each
-    such row with its line. A clean file is read once.
+    such row with its line. A clean file is read once. A path that now leads out of ``data/raw``
+    (a symlink put in its place since Check) is refused before it is opened.
     """
+    escaped = escape_problem(raw.path, raw.rel)
+    if escaped:
+        raise LoadError(escaped)
     order = check_header(raw, source)
     conversions = conversions_for(source)
     rules = expectations_for(source)
