@@ -3,6 +3,7 @@ run by the real lab runner process (``buildcpg-lab run --steps check,load``) and
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,43 @@ def test_a_symlink_out_of_data_raw_is_refused_unread_and_the_rest_loads(tmp_path
     again = _run(lab)
     assert again.returncode == 0, again.stdout + again.stderr
     assert _rows_by_file(lab) == rows
+
+
+def _without_units(lines: list[str]) -> str:
+    """The sample's rows with the ``units`` column (the fifth) left out: a header that breaks the contract."""
+    return "".join(",".join(c for i, c in enumerate(line.split(",")) if i != 4) for line in lines)
+
+
+def test_check_refuses_a_header_that_load_would_refuse_with_the_same_line(tmp_path: Path) -> None:
+    lab = _workspace(tmp_path)
+    root = lab.parents[1]
+    first = _run(lab)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _rows_by_file(lab)
+    drop = lab / "data" / "raw" / "sales_2026_07.csv"
+    sample = SAMPLE.read_text().splitlines(keepends=True)[:51]
+    drop.write_text(_without_units(sample))
+    line = (
+        "data/raw/sales_2026_07.csv: header does not match the contract of source 'sales': missing units. "
+        "File not loaded; fix the file or lab.yaml"
+    )
+
+    checked = run_cli(root, "check")
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert f"{LAB1}: error: {line}" in checked.stderr.splitlines()
+    assert "sales_2026_07.csv" not in checked.stdout  # not listed as new
+
+    run = _run(lab)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"[{LAB1}] check     error   {line}" in run.stdout.splitlines()
+    assert f"[{LAB1}] load      error   {line}" in run.stdout.splitlines()
+    steps = {s["name"]: s for s in json.loads((lab / "data" / "last_run.json").read_text())["steps"]}
+    assert steps["check"]["status"] == "failed" and line in steps["check"]["detail"]
+    assert steps["load"]["status"] == "failed" and line in steps["load"]["detail"]
+    assert _rows_by_file(lab) == before  # nothing of the file, no earlier row lost
+
+    drop.write_text("".join(sample))  # the sender fixes the header: check lists it, the next run loads it
+    assert "  new      data/raw/sales_2026_07.csv  (sales)" in run_cli(root, "check").stdout.splitlines()
+    again = _run(lab)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _rows_by_file(lab) == {**before, "sales_2026_07.csv": 50}

@@ -9,6 +9,10 @@ A path that matches a source's glob but cannot be read (a directory or FIFO name
 dangling symlink, a permission or I/O error) is reported in ``unreadable`` with one line naming it;
 the other files are planned as usual, so one bad entry never stops the lab.
 
+The header (first line) of every new or changed file is checked against the contract with the
+code Load uses (``ingest.headers``): a mismatch is listed in ``invalid`` with the very line Load
+will refuse the file with, so ``buildcpg check`` and the Check step never pass it as new.
+
 Raw inputs stay inside the lab's raw folder: a symlink (or a symlinked folder) whose target
 resolves outside ``data/raw`` is refused the same way, before anything opens it, so no byte of the
 target is read, hashed or quoted in an error. A symlink to another file inside ``data/raw`` loads.
@@ -28,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from buildcpg_shared.config import LabConfig, SourceConfig
-from buildcpg_shared.errors import ConfigError
+from buildcpg_shared.errors import ConfigError, LoadError
+from buildcpg_shared.ingest.headers import check_header
 from buildcpg_shared.ingest.ledger import LedgerEntry
 
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
@@ -66,6 +71,7 @@ class CheckResult:
     removed: list[LedgerEntry] = field(default_factory=list)
     in_progress: list[RawFile] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    invalid: list[Unreadable] = field(default_factory=list)  # pending, but Load will refuse them: this line
     waiting: list[RawFile] = field(default_factory=list)  # complete only once their marker exists
     arrival: dict[str, int] = field(default_factory=dict)  # after --full-refresh: the order files came in
 
@@ -217,6 +223,9 @@ def scan(
                 Unreadable(raw.source, raw.rel, f"data/raw/{raw.rel}: cannot be read: {err.strerror or err}")
             )
             continue
+        header = _header_problem(hashed, config.sources[raw.source])
+        if header:
+            result.invalid.append(Unreadable(raw.source, raw.rel, header))
         if known is None:
             result.new.append(hashed)
         elif hashed.sha256 == known.sha256:
@@ -225,6 +234,15 @@ def scan(
             result.changed.append(hashed)
     result.removed = [entry for rel, entry in sorted(ledger.items()) if rel not in seen]
     return result
+
+
+def _header_problem(raw: RawFile, source: SourceConfig) -> str:
+    """The line Load would refuse the file with for its header (first line only), or ''."""
+    try:
+        check_header(raw.path, raw.rel, raw.source, source)
+    except LoadError as err:
+        return str(err)
+    return ""
 
 
 def _hashed(raw: RawFile) -> RawFile:

@@ -25,7 +25,6 @@ file that still does not add up is refused, so the ledger never claims a row tha
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +34,8 @@ from buildcpg_shared.config import SourceConfig
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile, escape_problem
-from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
-from buildcpg_shared.ingest.headers import map_header
+from buildcpg_shared.ingest.encoding import duckdb_encoding, utf8_readable
+from buildcpg_shared.ingest.headers import check_header
 from buildcpg_shared.ingest.records import RecordCount
 from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA, UTC_NOW_SQL
 from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
@@ -61,48 +60,6 @@ class LoadedFile:
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def read_header(path: Path, source: SourceConfig, rel: str = "") -> list[str]:
-    """The header row of a CSV (BOM stripped), read with the source's delimiter and encoding.
-
-    Only the first line is read and decoded, so a bad byte further down is left to the row reader
-    (which quarantines that row) instead of failing the whole file.
-    """
-    where = f"data/raw/{rel or path.name}"
-    try:
-        with path.open("r", encoding=python_encoding(source.encoding), errors="surrogateescape", newline="") as handle:
-            text = handle.readline(1 << 20)
-    except FileNotFoundError as err:
-        raise LoadError(
-            f"{where}: disappeared before it was loaded (renamed or deleted during the run); "
-            "the next run picks it up under its new name"
-        ) from err
-    except OSError as err:  # a directory or FIFO put in its place, permissions, an I/O error
-        raise LoadError(f"{where}: cannot be read: {err.strerror or err}") from err
-    except UnicodeError as err:  # e.g. a UTF-16 file without its byte order mark
-        raise LoadError(f"{where}: line 1: not {source.encoding} text ({err})") from err
-    bad = next((c for c in text if "\udc80" <= c <= "\udcff"), None)
-    if bad is not None:
-        byte = f"0x{ord(bad) - 0xDC00:02x}"
-        raise LoadError(f"{where}: line 1: not {source.encoding} text (byte {byte} in the header)")
-    first = text
-    row = next(csv.reader([text.rstrip("\r\n")], delimiter=source.delimiter), None)
-    if not first or row is None:
-        raise LoadError(f"{where}: the file is empty (expected a header row)")
-    return [cell.strip() for cell in row]
-
-
-def check_header(raw: RawFile, source: SourceConfig) -> list[str]:
-    """The contract column of each of the file's columns, in file order; the whole file is refused
-    (one line naming the headers) when a column is missing, unexpected or mapped twice."""
-    mapped, problems = map_header(read_header(raw.path, source, raw.rel), source)
-    if problems:
-        raise LoadError(
-            f"data/raw/{raw.rel}: header does not match the contract of source {raw.source!r}: "
-            f"{'; '.join(problems)}. File not loaded; fix the file or lab.yaml"
-        )
-    return [name for name in mapped if name is not None]
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
@@ -308,7 +265,7 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
     escaped = escape_problem(raw.path, raw.rel)
     if escaped:
         raise LoadError(escaped)
-    order = check_header(raw, source)
+    order = check_header(raw.path, raw.rel, raw.source, source)
     conversions = conversions_for(source)
     rules = expectations_for(source)
     try:
