@@ -106,20 +106,25 @@ def _not_a_file(path: Path, mode: int) -> str:
 def escape_problem(path: Path, rel: str) -> str:
     """The one line refusing a raw path that leads out of ``data/raw`` through a symlink, or ''.
 
-    Only paths with a symlink on the way are resolved (one ``lstat`` per part of ``rel`` otherwise).
+    Only a path with a symlink on the way is resolved (one ``lstat`` per part of ``rel`` otherwise).
     """
-    parts = PurePosixPath(rel).parts
-    raw_dir = path.parents[len(parts) - 1]
-    linked = [i for i in range(1, len(parts) + 1) if raw_dir.joinpath(*parts[:i]).is_symlink()]
+    depth = rel.count("/")
+    folder = os.fspath(path)
+    linked = os.path.islink(folder)
+    for _ in range(depth):
+        folder = os.path.dirname(folder)
+        linked = os.path.islink(folder) or linked
     if not linked:
         return ""
-    real_root = Path(os.path.realpath(raw_dir))
-    if Path(os.path.realpath(path)).is_relative_to(real_root):
+    raw_dir = path.parents[depth]
+    if Path(os.path.realpath(path)).is_relative_to(os.path.realpath(raw_dir)):
         return ""
-    if linked[0] == len(parts):
+    if os.path.islink(path):
         return f"data/raw/{rel} is a symlink to a file outside data/raw: not loaded"
-    folder = "/".join(parts[: linked[0]])
-    return f"data/raw/{rel} is in data/raw/{folder}, a symlink to a folder outside data/raw: not loaded"
+    parts = PurePosixPath(rel).parts
+    first = next(i for i in range(1, depth + 1) if raw_dir.joinpath(*parts[:i]).is_symlink())
+    folder_rel = "/".join(parts[:first])
+    return f"data/raw/{rel} is in data/raw/{folder_rel}, a symlink to a folder outside data/raw: not loaded"
 
 
 def _entry_problem(path: Path) -> tuple[os.stat_result | None, str]:
