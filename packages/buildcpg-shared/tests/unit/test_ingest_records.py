@@ -21,6 +21,7 @@ from conftest import plan_load
         (b"a,b\r\n1,2\r\n3,4", 3),  # Windows breaks, no break after the last line
         (b"a,b\r1,2\r3,4\r", 3),  # old Mac breaks
         (b"a,b\n1,2\n\n3,4\n", 4),  # a blank line is a line
+        (b"a,b\n1,2\n3,4\n\n\r\n", 3),  # but not blank lines at the very end
         (b"", 0),
     ],
 )

@@ -7,9 +7,10 @@ it quarantined, and refuses the file when they do not.
 Two passes, both streaming in 1 MiB blocks, so a file is never held in memory:
 
 - ``lines``: the file's line breaks (``\\n``, ``\\r\\n`` or a lone ``\\r``), counted with
-  ``bytes.count`` at disk speed. Every record ends on its own line, and a quoted line break or a
-  blank line only adds lines, so lines - 1 (the header) >= data records. When lines - 1 equals the
-  rows loaded + quarantined, no record can be missing: the normal, cheap case.
+  ``bytes.count`` at disk speed, less blank lines at the very end. Every record starts a line of
+  its own, and a quoted line break or a blank line only adds lines, so lines - 1 (the header) >=
+  data records. When lines - 1 equals the rows loaded + quarantined, no record can be missing:
+  the normal, cheap case.
 - ``records``: only when they differ (a quoted line break, a blank line, a lost record), the file is
   read as CSV records by the ``csv`` module (quotes respected, blank lines skipped, no field size
   limit), one record at a time.
@@ -30,23 +31,30 @@ _BLOCK = 1 << 20
 _ASCII_LINE_BREAKS = {"utf-8", "utf-8-sig", "iso8859-1", "ascii"}
 
 
+def _breaks(data: bytes) -> int:
+    """Line breaks in ``data``: ``\n``, ``\r\n`` and a lone ``\r`` count one each."""
+    lone_cr = data.count(b"\r")
+    if lone_cr:  # Windows or old Mac line breaks
+        lone_cr -= data.count(b"\r\n")
+    return data.count(b"\n") + lone_cr
+
+
 def byte_lines(path: Path, encoding: str = "utf-8") -> int | None:
-    """Physical lines of a file (a last line without a line break counts), or None when the encoding
-    does not write a line break as the single byte ``\\n`` / ``\\r`` (UTF-16)."""
+    """Physical lines of a file (a last line without a line break counts; blank lines at the very end
+    do not), or None when the encoding does not write a line break as the byte ``\n`` / ``\r`` (UTF-16)."""
     if codecs.lookup(encoding).name not in _ASCII_LINE_BREAKS:
         return None
     lines = 0
     last = b""
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
-            if last == b"\r" and block[:1] == b"\n":
+            if last[-1:] == b"\r" and block[:1] == b"\n":
                 lines -= 1  # a \r\n split over two blocks was counted as a lone \r
-            lone_cr = block.count(b"\r")
-            if lone_cr:  # Windows or old Mac line breaks: \r\n is one break, a lone \r one too
-                lone_cr -= block.count(b"\r\n")
-            lines += block.count(b"\n") + lone_cr
-            last = block[-1:]
-    return lines + (1 if last not in (b"", b"\n", b"\r") else 0)
+            lines += _breaks(block)
+            last = block
+    tail = last[len(last.rstrip(b"\r\n")) :]
+    blank_at_end = max(_breaks(tail) - 1, 0)  # "\n\n\n" ends a line, then two blank ones
+    return lines - blank_at_end + (1 if last and not tail else 0)
 
 
 @contextmanager
