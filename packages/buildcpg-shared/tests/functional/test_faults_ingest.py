@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-from buildcpg_shared.testing import cli_env, copy_lab, run_cli
+from buildcpg_shared.testing import cli_env, copy_lab, copy_workspace, keep_only_labs, run_cli
 from conftest import LAB1, WORKSPACE_ROOT
 
 SAMPLE = WORKSPACE_ROOT / "labs" / LAB1 / "data" / "raw" / "sales_2026_01.csv"
@@ -86,9 +86,13 @@ def _files_mentioning(root: Path, text: bytes) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and text in p.read_bytes()]
 
 
-def test_a_symlink_out_of_data_raw_is_refused_unread_and_the_rest_loads(tmp_path: Path) -> None:
-    lab = _workspace(tmp_path)
-    root = lab.parents[1]
+def test_a_symlink_out_of_data_raw_is_refused_unread_and_the_rest_loads(lab1_workspace: Path, tmp_path: Path) -> None:
+    """Through ``buildcpg run`` (lab 1's synced venv), so the history, the run log and last_run.json
+    are all written, and none of them may hold a byte of the link's target."""
+    root = copy_workspace(WORKSPACE_ROOT, tmp_path / "ws")
+    keep_only_labs(root, [LAB1])
+    lab = root / "labs" / LAB1
+    (lab / ".venv").symlink_to(lab1_workspace / "labs" / LAB1 / ".venv", target_is_directory=True)
     secret = b"s3cret-first-line-of-a-file-outside"
     outside = tmp_path / "outside.csv"
     outside.write_bytes(secret + b"\n" + SAMPLE.read_bytes().split(b"\n", 1)[1])
@@ -102,17 +106,23 @@ def test_a_symlink_out_of_data_raw_is_refused_unread_and_the_rest_loads(tmp_path
     assert f"{LAB1}: error: {refused}" in checked.stderr.splitlines()
     assert "sales_2026_07.csv" not in checked.stdout
 
-    run = _run(lab)
+    run = run_cli(root, "run", LAB1, "--steps", "check,load")
     assert run.returncode == 1, run.stdout + run.stderr
-    assert f"[{LAB1}] check     error   {refused}" in run.stdout.splitlines()
+    assert refused in run.stdout + run.stderr
+    logs = list((root / ".buildcpg" / "logs" / LAB1).glob("*.log"))
+    assert logs and refused in logs[0].read_text()
     rows = _rows_by_file(lab)
     assert "sales_2026_07.csv" not in rows and rows["sales_2026_08.csv"] == rows["sales_2026_01.csv"]
     assert set(rows) == {f"sales_2026_0{m}.csv" for m in (1, 2, 3, 4, 5, 6, 8)}
-    assert _files_mentioning(root, secret) == []  # not in the database, history, last_run.json or a log
-    assert secret not in (run.stdout + run.stderr + checked.stdout + checked.stderr).encode()
+    runs = run_cli(root, "runs", LAB1)
+    assert runs.returncode == 0, runs.stdout + runs.stderr
+    shown = (checked.stdout + checked.stderr + run.stdout + run.stderr + runs.stdout + runs.stderr).encode()
+    assert secret not in shown
+    written = [root / ".buildcpg", lab / "data"]
+    assert [p for folder in written for p in _files_mentioning(folder, secret)] == []  # history, log, database
 
     (raw_dir / "sales_2026_07.csv").unlink()  # the user removes the stray link: the next run is clean
-    again = _run(lab)
+    again = run_cli(root, "run", LAB1, "--steps", "check,load")
     assert again.returncode == 0, again.stdout + again.stderr
     assert _rows_by_file(lab) == rows
 
