@@ -150,6 +150,7 @@ def test_check_refuses_a_header_that_load_would_refuse_with_the_same_line(tmp_pa
     assert checked.returncode == 2, checked.stdout + checked.stderr
     assert f"{LAB1}: error: {line}" in checked.stderr.splitlines()
     assert "sales_2026_07.csv" not in checked.stdout  # not listed as new
+    assert f"{LAB1}: 0 new, 0 changed, 9 unchanged, 0 removed, 0 still being written, 1 refused" in checked.stdout
 
     run = _run(lab)
     assert run.returncode == 1, run.stdout + run.stderr

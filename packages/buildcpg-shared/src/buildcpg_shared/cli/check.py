@@ -57,15 +57,17 @@ def check_command(
             print(f"{lab.name}: error: {problem.line}", file=sys.stderr, flush=True)
         if quiet:
             continue
+        refused = {u.rel for u in plan.invalid}  # new or changed, but Load would refuse them
+        new = [f for f in plan.new if f.rel not in refused]
+        changed = [f for f in plan.changed if f.rel not in refused]
         print(
-            f"{lab.name}: {len(plan.new)} new, {len(plan.changed)} changed, "
+            f"{lab.name}: {len(new)} new, {len(changed)} changed, "
             f"{len(plan.unchanged) + len(plan.touched)} unchanged, {len(plan.removed)} removed, "
             f"{len(plan.in_progress)} still being written"
-            + (f", {len(plan.waiting)} waiting for a completion marker" if plan.waiting else ""),
+            + (f", {len(plan.waiting)} waiting for a completion marker" if plan.waiting else "")
+            + (f", {len(refused) + len(plan.unreadable)} refused" if refused or plan.unreadable else ""),
         )
-        refused = {u.rel for u in plan.invalid}
-        lines = [("new", f) for f in plan.new if f.rel not in refused]
-        lines += [("changed", f) for f in plan.changed if f.rel not in refused]
+        lines = [("new", f) for f in new] + [("changed", f) for f in changed]
         lines += [("writing", f) for f in plan.in_progress] + [("waiting", f) for f in plan.waiting]
         for kind, raw in sorted(lines, key=lambda item: item[1].rel):
             marker = marker_path(raw.path, lab.config.sources[raw.source]) if kind == "waiting" else None
