@@ -14,6 +14,7 @@ from buildcpg_shared.ingest.check import scan
 from buildcpg_shared.ingest.load import ensure_tables, load_file
 from buildcpg_shared.pipeline.database import reset_for_full_refresh
 from buildcpg_shared.registry import Lab
+from conftest import plan_load
 
 
 def _load_all(lab: Lab, con: duckdb.DuckDBPyConnection) -> check_module.CheckResult:
@@ -89,6 +90,24 @@ def test_header_mismatch_rejects_whole_file_and_keeps_old_rows(tiny_lab: Path, t
     assert "missing order_date" in message and "unexpected date, extra" in message
     assert con.execute("select count(*) from raw.orders").fetchone() == (2,)
     assert raw.read_text().startswith("order_id,date")  # raw files are never modified
+
+
+def test_check_lists_a_bad_header_with_the_line_load_refuses_the_file_with(tiny_lab: Path, tmp_path: Path) -> None:
+    lab = Lab.from_dir(tiny_lab)
+    (lab.paths.raw_dir / "orders_2.csv").write_text("order_id,amount\nB1,1.00\n")  # no order_date
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    plan = plan_load(lab, con)
+    assert [(u.rel, u.line) for u in plan.invalid] == [
+        (
+            "orders_2.csv",
+            "data/raw/orders_2.csv: header does not match the contract of source 'orders': missing order_date. "
+            "File not loaded; fix the file or lab.yaml",
+        )
+    ]
+    bad = next(f for f in plan.pending if f.rel == "orders_2.csv")
+    with pytest.raises(LoadError) as info:
+        load_file(con, bad, lab.config.sources["orders"], "r1")
+    assert str(info.value) == plan.invalid[0].line
 
 
 def test_empty_file_is_a_clear_error(tiny_lab: Path, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Reads each lab's ledger read-only and stats its raw folder (files are hashed only when their size
 or mtime changed). Exit code: 0 nothing to load, 1 some lab has files to load, 2 an error (a lab
-being written right now, a bad lab.yaml, a raw file that cannot be read).
+being written right now, a bad lab.yaml, a raw file that cannot be read or whose header does not
+match the contract).
 """
 
 from __future__ import annotations
@@ -51,18 +52,22 @@ def check_command(
             print(f"{lab.name}: error: cannot read {lab.paths.database()}: {why}", file=sys.stderr, flush=True)
             continue
         to_load += len(plan.pending)
-        errors += len(plan.unreadable)
-        for problem in plan.unreadable:
+        errors += len(plan.unreadable) + len(plan.invalid)
+        for problem in plan.unreadable + plan.invalid:  # the same line the run's Check and Load give
             print(f"{lab.name}: error: {problem.line}", file=sys.stderr, flush=True)
         if quiet:
             continue
+        refused = {u.rel for u in plan.invalid}  # new or changed, but Load would refuse them
+        new = [f for f in plan.new if f.rel not in refused]
+        changed = [f for f in plan.changed if f.rel not in refused]
         print(
-            f"{lab.name}: {len(plan.new)} new, {len(plan.changed)} changed, "
+            f"{lab.name}: {len(new)} new, {len(changed)} changed, "
             f"{len(plan.unchanged) + len(plan.touched)} unchanged, {len(plan.removed)} removed, "
             f"{len(plan.in_progress)} still being written"
-            + (f", {len(plan.waiting)} waiting for a completion marker" if plan.waiting else ""),
+            + (f", {len(plan.waiting)} waiting for a completion marker" if plan.waiting else "")
+            + (f", {len(refused) + len(plan.unreadable)} refused" if refused or plan.unreadable else ""),
         )
-        lines = [("new", f) for f in plan.new] + [("changed", f) for f in plan.changed]
+        lines = [("new", f) for f in new] + [("changed", f) for f in changed]
         lines += [("writing", f) for f in plan.in_progress] + [("waiting", f) for f in plan.waiting]
         for kind, raw in sorted(lines, key=lambda item: item[1].rel):
             marker = marker_path(raw.path, lab.config.sources[raw.source]) if kind == "waiting" else None

@@ -9,6 +9,14 @@ A path that matches a source's glob but cannot be read (a directory or FIFO name
 dangling symlink, a permission or I/O error) is reported in ``unreadable`` with one line naming it;
 the other files are planned as usual, so one bad entry never stops the lab.
 
+The header (first line) of every new or changed file is checked against the contract with the
+code Load uses (``ingest.headers``): a mismatch is listed in ``invalid`` with the very line Load
+will refuse the file with, so ``buildcpg check`` and the Check step never pass it as new.
+
+Raw inputs stay inside the lab's raw folder: a symlink (or a symlinked folder) whose target
+resolves outside ``data/raw`` is refused the same way, before anything opens it, so no byte of the
+target is read, hashed or quoted in an error. A symlink to another file inside ``data/raw`` loads.
+
 A source with a completion ``marker`` (``{name}.ok`` beside each file, or ``_SUCCESS`` in its
 folder) loads a new or changed file only once its marker exists; until then the file is listed in
 ``waiting``. Marker files themselves are never loaded.
@@ -21,10 +29,11 @@ import os
 import stat as stat_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from buildcpg_shared.config import LabConfig, SourceConfig
-from buildcpg_shared.errors import ConfigError
+from buildcpg_shared.errors import ConfigError, LoadError
+from buildcpg_shared.ingest.headers import check_header
 from buildcpg_shared.ingest.ledger import LedgerEntry
 
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
@@ -62,6 +71,7 @@ class CheckResult:
     removed: list[LedgerEntry] = field(default_factory=list)
     in_progress: list[RawFile] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    invalid: list[Unreadable] = field(default_factory=list)  # pending, but Load will refuse them: this line
     waiting: list[RawFile] = field(default_factory=list)  # complete only once their marker exists
     arrival: dict[str, int] = field(default_factory=dict)  # after --full-refresh: the order files came in
 
@@ -91,6 +101,30 @@ def _not_a_file(path: Path, mode: int) -> str:
     if stat_module.S_ISDIR(mode):
         return "is a directory, not a file"
     return "is not a regular file (a FIFO, socket or device)"
+
+
+def escape_problem(path: Path, rel: str) -> str:
+    """The one line refusing a raw path that leads out of ``data/raw`` through a symlink, or ''.
+
+    Only a path with a symlink on the way is resolved (one ``lstat`` per part of ``rel`` otherwise).
+    """
+    depth = rel.count("/")
+    folder = os.fspath(path)
+    linked = os.path.islink(folder)
+    for _ in range(depth):
+        folder = os.path.dirname(folder)
+        linked = os.path.islink(folder) or linked
+    if not linked:
+        return ""
+    raw_dir = path.parents[depth]
+    if Path(os.path.realpath(path)).is_relative_to(os.path.realpath(raw_dir)):
+        return ""
+    if os.path.islink(path):
+        return f"data/raw/{rel} is a symlink to a file outside data/raw: not loaded"
+    parts = PurePosixPath(rel).parts
+    first = next(i for i in range(1, depth + 1) if raw_dir.joinpath(*parts[:i]).is_symlink())
+    folder_rel = "/".join(parts[:first])
+    return f"data/raw/{rel} is in data/raw/{folder_rel}, a symlink to a folder outside data/raw: not loaded"
 
 
 def _entry_problem(path: Path) -> tuple[os.stat_result | None, str]:
@@ -147,6 +181,10 @@ def scan(
                     "make the 'files' patterns in lab.yaml disjoint"
                 )
             seen[rel] = source_name
+            escaped = escape_problem(path, rel)
+            if escaped:
+                result.unreadable.append(Unreadable(source_name, rel, escaped))
+                continue
             stat, problem = _entry_problem(path)
             if stat is None:
                 if problem:
@@ -190,6 +228,9 @@ def scan(
                 Unreadable(raw.source, raw.rel, f"data/raw/{raw.rel}: cannot be read: {err.strerror or err}")
             )
             continue
+        header = _header_problem(hashed, config.sources[raw.source])
+        if header:
+            result.invalid.append(Unreadable(raw.source, raw.rel, header))
         if known is None:
             result.new.append(hashed)
         elif hashed.sha256 == known.sha256:
@@ -198,6 +239,15 @@ def scan(
             result.changed.append(hashed)
     result.removed = [entry for rel, entry in sorted(ledger.items()) if rel not in seen]
     return result
+
+
+def _header_problem(raw: RawFile, source: SourceConfig) -> str:
+    """The line Load would refuse the file with for its header (first line only), or ''."""
+    try:
+        check_header(raw.path, raw.rel, raw.source, source)
+    except LoadError as err:
+        return str(err)
+    return ""
 
 
 def _hashed(raw: RawFile) -> RawFile:

@@ -16,11 +16,15 @@ expectations of ``buildcpg_shared.validate``, checked in SQL in the same transac
 count over the file's rows first; only when something breaks a rule is the file read again in
 order, so each violating row is quarantined with its line number and the rest kept. A file whose
 share of rejected rows is above the source's ``max_reject_rate`` is not loaded at all.
+
+Every load reconciles: the file's data records (``ingest.records``, counted apart from DuckDB) must
+equal the rows loaded + the rows quarantined. DuckDB's parallel reader drops a record longer than its
+buffer without a reject; the ordered read then quarantines it (``LINE SIZE OVER MAXIMUM``), and a
+file that still does not add up is refused, so the ledger never claims a row that is in neither table.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +33,10 @@ import duckdb
 from buildcpg_shared.config import SourceConfig
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest import ledger
-from buildcpg_shared.ingest.check import RawFile
-from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
-from buildcpg_shared.ingest.headers import map_header
+from buildcpg_shared.ingest.check import RawFile, escape_problem
+from buildcpg_shared.ingest.encoding import duckdb_encoding, utf8_readable
+from buildcpg_shared.ingest.headers import check_header
+from buildcpg_shared.ingest.records import RecordCount
 from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA, UTC_NOW_SQL
 from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
 from buildcpg_shared.validate.casts import Conversion, cast_rules, conversions_for, strict_value
@@ -55,48 +60,6 @@ class LoadedFile:
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def read_header(path: Path, source: SourceConfig, rel: str = "") -> list[str]:
-    """The header row of a CSV (BOM stripped), read with the source's delimiter and encoding.
-
-    Only the first line is read and decoded, so a bad byte further down is left to the row reader
-    (which quarantines that row) instead of failing the whole file.
-    """
-    where = f"data/raw/{rel or path.name}"
-    try:
-        with path.open("r", encoding=python_encoding(source.encoding), errors="surrogateescape", newline="") as handle:
-            text = handle.readline(1 << 20)
-    except FileNotFoundError as err:
-        raise LoadError(
-            f"{where}: disappeared before it was loaded (renamed or deleted during the run); "
-            "the next run picks it up under its new name"
-        ) from err
-    except OSError as err:  # a directory or FIFO put in its place, permissions, an I/O error
-        raise LoadError(f"{where}: cannot be read: {err.strerror or err}") from err
-    except UnicodeError as err:  # e.g. a UTF-16 file without its byte order mark
-        raise LoadError(f"{where}: line 1: not {source.encoding} text ({err})") from err
-    bad = next((c for c in text if "\udc80" <= c <= "\udcff"), None)
-    if bad is not None:
-        byte = f"0x{ord(bad) - 0xDC00:02x}"
-        raise LoadError(f"{where}: line 1: not {source.encoding} text (byte {byte} in the header)")
-    first = text
-    row = next(csv.reader([text.rstrip("\r\n")], delimiter=source.delimiter), None)
-    if not first or row is None:
-        raise LoadError(f"{where}: the file is empty (expected a header row)")
-    return [cell.strip() for cell in row]
-
-
-def check_header(raw: RawFile, source: SourceConfig) -> list[str]:
-    """The contract column of each of the file's columns, in file order; the whole file is refused
-    (one line naming the headers) when a column is missing, unexpected or mapped twice."""
-    mapped, problems = map_header(read_header(raw.path, source, raw.rel), source)
-    if problems:
-        raise LoadError(
-            f"data/raw/{raw.rel}: header does not match the contract of source {raw.source!r}: "
-            f"{'; '.join(problems)}. File not loaded; fix the file or lab.yaml"
-        )
-    return [name for name in mapped if name is not None]
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, name: str, source: SourceConfig) -> None:
@@ -270,7 +233,25 @@ def _first_problem(con: duckdb.DuckDBPyConnection, raw: RawFile) -> str:
 
 
 class _NeedsOrderedRead(Exception):
-    """The fast read met a value that does not fit its type exactly: read the file in order instead."""
+    """The fast read met a value that does not fit its type exactly, or lost a record without a
+    reject: read the file in order instead."""
+
+
+def _reconcile(raw: RawFile, count: RecordCount, rows: int, rejected: int, *, fast: bool) -> None:
+    """Refuse a load whose rows + quarantined rows are not every data record of the file.
+
+    DuckDB's parallel reader drops a record longer than its buffer without a reject; the ordered
+    (single-threaded) read quarantines it as ``LINE SIZE OVER MAXIMUM``, so the fast path retries
+    in order, and only a mismatch there refuses the file.
+    """
+    if count.agrees(rows + rejected):
+        return
+    if fast:
+        raise _NeedsOrderedRead
+    raise LoadError(
+        f"data/raw/{raw.rel}: {count.records()} data record(s) in the file but {rows} loaded + {rejected} "
+        "quarantined; file not loaded, its previous rows kept"
+    )
 
 
 def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, run_id: str) -> LoadedFile:
@@ -278,18 +259,24 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
 
     The fast path is one parallel read whose text-read columns raise at the first value that does not
     fit exactly; that (or a broken rule) sends the file down the ordered path, which quarantines each
-    such row with its line. A clean file is read once.
+    such row with its line. A clean file is read once. A path that now leads out of ``data/raw``
+    (a symlink put in its place since Check) is refused before it is opened.
     """
-    order = check_header(raw, source)
+    escaped = escape_problem(raw.path, raw.rel)
+    if escaped:
+        raise LoadError(escaped)
+    order = check_header(raw.path, raw.rel, raw.source, source)
     conversions = conversions_for(source)
     rules = expectations_for(source)
     try:
         with utf8_readable(raw.path, source.encoding) as path:
             read = _Read(path, order, conversions)
+            encoding = source.encoding if duckdb_encoding(source.encoding) else "utf-8"  # of what DuckDB reads
+            count = RecordCount(path, delimiter=source.delimiter, encoding=encoding)
             try:
-                return _load(con, raw, source, read, rules, run_id, fast=True)
+                return _load(con, raw, source, read, rules, run_id, count, fast=True)
             except _NeedsOrderedRead:
-                return _load(con, raw, source, read, rules, run_id, fast=False)
+                return _load(con, raw, source, read, rules, run_id, count, fast=False)
     except OSError as err:  # while transcoding to a temporary UTF-8 copy
         raise LoadError(f"data/raw/{raw.rel}: cannot be read: {err.strerror or err}") from err
 
@@ -301,6 +288,7 @@ def _load(
     read: _Read,
     rules: list[Expectation],
     run_id: str,
+    count: RecordCount,
     *,
     fast: bool,
 ) -> LoadedFile:
@@ -335,6 +323,7 @@ def _load(
                 rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
         else:
             rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
+        _reconcile(raw, count, rows, rejected, fast=fast)
         first_problem = _first_problem(con, raw) if rejected else ""
         total = rows + rejected
         if total and rejected / total > source.max_reject_rate:

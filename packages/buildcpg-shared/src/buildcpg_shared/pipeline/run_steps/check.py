@@ -37,15 +37,16 @@ def run_check(ctx: StepContext) -> tuple[StepRecord, CheckResult, InputsCheck]:
             "waiting": [f.rel for f in plan.waiting],
             "poll_errors": polled,
             "unreadable": [u.line for u in plan.unreadable],
+            "invalid": [u.line for u in plan.invalid],
         }
-        for problem in plan.unreadable:  # one line each; the other files still load
+        for problem in plan.unreadable + plan.invalid:  # one line each; the other files still load
             ctx.reporter.say(f"check     error   {problem.line}")
         inputs = check_inputs(ctx.con, ctx.lab.paths, ctx.lab.config)
         if inputs.published:
             result.data["inputs"] = {n: p.label for n, p in inputs.published.items()}
         for line in inputs.problems:
             ctx.reporter.say(f"check     error   {line}")
-        problems = inputs.problems + polled + [u.line for u in plan.unreadable]
+        problems = inputs.problems + polled + [u.line for u in plan.unreadable + plan.invalid]
         if problems:
             result.status = Status.FAILED
             result.detail = f"{problems[0]}; {result.detail}"
