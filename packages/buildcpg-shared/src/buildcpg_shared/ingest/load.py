@@ -152,17 +152,39 @@ def _load_in_order(
     (header = line 1), so a quoted newline does not shift them. Must run inside the file's transaction.
     """
     ordered_rejects = _REJECTS_TABLE + "_ordered"
-    text_columns = ", ".join(read.order)
     for table in (ordered_rejects, ordered_rejects + "_scan"):
         con.execute(f"drop table if exists {table}")
     con.execute(f"delete from {RAW_SCHEMA}.{raw.source} where _source_file = ?", [raw.rel])
     con.execute(f"delete from {QUARANTINE_SCHEMA}.{raw.source} where file = ?", [raw.rel])
+    _stage_in_order(con, raw, source, read, ordered_rejects, run_id)
+    _quarantine_breaking_rows(con, raw, source, read, rules, run_id)
+    kept = _count(
+        con,
+        f"insert into {RAW_SCHEMA}.{raw.source} select {', '.join(source.columns)}, ? as _source_file, "
+        f"{UTC_NOW_SQL} as _loaded_at from {_STAGE}_typed "
+        f"where _line not in (select _line from {_STAGE}_bad)",
+        [raw.rel],
+    )
+    bad = _count(con, f"select count(distinct line) from {ordered_rejects}")
+    bad += _count(con, f"select count(distinct _line) from {_STAGE}_bad")
+    for table in (_STAGE + "_ord", _STAGE, _STAGE + "_cast", _STAGE + "_typed", _STAGE + "_bad"):
+        con.execute(f"drop table if exists {table}")
+    for table in (ordered_rejects, ordered_rejects + "_scan"):
+        con.execute(f"drop table if exists {table}")
+    return kept, bad
+
+
+def _stage_in_order(
+    con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, read: _Read, rejects: str, run_id: str
+) -> None:
+    """The file's records as text, in file order, each with its line (``{_STAGE}``); the records the
+    reader rejects go to quarantine with DuckDB's reason."""
     previous = con.execute("select current_setting('preserve_insertion_order')").fetchone()
     con.execute("set preserve_insertion_order = true")
     try:
         con.execute(
-            f"create or replace temp table {_STAGE}_ord as select row_number() over () - 1 as _ord, {text_columns} "
-            f"from {read_csv_sql(read, source, rejects=ordered_rejects, ordered=True)}"
+            f"create or replace temp table {_STAGE}_ord as select row_number() over () - 1 as _ord, "
+            f"{', '.join(read.order)} from {read_csv_sql(read, source, rejects=rejects, ordered=True)}"
         )
     finally:
         con.execute(f"set preserve_insertion_order = {'true' if previous and previous[0] else 'false'}")
@@ -170,7 +192,7 @@ def _load_in_order(
         f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
             select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
                    ?, {UTC_NOW_SQL}
-            from {ordered_rejects} e""",
+            from {rejects} e""",
         [raw.rel, run_id],
     )
     # Good rows come out in file order; a good row's line = its ordinal + 2 + rejected records before it.
@@ -178,11 +200,23 @@ def _load_in_order(
         f"""create or replace temp table {_STAGE} as
         with r as (
             select line - 1 - row_number() over (order by line) as good_before
-            from (select distinct line from {ordered_rejects})
+            from (select distinct line from {rejects})
         )
         select s.* exclude (_ord), s._ord + 2 + (select count(*) from r where r.good_before <= s._ord) as _line
         from {_STAGE}_ord s"""
     )
+
+
+def _quarantine_breaking_rows(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawFile,
+    source: SourceConfig,
+    read: _Read,
+    rules: list[Expectation],
+    run_id: str,
+) -> None:
+    """Typed rows (``{_STAGE}_typed``) and the lines that break a type or a rule (``{_STAGE}_bad``),
+    those quarantined with their text."""
     con.execute(f"create or replace temp table {_STAGE}_cast as {_violations(_STAGE, cast_rules(read.conversions))}")
     converted = ", ".join(
         f"{read.conversions[c].convert} as {c}" if c in read.conversions else c for c in source.columns
@@ -203,20 +237,6 @@ def _load_in_order(
             from {_STAGE}_bad b join {_STAGE} s on s._line = b._line""",
         [raw.rel, run_id],
     )
-    kept = _count(
-        con,
-        f"insert into {RAW_SCHEMA}.{raw.source} select {', '.join(source.columns)}, ? as _source_file, "
-        f"{UTC_NOW_SQL} as _loaded_at from {_STAGE}_typed "
-        f"where _line not in (select _line from {_STAGE}_bad)",
-        [raw.rel],
-    )
-    bad = _count(con, f"select count(distinct line) from {ordered_rejects}")
-    bad += _count(con, f"select count(distinct _line) from {_STAGE}_bad")
-    for table in (_STAGE + "_ord", _STAGE, _STAGE + "_cast", _STAGE + "_typed", _STAGE + "_bad"):
-        con.execute(f"drop table if exists {table}")
-    for table in (ordered_rejects, ordered_rejects + "_scan"):
-        con.execute(f"drop table if exists {table}")
-    return kept, bad
 
 
 def _first_problem(con: duckdb.DuckDBPyConnection, raw: RawFile) -> str:
@@ -292,6 +312,8 @@ def _load(
     *,
     fast: bool,
 ) -> LoadedFile:
+    """One transaction: the file's old rows out, its rows read (fast or in order), reconciled with the
+    file's records, the reject rate checked, the ledger entry written; all of it or nothing."""
     # DuckDB appends to existing rejects tables: start each file with empty ones.
     con.execute(f"drop table if exists {_REJECTS_TABLE}")
     con.execute(f"drop table if exists {_REJECTS_SCAN}")
@@ -301,23 +323,7 @@ def _load(
         con.execute(f"delete from {RAW_SCHEMA}.{raw.source} where _source_file = ?", [raw.rel])
         con.execute(f"delete from {QUARANTINE_SCHEMA}.{raw.source} where file = ?", [raw.rel])
         if fast:
-            values = ", ".join(
-                strict_value(read.conversions[c]) if c in read.conversions else c for c in source.columns
-            )
-            rows = _count(
-                con,
-                f"insert into {RAW_SCHEMA}.{raw.source} select {values}, ? as _source_file, "
-                f"{UTC_NOW_SQL} as _loaded_at from {read_csv_sql(read, source)}",
-                [raw.rel],
-            )
-            con.execute(
-                f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
-                    select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
-                           ?, {UTC_NOW_SQL}
-                    from {_REJECTS_TABLE} e""",
-                [raw.rel, run_id],
-            )
-            rejected = _count(con, f"select count(distinct line) from {_REJECTS_TABLE}")
+            rows, rejected = _read_fast(con, raw, source, read, run_id)
             in_file = f"_source_file = {_sql_str(raw.rel)}"
             if rules and count_violations(con, f"{RAW_SCHEMA}.{raw.source}", rules, in_file):
                 rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
@@ -325,26 +331,11 @@ def _load(
             rows, rejected = _load_in_order(con, raw, source, read, rules, run_id)
         _reconcile(raw, count, rows, rejected, fast=fast)
         first_problem = _first_problem(con, raw) if rejected else ""
-        total = rows + rejected
-        if total and rejected / total > source.max_reject_rate:
-            raise LoadError(
-                f"data/raw/{raw.rel}: {rejected} of {total} row(s) ({rejected / total:.1%}) break the contract of "
-                f"source {raw.source!r}, above max_reject_rate {source.max_reject_rate:.1%}; file not loaded, "
-                f"its previous rows kept; first: {first_problem}"
-            )
-        cursor = None
-        if source.http is not None and source.http.cursor_field:
-            found = con.execute(
-                f"select max({source.http.cursor_field})::varchar from {RAW_SCHEMA}.{raw.source} "
-                "where _source_file = ?",
-                [raw.rel],
-            ).fetchone()
-            cursor = found[0] if found else None
-        ledger.record(
-            con,
-            ledger.LedgerEntry(raw.source, raw.rel, raw.size, raw.mtime_ns, raw.sha256, rows, rejected, cursor),
-            run_id,
+        _check_reject_rate(raw, source, rows, rejected, first_problem)
+        entry = ledger.LedgerEntry(
+            raw.source, raw.rel, raw.size, raw.mtime_ns, raw.sha256, rows, rejected, _http_cursor(con, raw, source)
         )
+        ledger.record(con, entry, run_id)
         con.execute("commit")
     except duckdb.Error as err:
         con.execute("rollback")
@@ -356,3 +347,47 @@ def _load(
         con.execute("rollback")
         raise
     return LoadedFile(raw.source, raw.rel, rows, rejected, replaced, first_problem)
+
+
+def _read_fast(
+    con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, read: _Read, run_id: str
+) -> tuple[int, int]:
+    """One parallel read into ``raw.<source>`` (strict casts raise at a value that does not fit);
+    the reader's rejects to quarantine. Returns (rows loaded, rows quarantined)."""
+    values = ", ".join(strict_value(read.conversions[c]) if c in read.conversions else c for c in source.columns)
+    rows = _count(
+        con,
+        f"insert into {RAW_SCHEMA}.{raw.source} select {values}, ? as _source_file, "
+        f"{UTC_NOW_SQL} as _loaded_at from {read_csv_sql(read, source)}",
+        [raw.rel],
+    )
+    con.execute(
+        f"""insert into {QUARANTINE_SCHEMA}.{raw.source}
+            select ?, e.line, e.column_name, e.error_type::varchar, e.error_message, e.csv_line,
+                   ?, {UTC_NOW_SQL}
+            from {_REJECTS_TABLE} e""",
+        [raw.rel, run_id],
+    )
+    return rows, _count(con, f"select count(distinct line) from {_REJECTS_TABLE}")
+
+
+def _check_reject_rate(raw: RawFile, source: SourceConfig, rows: int, rejected: int, first_problem: str) -> None:
+    """Refuse the whole file when more of its rows break the contract than ``max_reject_rate`` allows."""
+    total = rows + rejected
+    if total and rejected / total > source.max_reject_rate:
+        raise LoadError(
+            f"data/raw/{raw.rel}: {rejected} of {total} row(s) ({rejected / total:.1%}) break the contract of "
+            f"source {raw.source!r}, above max_reject_rate {source.max_reject_rate:.1%}; file not loaded, "
+            f"its previous rows kept; first: {first_problem}"
+        )
+
+
+def _http_cursor(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig) -> str | None:
+    """The highest cursor value of a polled file (an HTTP source's next page starts after it), else None."""
+    if source.http is None or not source.http.cursor_field:
+        return None
+    found = con.execute(
+        f"select max({source.http.cursor_field})::varchar from {RAW_SCHEMA}.{raw.source} where _source_file = ?",
+        [raw.rel],
+    ).fetchone()
+    return found[0] if found else None
