@@ -143,7 +143,9 @@ def test_failures_are_isolated_recorded_and_alerted_once(ws: Path, hook: tuple[s
     status = run_cli(ws, "status", "--json")
     assert status.returncode == 1
     health = {h["lab"]: h for h in json.loads(status.stdout)}
-    assert health[LAB]["healthy"] and not health["lab2_broken"]["healthy"]
+    assert health[LAB]["state"] == {"ok": "healthy", "warn": "warn"}[health[LAB]["last_status"]]  # warn says warn
+    assert health["lab2_broken"]["state"] == "failed" and not health["lab2_broken"]["healthy"]
+    assert health["lab2_broken"]["last_error"].startswith("transform failed: ")
     assert health["lab2_broken"]["failures_in_a_row"] == 1 and health["lab2_broken"]["open_incidents"] == ["failed"]
 
     # still broken: recorded again, no second alert (one per incident)
