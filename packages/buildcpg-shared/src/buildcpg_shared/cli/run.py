@@ -85,6 +85,9 @@ def run_command(
         ",".join(STEP_NAMES), "--steps", help="comma-separated subset of " + ",".join(STEP_NAMES)
     ),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="reload every raw file and rebuild every model"),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="move a damaged lab database aside to data/damaged/ and rebuild it from data/raw"
+    ),
     wait: float = typer.Option(
         0.0, "--wait", help="seconds to wait for a lab that is already running (default: refuse)"
     ),
@@ -142,6 +145,7 @@ def run_command(
     threads = dbt_threads(min(jobs, len(selected)))  # the cores, shared among the labs running at once
     options = ["--steps", steps, "--wait", str(wait), "--threads", str(threads)]
     options += ["--full-refresh"] if full_refresh else []
+    options += ["--rebuild"] if rebuild else []
     title = f"buildcpg run: {len(selected)} lab(s), {jobs} at a time"
     lock = threading.Lock()
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from buildcpg_shared.config import SourceConfig
-from buildcpg_shared.errors import LoadError
+from buildcpg_shared.errors import LoadError, is_damage
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile
 from buildcpg_shared.ingest.encoding import duckdb_encoding, python_encoding, utf8_readable
@@ -359,6 +359,8 @@ def _load(
         con.execute("commit")
     except duckdb.Error as err:
         con.execute("rollback")
+        if is_damage(err):  # the lab database, not this file: the run says so in one line (--rebuild)
+            raise
         if fast and read.conversions:  # most likely a value that does not fit: the ordered path says which
             raise _NeedsOrderedRead from err
         first = str(err).strip().splitlines()[0]

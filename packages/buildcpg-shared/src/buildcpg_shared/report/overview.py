@@ -14,7 +14,8 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     red: list[str] = []
     amber: list[str] = []
     run = data.get("last_run") or {}
-    if data.get("broken"):
+    unreadable = data.get("broken") or data.get("damaged")  # a broken lab.yaml or a damaged database
+    if unreadable:
         red.append(data["note"])
     if not run:
         amber.append("never run")
@@ -43,7 +44,7 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     incidents = list(health.open_incidents) if health else []
     if incidents:
         red.append(f"open incident: {', '.join(incidents)}")
-    if data.get("note") and not data.get("broken"):
+    if data.get("note") and not unreadable:
         amber.append(data["note"])
     gold_rows = [t.get("row_count") or 0 for scope, t in (data.get("latest") or {}).items() if scope != "lab"]
     return {

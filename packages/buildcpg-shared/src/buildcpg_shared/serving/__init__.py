@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from buildcpg_shared.serving.publish import VERSION_TABLE, PublishResult, publish
+from buildcpg_shared.serving.publish import VERSION_TABLE, PublishResult, publish, published_version
 
-__all__ = ["VERSION_TABLE", "PublishResult", "publish"]
+__all__ = ["VERSION_TABLE", "PublishResult", "publish", "published_version"]

@@ -6,7 +6,7 @@ from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.run_steps import StepContext
 from buildcpg_shared.pipeline.steps import StepResult, timed
-from buildcpg_shared.serving import publish
+from buildcpg_shared.serving import publish, published_version
 
 
 def run_publish(ctx: StepContext, build_key: str) -> StepResult:
@@ -18,9 +18,19 @@ def run_publish(ctx: StepContext, build_key: str) -> StepResult:
         if fingerprint.get_state(con, "last_published") == build_key and target.exists():
             result.status, result.detail = "skipped", "serving copy up to date"
         else:
-            version = int(fingerprint.get_state(con, "serving_version") or 0) + 1
+            state = fingerprint.get_state(con, "serving_version")
+            # a rebuilt database goes on from the version on disk: readers never see the version go back
+            version = (int(state) if state else published_version(target)) + 1
             try:
-                published = publish(con, target, lab=ctx.lab.name, run_id=ctx.run_id, version=version)
+                published = publish(
+                    con,
+                    target,
+                    lab=ctx.lab.name,
+                    run_id=ctx.run_id,
+                    version=version,
+                    meta_file=ctx.lab.paths.serving_meta_file,
+                    work_dir=ctx.lab.paths.publish_dir,
+                )
             except BuildCPGError as err:
                 result.status, result.detail = "failed", str(err)
             else:
