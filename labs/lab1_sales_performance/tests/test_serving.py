@@ -27,7 +27,7 @@ import duckdb
 serving, stop, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 
 def read(con):
-    version, tables = con.execute("select version, tables from _buildcpg.serving_version").fetchone()
+    version, tables = con.execute("select version, tables from _buildcpg_version").fetchone()
     tables = json.loads(tables)
     counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
     return version, counts == tables and len(tables) > 0

@@ -85,14 +85,17 @@ def is_damage(err: BaseException) -> bool:
 _DUCKDB_WRITE = re.compile(r'Could not (?:write|fsync|truncate)[^"]*"(?P<path>[^"]+)"[^:]*: (?P<why>.+)$')
 
 
+def duckdb_write_problem(err: BaseException) -> str | None:
+    """DuckDB's failed write of a file (a full disk) as 'could not write <path>: <problem>', else None."""
+    found = _DUCKDB_WRITE.search(first_line(err))
+    return f"could not write {found['path']}: {found['why']}" if found else None
+
+
 def write_problem(err: BaseException, path: Path | str) -> str:
     """A failed write as 'could not write <path>: <problem>' (an OSError, or DuckDB's IO error of a file)."""
     if isinstance(err, OSError):
         return f"could not write {os_problem(err, path)}"
-    found = _DUCKDB_WRITE.search(first_line(err))
-    if found:
-        return f"could not write {found['path']}: {found['why']}"
-    return f"could not write {path}: {first_line(err)}"
+    return duckdb_write_problem(err) or f"could not write {path}: {first_line(err)}"
 
 
 def os_problem(err: OSError, path: Path | str | None = None) -> str:

@@ -172,7 +172,8 @@ class LabRunner:
         try:
             write_last_run(self.paths.last_run_file, self.report)
         except BuildCPGError as err:
-            self.report.status, self.report.error = "failed", str(err)
+            self.report.status = "failed"
+            self.report.error = f"{self.report.error}; {err}" if self.report.error else str(err)
             self.reporter.say(f"error: {err}")
 
     def run(self) -> RunReport:
