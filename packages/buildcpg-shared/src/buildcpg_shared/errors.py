@@ -74,10 +74,16 @@ _DAMAGE_MARKS = (
 )
 
 
+def is_lock_conflict(err: BaseException) -> bool:
+    """Does a DuckDB error say another process holds the file? (DuckDB's words, not a path with "lock" in it)."""
+    text = first_line(err).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
 def is_damage(err: BaseException) -> bool:
     """Does a DuckDB error mean the database file itself is corrupt or truncated?"""
     text = str(err).lower()
-    if "could not set lock" in text or "conflicting lock" in text:
+    if is_lock_conflict(err):
         return False
     return type(err).__name__ == "SerializationException" or any(mark in text for mark in _DAMAGE_MARKS)
 

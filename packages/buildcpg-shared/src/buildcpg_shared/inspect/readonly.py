@@ -17,7 +17,14 @@ from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.errors import DamagedDatabaseError, LabBusyError, StepError, first_line, is_damage
+from buildcpg_shared.errors import (
+    DamagedDatabaseError,
+    LabBusyError,
+    StepError,
+    first_line,
+    is_damage,
+    is_lock_conflict,
+)
 from buildcpg_shared.lab_lock import LabLock
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.schema import qualified, quote_ident
@@ -46,7 +53,7 @@ def _writer(lab: Lab, message: str) -> str:
 
 
 def is_lock_error(err: duckdb.Error) -> bool:
-    return "lock" in str(err).lower()
+    return is_lock_conflict(err)
 
 
 def running_run(lab: Lab) -> str | None:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.errors import DamagedDatabaseError, StepError, first_line, is_damage, os_problem
+from buildcpg_shared.errors import (
+    DamagedDatabaseError,
+    StepError,
+    first_line,
+    is_damage,
+    is_lock_conflict,
+    os_problem,
+)
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.inputs import INPUT_VERSIONS, INPUTS_SCHEMA
 from buildcpg_shared.pipeline import fingerprint
@@ -38,7 +45,7 @@ def connect_for_run(lab_name: str, database: Path, paths: LabPaths | None = None
             if is_damage(err):
                 shown = paths.shown(database) if paths else str(database)
                 raise DamagedDatabaseError(lab_name, shown, err) from err
-            locked = "lock" in str(err).lower()
+            locked = is_lock_conflict(err)
             if locked and time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
