@@ -96,12 +96,14 @@ def published_version(serving_file: Path) -> int:
     """The version of the serving copy on disk (0 when there is none or it cannot be read)."""
     if not serving_file.is_file():
         return 0
-    try:
-        with duckdb.connect(str(serving_file), read_only=True) as con:
-            row = con.execute(f"select max(version) from main.{VERSION_TABLE}").fetchone()
-    except duckdb.Error:
-        return 0
-    return int(row[0]) if row and row[0] is not None else 0
+    for table in (f"main.{VERSION_TABLE}", f"{META_SCHEMA}.serving_version"):  # the second: a copy published before
+        try:
+            with duckdb.connect(str(serving_file), read_only=True) as con:
+                row = con.execute(f"select max(version) from {table}").fetchone()
+        except duckdb.Error:
+            continue
+        return int(row[0]) if row and row[0] is not None else 0
+    return 0
 
 
 def _write_gold(
