@@ -96,7 +96,8 @@ def test_reader_sees_only_complete_versions_across_three_runs(tmp_path: Path) ->
     assert {v for v, _ in held["reads"]} == {1}  # the connection held open keeps reading its version
     seen = [v for v, _ in reopened["reads"]]
     assert seen == sorted(seen) and set(seen) == {1, 2, 3, 4}  # each new version, complete, in order
-    assert not serving.with_name(serving.name + ".tmp").exists()
+    assert sorted(p.name for p in serving.parent.iterdir()) == [serving.name]  # no temporary where BI reads
     with duckdb.connect(str(serving), read_only=True) as con:
-        schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
-    assert schemas == {"gold", "_buildcpg"}  # only gold and metadata are served
+        tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+    assert {s for s, _ in tables} == {"gold", "main"}  # only gold is served, and the version table
+    assert [t for s, t in tables if s == "main"] == ["_buildcpg_version"]
