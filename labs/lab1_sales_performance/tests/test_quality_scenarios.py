@@ -204,11 +204,10 @@ def test_a_dropped_volume_is_flagged_and_fails_the_threshold(baseline: tuple[Pat
     _, rerun = _run(lab_dir)  # nothing new: dbt is skipped, the stored score still fails the run
     assert rerun.step("transform").status == "skipped"  # type: ignore[union-attr]
     assert not rerun.ok and "below the threshold" in rerun.step("inspect").detail  # type: ignore[union-attr]
+    with duckdb.connect(str(lab_dir / "data" / ".publish" / f"{lab_dir.name}.meta.duckdb"), read_only=True) as meta:
+        first_run = meta.execute("select run_id from _buildcpg.quality_history order by scored_at limit 1").fetchone()
     with duckdb.connect(str(lab_dir / "data" / "serving" / f"{lab_dir.name}.duckdb"), read_only=True) as con:
-        assert con.execute("select version, run_id from _buildcpg.serving_version").fetchone() == (
-            1,
-            con.execute("select run_id from _buildcpg.quality_history order by scored_at limit 1").fetchone()[0],
-        )
+        assert con.execute("select version, run_id from _buildcpg_version").fetchone() == (1, first_run[0])
 
 
 def test_a_failed_transform_scores_zero_not_the_last_green_score(baseline: tuple[Path, dict], tmp_path: Path) -> None:

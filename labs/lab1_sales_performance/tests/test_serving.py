@@ -27,7 +27,7 @@ import duckdb
 serving, stop, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 
 def read(con):
-    version, tables = con.execute("select version, tables from _buildcpg.serving_version").fetchone()
+    version, tables = con.execute("select version, tables from _buildcpg_version").fetchone()
     tables = json.loads(tables)
     counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
     return version, counts == tables and len(tables) > 0
@@ -96,7 +96,8 @@ def test_reader_sees_only_complete_versions_across_three_runs(tmp_path: Path) ->
     assert {v for v, _ in held["reads"]} == {1}  # the connection held open keeps reading its version
     seen = [v for v, _ in reopened["reads"]]
     assert seen == sorted(seen) and set(seen) == {1, 2, 3, 4}  # each new version, complete, in order
-    assert not serving.with_name(serving.name + ".tmp").exists()
+    assert sorted(p.name for p in serving.parent.iterdir()) == [serving.name]  # no temporary where BI reads
     with duckdb.connect(str(serving), read_only=True) as con:
-        schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
-    assert schemas == {"gold", "_buildcpg"}  # only gold and metadata are served
+        tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+    assert {s for s, _ in tables} == {"gold", "main"}  # only gold is served, and the version table
+    assert [t for s, t in tables if s == "main"] == ["_buildcpg_version"]

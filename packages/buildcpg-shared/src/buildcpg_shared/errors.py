@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 
 class BuildCPGError(Exception):
     """Base of every error this project raises on purpose (shown without a traceback)."""
@@ -25,6 +28,16 @@ class WrongDatabaseError(BuildCPGError):
 
 class LabBusyError(BuildCPGError):
     """Another process holds the lab's write lock."""
+
+
+class DamagedDatabaseError(BuildCPGError):
+    """A lab database file is corrupt or truncated; ``buildcpg run LAB --rebuild`` moves it aside."""
+
+    def __init__(self, lab_name: str, shown_path: str, err: BaseException) -> None:
+        super().__init__(
+            f"{shown_path} is damaged ({first_line(err)}): run `buildcpg run {lab_name} --rebuild` "
+            "to move it aside and rebuild from data/raw"
+        )
 
 
 class LoadError(BuildCPGError):
@@ -52,9 +65,51 @@ def first_line(err: BaseException) -> str:
     return (str(err).splitlines() or [type(err).__name__])[0]
 
 
-def os_problem(err: OSError) -> str:
-    """A file-system error as 'path: problem' (a file where a folder must be is said in words)."""
-    where = err.filename if err.filename is not None else "?"
+# what DuckDB says of a corrupt or truncated database file (a lock conflict is never damage)
+_DAMAGE_MARKS = (
+    "could not read enough bytes",
+    "not a valid duckdb database file",
+    "checksum",
+    "corrupt database",
+)
+
+
+def is_lock_conflict(err: BaseException) -> bool:
+    """Does a DuckDB error say another process holds the file? (DuckDB's words, not a path with "lock" in it)."""
+    text = first_line(err).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
+def is_damage(err: BaseException) -> bool:
+    """Does a DuckDB error mean the database file itself is corrupt or truncated?"""
+    text = str(err).lower()
+    if is_lock_conflict(err):
+        return False
+    return type(err).__name__ == "SerializationException" or any(mark in text for mark in _DAMAGE_MARKS)
+
+
+_DUCKDB_WRITE = re.compile(r'Could not (?:write|fsync|truncate)[^"]*"(?P<path>[^"]+)"[^:]*: (?P<why>.+)$')
+
+
+def duckdb_write_problem(err: BaseException) -> str | None:
+    """DuckDB's failed write of a file (a full disk) as 'could not write <path>: <problem>', else None."""
+    found = _DUCKDB_WRITE.search(first_line(err))
+    return f"could not write {found['path']}: {found['why']}" if found else None
+
+
+def write_problem(err: BaseException, path: Path | str) -> str:
+    """A failed write as 'could not write <path>: <problem>' (an OSError, or DuckDB's IO error of a file)."""
+    if isinstance(err, OSError):
+        return f"could not write {os_problem(err, path)}"
+    return duckdb_write_problem(err) or f"could not write {path}: {first_line(err)}"
+
+
+def os_problem(err: OSError, path: Path | str | None = None) -> str:
+    """A file-system error as 'path: problem' (a file where a folder must be is said in words).
+
+    ``path`` names the file when the OS error does not (a failed write of an open file has no name).
+    """
+    where = err.filename if err.filename is not None else (path if path is not None else "?")
     if isinstance(err, FileExistsError | NotADirectoryError):
         return f"{where}: a file is in the way where a folder must be"
     return f"{where}: {err.strerror or err}"

@@ -80,7 +80,9 @@ class LabLock:
                 "wait for it to finish or pass --wait SECONDS"
             ) from None
         except OSError as err:
-            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
+            raise StepError(
+                f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err, self.lock_file)}"
+            ) from err
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -90,8 +92,11 @@ class LabLock:
         try:
             self.holder_file.write_text(json.dumps(info), encoding="utf-8")
         except OSError as err:
+            self.holder_file.unlink(missing_ok=True)  # a half-written holder would name nobody
             self._lock.release()
-            raise StepError(f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err)}") from err
+            raise StepError(
+                f"lab {self.lab_name}: cannot take the lab lock: {os_problem(err, self.holder_file)}"
+            ) from err
         self._acquired_at = time.monotonic()
         return self
 

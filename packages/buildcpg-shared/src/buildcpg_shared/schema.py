@@ -12,6 +12,8 @@ META_SCHEMA = "_buildcpg"  # platform metadata: ledger, state, identity, quality
 RAW_SCHEMA = "raw"  # typed rows of the raw files (written by Load)
 QUARANTINE_SCHEMA = "quarantine"  # rows Load rejected, with the reason
 GOLD_SCHEMA = "gold"  # dbt marts: what the lab serves
+# the one table of a serving copy beside gold (schema main): lab, version, run_id, published_at, tables
+SERVING_VERSION_TABLE = "_buildcpg_version"
 # "now" as a naive UTC TIMESTAMP: every time a lab database stores (_loaded_at, ledger, quality,
 # publish) is UTC, whatever the machine's time zone (dbt's source freshness reads naive times as UTC;
 # ``current_timestamp::timestamp`` would give the local wall clock)

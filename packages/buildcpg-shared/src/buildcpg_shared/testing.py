@@ -29,7 +29,7 @@ _BUILD_OUTPUTS = (
     ".buildcpg.*",
     "__pycache__",
 )
-_IGNORE = shutil.ignore_patterns(*_BUILD_OUTPUTS, "serving")
+_IGNORE = shutil.ignore_patterns(*_BUILD_OUTPUTS, "serving", ".publish", "damaged")
 
 
 def _tracked_files(folder: Path) -> set[Path] | None:

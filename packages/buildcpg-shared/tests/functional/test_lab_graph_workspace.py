@@ -43,7 +43,7 @@ def _input_versions(root: Path) -> dict[str, int]:
 
 def _serving_version(root: Path, lab: str) -> int:
     with duckdb.connect(str(root / "labs" / lab / "data" / "serving" / f"{lab}.duckdb"), read_only=True) as con:
-        return int(con.execute("select version from _buildcpg.serving_version").fetchone()[0])
+        return int(con.execute("select version from _buildcpg_version").fetchone()[0])
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from buildcpg_shared.errors import is_damage
 from buildcpg_shared.testing import cli_env, run_cli
 
 LAB = "lab9_tiny"
@@ -80,3 +81,41 @@ def test_report_to_an_unwritable_place_is_one_line(tiny_lab: Path) -> None:
     (root / "blocker").write_text("a file, not a folder\n")
     report = run_cli(root, "report", "--out", str(root / "blocker" / "report.html"))
     _one_line_error(report, 2, str(root / "blocker"))
+
+
+HOLD_DUCKDB = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])  # a writer that knows nothing of the lab lock (a BI tool, an IDE)
+print("held", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_lock_is_no_damage_and_check_names_a_damaged_database(tiny_lab: Path) -> None:
+    assert _run_lab(tiny_lab).returncode == 0
+    root, database = tiny_lab.parents[1], tiny_lab / "data" / f"{LAB}.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_DUCKDB, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(duckdb.Error) as locked:
+            duckdb.connect(str(database), read_only=True)
+        assert "lock" in str(locked.value) and not is_damage(locked.value)
+        inspect = run_cli(root, "inspect", LAB)
+        assert inspect.returncode == 0 and "is damaged" not in inspect.stdout + inspect.stderr  # the serving copy
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    with open(database, "r+b") as handle:
+        handle.truncate(database.stat().st_size // 10)  # its catalog is gone
+    with pytest.raises(duckdb.Error) as broken:
+        duckdb.connect(str(database), read_only=True)
+    assert is_damage(broken.value)
+    damaged = f"labs/{LAB}/data/{LAB}.duckdb is damaged ("
+    check = run_cli(root, "check", LAB)
+    _one_line_error(check, 2, damaged, f"run `buildcpg run {LAB} --rebuild`")
+    dry = run_cli(root, "run", LAB, "--dry-run", "--no-sync", COLUMNS="400")  # wide: the plan's cells stay whole
+    _one_line_error(dry, 0, f"unknown (labs/{LAB}/data/{LAB}.duckdb is damaged: run with --rebuild)")

@@ -235,7 +235,7 @@ def test_publish_swaps_the_file_and_a_held_reader_keeps_its_version(tmp_path: Pa
     assert first.tables == {"gold.t": 10}
     probe = (
         "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); q = "
-        "'select version, (select count(*) from gold.t) from _buildcpg.serving_version'; "
+        "'select version, (select count(*) from gold.t) from _buildcpg_version'; "
         "print(c.execute(q).fetchone(), flush=True); sys.stdin.readline(); print(c.execute(q).fetchone(), flush=True)"
     )
     held = subprocess.Popen(
@@ -251,6 +251,7 @@ def test_publish_swaps_the_file_and_a_held_reader_keeps_its_version(tmp_path: Pa
     held.wait(timeout=30)
     con.close()
     with duckdb.connect(str(serving), read_only=True) as reader:
-        assert reader.execute("select version, run_id from _buildcpg.serving_version").fetchone() == (2, "r2")
+        assert reader.execute("select version, run_id from _buildcpg_version").fetchone() == (2, "r2")
         assert reader.execute("select count(*) from gold.t").fetchone() == (15,)
     assert sorted(p.name for p in serving.parent.iterdir()) == ["lab.duckdb"]  # no temp file left
+    assert sorted(p.name for p in (tmp_path / ".publish").iterdir()) == []  # temporaries are built here

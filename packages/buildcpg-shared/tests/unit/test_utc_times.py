@@ -35,8 +35,8 @@ def test_loaded_at_ledger_quarantine_and_publish_are_utc(tiny_lab: Path, load_pe
         assert _near_utc_now(con.execute(sql).fetchone()[0]), sql
     con.execute("create schema gold")
     con.execute("create table gold.t as select 1 as x")
-    serving = tmp_path / "serving.duckdb"
+    serving = tmp_path / "serving" / "lab.duckdb"
     publish(con, serving, lab="lab9_tiny", run_id="r", version=1)
     with duckdb.connect(str(serving), read_only=True) as served:
-        published = served.execute("select published_at from _buildcpg.serving_version").fetchone()[0]
+        published = served.execute("select published_at from _buildcpg_version").fetchone()[0]
     assert _near_utc_now(published)

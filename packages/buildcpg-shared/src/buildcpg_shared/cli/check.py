@@ -14,11 +14,11 @@ import duckdb
 import typer
 
 from buildcpg_shared.cli.params import all_option, every_lab_unless_named
-from buildcpg_shared.errors import BuildCPGError, LabBusyError, first_line
+from buildcpg_shared.errors import BuildCPGError, LabBusyError, first_line, is_damage
 from buildcpg_shared.ingest.check import marker_path
 from buildcpg_shared.ingest.ledger import read_ledger_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
-from buildcpg_shared.inspect.readonly import check_data_folder, running_run
+from buildcpg_shared.inspect.readonly import check_data_folder, damaged, running_run
 from buildcpg_shared.registry import Workspace
 
 
@@ -48,8 +48,9 @@ def check_command(
             continue
         except duckdb.Error as err:  # a database that is no DuckDB file, or a folder in its place
             errors += 1
-            why = first_line(err)
-            print(f"{lab.name}: error: cannot read {lab.paths.database()}: {why}", file=sys.stderr, flush=True)
+            database = lab.paths.database()
+            line = str(damaged(lab, err)) if is_damage(err) else f"cannot read {database}: {first_line(err)}"
+            print(f"{lab.name}: error: {line}", file=sys.stderr, flush=True)
             continue
         to_load += len(plan.pending)
         errors += len(plan.unreadable) + len(plan.invalid)

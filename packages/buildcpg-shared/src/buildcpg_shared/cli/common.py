@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
-from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.inspect.readonly import LabReader, open_lab
+from buildcpg_shared.errors import BuildCPGError, is_damage
+from buildcpg_shared.inspect.readonly import LabReader, damaged, open_lab
 from buildcpg_shared.inspect.render import FORMATS
 from buildcpg_shared.registry import Lab, Workspace
 
@@ -54,5 +54,9 @@ def read_lab(lab_name: str, fmt: str) -> Iterator[tuple[Lab, LabReader]]:
         if reader.note:
             err_console.print(f"[yellow]{reader.note}[/yellow]")
         yield lab, reader
+    except Exception as err:
+        if reader.source == "database" and is_damage(err):  # a damaged block found while reading
+            raise damaged(lab, err) from err
+        raise
     finally:
         reader.close()

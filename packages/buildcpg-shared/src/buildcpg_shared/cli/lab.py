@@ -42,7 +42,9 @@ def _steps(value: str) -> tuple[str, ...]:
 
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The run's options from ``buildcpg-lab run``'s arguments (``RunOptions.to_argv`` is the inverse)."""
-    return RunOptions(steps=args.steps, full_refresh=args.full_refresh, wait=args.wait, threads=args.threads)
+    return RunOptions(
+        steps=args.steps, full_refresh=args.full_refresh, rebuild=args.rebuild, wait=args.wait, threads=args.threads
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -58,6 +60,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _lab(args),
         steps=options.steps,
         full_refresh=options.full_refresh,
+        rebuild=options.rebuild,
         wait=options.wait,
         events=args.events,
         threads=options.threads,
@@ -70,9 +73,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(delivery_line(delivery_dict(delivery)))
     if outcome.note:
         print(f"[{report.lab}] note: {outcome.note}", file=sys.stderr)
+    said = report.error.startswith(("lab ", report.lab, f"labs/{report.lab}/"))  # the error line named it
     print(
         f"[{report.lab}] {report.status.upper()} in {report.duration_s:.2f}s"
-        + (f": {report.error}" if report.error and not report.error.startswith(("lab ", report.lab)) else "")
+        + (f": {report.error}" if report.error and not said else "")
     )
     return 0 if report.ok else (3 if report.status == Status.BUSY else 1)
 
@@ -152,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps", type=_steps, default=STEP_NAMES, help="comma-separated subset of: " + ",".join(STEP_NAMES)
     )
     run.add_argument("--full-refresh", action="store_true", help="reload every raw file and rebuild every model")
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="move the lab database (a damaged one) aside to data/damaged/ and rebuild it from data/raw",
+    )
     run.add_argument(
         "--wait",
         type=float,

@@ -84,6 +84,9 @@ def run_command(
         ",".join(STEP_NAMES), "--steps", help="comma-separated subset of " + ",".join(STEP_NAMES)
     ),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="reload every raw file and rebuild every model"),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="move a damaged lab database aside to data/damaged/ and rebuild it from data/raw"
+    ),
     wait: float = typer.Option(
         0.0, "--wait", help="seconds to wait for a lab that is already running (default: refuse)"
     ),
@@ -129,7 +132,7 @@ def run_command(
         sync_stale(workspace, selected, console.print)
     jobs = jobs or min(len(selected), os.cpu_count() or 1)
     threads = dbt_threads(min(jobs, len(selected)))  # the cores, shared among the labs running at once
-    options = RunOptions(steps=chosen, full_refresh=full_refresh, wait=wait, threads=threads)
+    options = RunOptions(steps=chosen, full_refresh=full_refresh, rebuild=rebuild, wait=wait, threads=threads)
     progress = new_progress(selected)
     stop_children_on_signals()  # SIGTERM/SIGINT/SIGHUP: the lab processes stop too, then the summary
     recorder = RunRecorder(workspace, " ".join(["buildcpg", *sys.argv[1:]])[:500], len(selected))

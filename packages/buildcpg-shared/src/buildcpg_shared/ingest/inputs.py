@@ -25,11 +25,18 @@ import duckdb
 from buildcpg_shared.config.lab_config import InputConfig, LabConfig
 from buildcpg_shared.errors import first_line
 from buildcpg_shared.registry.paths import LabPaths
-from buildcpg_shared.schema import GOLD_SCHEMA, META_SCHEMA, UTC_NOW_SQL, quote_ident, table_exists
+from buildcpg_shared.schema import (
+    GOLD_SCHEMA,
+    META_SCHEMA,
+    SERVING_VERSION_TABLE,
+    UTC_NOW_SQL,
+    quote_ident,
+    table_exists,
+)
 
 INPUTS_SCHEMA = "inputs"  # other labs' published tables, copied at Load
 INPUT_VERSIONS = f"{META_SCHEMA}.input_versions"
-_SERVING_VERSION = f"{META_SCHEMA}.serving_version"
+_SERVING_VERSION = f"main.{SERVING_VERSION_TABLE}"  # in the upstream's serving copy
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ def _published(
             "select schema_name, table_name from duckdb_tables() where database_name = ?", [alias]
         ).fetchall()
     }
-    if (META_SCHEMA, "serving_version") not in tables:
+    if ("main", SERVING_VERSION_TABLE) not in tables:
         return None, f"{where}: its serving copy has no version table (an older publish): run {spec.lab} again"
     if (GOLD_SCHEMA, spec.table_name) not in tables:
         published = ", ".join(sorted(f"{s}.{t}" for s, t in tables if s == GOLD_SCHEMA)) or "none"

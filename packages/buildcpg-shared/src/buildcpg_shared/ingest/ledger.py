@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.errors import LabBusyError
+from buildcpg_shared.errors import LabBusyError, is_lock_conflict
 from buildcpg_shared.schema import META_SCHEMA, UTC_NOW_SQL, table_exists
 
 LEDGER = f"{META_SCHEMA}.ledger"
@@ -120,7 +120,7 @@ def read_ledger_file(database: Path, lab_name: str) -> dict[str, LedgerEntry]:
     try:
         con = duckdb.connect(str(database), read_only=True)
     except duckdb.IOException as err:
-        if "lock" in str(err).lower():
+        if is_lock_conflict(err):
             raise LabBusyError(
                 f"lab {lab_name} is being written by a run right now ({database.name} is locked); "
                 "check again when it finishes"

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from buildcpg_shared.config import SourceConfig
-from buildcpg_shared.errors import LoadError
+from buildcpg_shared.errors import LoadError, duckdb_write_problem, is_damage
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import RawFile, escape_problem
 from buildcpg_shared.ingest.encoding import duckdb_encoding, utf8_readable
@@ -339,9 +339,11 @@ def _load(
         con.execute("commit")
     except duckdb.Error as err:
         con.execute("rollback")
+        if is_damage(err):  # the lab database, not this file: the run says so in one line (--rebuild)
+            raise
         if fast and read.conversions:  # most likely a value that does not fit: the ordered path says which
             raise _NeedsOrderedRead from err
-        first = str(err).strip().splitlines()[0]
+        first = duckdb_write_problem(err) or str(err).strip().splitlines()[0]  # a full disk: the file and why
         raise LoadError(f"data/raw/{raw.rel}: could not be loaded into raw.{raw.source}: {first}") from err
     except BaseException:
         con.execute("rollback")

@@ -6,7 +6,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from buildcpg_shared.errors import BuildCPGError, first_line
+from buildcpg_shared.errors import BuildCPGError, first_line, is_damage, is_lock_conflict
 from buildcpg_shared.ingest.check import scan
 from buildcpg_shared.ingest.ledger import arrival_order, read_ledger
 from buildcpg_shared.inspect.readonly import running_run
@@ -31,8 +31,10 @@ def pending_files(lab: Lab, *, full_refresh: bool = False) -> str:
         plan = scan(lab.paths.raw_dir, lab.config, known)
         plan.arrival = arrival  # the order the run would load them in
     except duckdb.Error as err:
-        if "lock" in str(err).lower():
+        if is_lock_conflict(err):
             return "unknown (database busy)"
+        if is_damage(err):
+            return f"unknown ({lab.paths.shown(database)} is damaged: run with --rebuild)"
         return f"unknown (cannot read {database}: {first_line(err)})"
     except BuildCPGError as err:
         return f"unknown ({err})"

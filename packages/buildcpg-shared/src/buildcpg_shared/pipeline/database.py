@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.errors import StepError, first_line, os_problem
+from buildcpg_shared.errors import (
+    DamagedDatabaseError,
+    StepError,
+    first_line,
+    is_damage,
+    is_lock_conflict,
+    os_problem,
+)
 from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.inputs import INPUT_VERSIONS, INPUTS_SCHEMA
 from buildcpg_shared.pipeline import fingerprint
+from buildcpg_shared.registry.paths import LabPaths
 from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
 
 CONNECT_WAIT_S = 30.0  # how long a run waits for a reader that opened the database just before it
 
 
-def connect_for_run(lab_name: str, database: Path) -> duckdb.DuckDBPyConnection:
+def connect_for_run(lab_name: str, database: Path, paths: LabPaths | None = None) -> duckdb.DuckDBPyConnection:
     """Open the lab database for writing; wait a little for a reader that opened it just before the run.
 
     CLI readers never open the file while the lab lock is held, but one may have opened it an
@@ -32,7 +42,10 @@ def connect_for_run(lab_name: str, database: Path) -> duckdb.DuckDBPyConnection:
             con = duckdb.connect(str(database))
             break
         except duckdb.Error as err:
-            locked = "lock" in str(err).lower()
+            if is_damage(err):
+                shown = paths.shown(database) if paths else str(database)
+                raise DamagedDatabaseError(lab_name, shown, err) from err
+            locked = is_lock_conflict(err)
             if locked and time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
@@ -67,3 +80,23 @@ def reset_for_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def move_aside(paths: LabPaths, database: Path) -> Path | None:
+    """``--rebuild``: move the database (and its .wal) to data/damaged/<name>.<UTC stamp>.duckdb; never delete.
+
+    Returns where it went, or None when there was no database. Same file system, so a rename.
+    """
+    if not database.exists():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = paths.damaged_dir / f"{database.stem}.{stamp}{database.suffix}"
+    wal = database.with_name(database.name + ".wal")
+    try:
+        paths.damaged_dir.mkdir(parents=True, exist_ok=True)
+        if wal.exists():
+            os.replace(wal, target.with_name(target.name + ".wal"))
+        os.replace(database, target)
+    except OSError as err:
+        raise StepError(f"{paths.name}: cannot move the database aside for --rebuild: {os_problem(err)}") from err
+    return target

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from buildcpg_shared.errors import StepError
 from buildcpg_shared.run_record import EndEvent, LabRunRecord, Status, StepRecord, lab_status, run_error
 
 
@@ -88,14 +89,19 @@ class RunReport:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temporary beside ``path``; on a failed write (a full disk) no temporary stays."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise StepError(f"could not write {path}: {err.strerror or err}") from err
 
 
 def write_last_run(path: Path, report: RunReport) -> None:
-    """Stamp the end time and write the report (never raises: a full disk must not hide the run's outcome)."""
+    """Stamp the end time and write the report; StepError (one line) when the write fails."""
     report.finished_at = now_utc()
-    with contextlib.suppress(OSError):
-        _write_json_atomic(path, report.to_dict())
+    _write_json_atomic(path, report.to_dict())

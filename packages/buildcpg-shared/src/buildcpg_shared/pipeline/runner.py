@@ -10,16 +10,17 @@ This module only sequences: the steps are in ``run_steps/``, what the run prints
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterable
 
 import duckdb
 
-from buildcpg_shared.errors import BuildCPGError, LabBusyError
+from buildcpg_shared.errors import BuildCPGError, DamagedDatabaseError, LabBusyError, is_damage
 from buildcpg_shared.lab_lock import LabLock
 from buildcpg_shared.pipeline import fingerprint
-from buildcpg_shared.pipeline.database import connect_for_run, reset_for_full_refresh
+from buildcpg_shared.pipeline.database import connect_for_run, move_aside, reset_for_full_refresh
 from buildcpg_shared.pipeline.dbt_invoke import DbtSession
 from buildcpg_shared.pipeline.guard import check_database_location, check_identity
 from buildcpg_shared.pipeline.reporter import RunReporter
@@ -46,6 +47,7 @@ class LabRunner:
         *,
         steps: Iterable[str] = STEP_NAMES,
         full_refresh: bool = False,
+        rebuild: bool = False,
         wait: float = 0.0,
         events: bool = False,
         threads: int | None = None,
@@ -54,7 +56,8 @@ class LabRunner:
         self.lab = lab
         self.paths = lab.paths
         self.steps = [s for s in STEP_NAMES if s in set(steps)]
-        self.full_refresh = full_refresh
+        self.rebuild = rebuild  # move the database aside first, then build a new one from data/raw
+        self.full_refresh = full_refresh or rebuild
         self.wait = wait
         self.threads = threads  # dbt threads; None: the machine's cores (dbt_invoke.dbt_threads)
         self.database = self.paths.database()
@@ -88,7 +91,11 @@ class LabRunner:
         same database instance, so the file stays locked by this run from Check to Publish and no
         reader (or other writer) can slip in between two steps.
         """
-        con = connect_for_run(self.lab.name, self.database)
+        if self.rebuild:
+            moved = move_aside(self.paths, self.database)
+            if moved is not None:
+                self.reporter.say(f"moved {self.paths.shown(self.database)} aside to {self.paths.shown(moved)}")
+        con = connect_for_run(self.lab.name, self.database, self.paths)
         try:
             self._steps_on(con, set(self.steps))
         finally:
@@ -162,7 +169,17 @@ class LabRunner:
     def record_stopped(self, reason: str) -> None:
         """Record a run stopped from outside before it could end itself (then the process exits)."""
         self.report.status, self.report.error = Status.FAILED, f"interrupted ({reason})"
-        write_last_run(self.paths.last_run_file, self.report)
+        with contextlib.suppress(BuildCPGError):  # already failed; the process exits non-zero anyway
+            write_last_run(self.paths.last_run_file, self.report)
+
+    def _write_last_run(self) -> None:
+        """Write last_run.json; a write that fails (a full disk) fails the run with its one line."""
+        try:
+            write_last_run(self.paths.last_run_file, self.report)
+        except BuildCPGError as err:
+            self.report.status = Status.FAILED
+            self.report.error = f"{self.report.error}; {err}" if self.report.error else str(err)
+            self.reporter.say(f"error: {err}")
 
     def run(self) -> RunReport:
         """Run the selected steps under the lab lock; never raises for a failed step."""
@@ -187,9 +204,13 @@ class LabRunner:
             say(f"error: {err}")
         except Exception as err:  # an unexpected bug: still record the run as failed, then re-raise
             self.report.status = Status.FAILED
-            self.report.error = f"internal error: {type(err).__name__}: {err}"
-            say(f"error: {self.report.error}")
-            raise
+            if is_damage(err):  # a corrupt or truncated database found mid-run: one line, no traceback
+                self.report.error = str(DamagedDatabaseError(self.lab.name, self.paths.shown(self.database), err))
+                say(f"error: {self.report.error}")
+            else:
+                self.report.error = f"internal error: {type(err).__name__}: {err}"
+                say(f"error: {self.report.error}")
+                raise
         except KeyboardInterrupt as err:  # Ctrl-C, SIGTERM/SIGHUP, or the parent gone (pipeline.parent)
             why = self.stop_reason or (f"received {err.args[0]}" if err.args else "Ctrl-C")
             self.report.status = Status.FAILED
@@ -201,6 +222,6 @@ class LabRunner:
                 # stopped from outside, and the interrupt surfaced as a step failure (e.g. inside dbt)
                 self.report.error = f"interrupted ({self.stop_reason}); {self.report.error}"
             if not busy:  # the holder writes its own record; do not overwrite it
-                write_last_run(self.paths.last_run_file, self.report)
+                self._write_last_run()
             self.reporter.ended()
         return self.report

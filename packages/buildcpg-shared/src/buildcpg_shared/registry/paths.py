@@ -62,6 +62,21 @@ class LabPaths:
         return self.data_dir / "serving" / f"{self.name}.duckdb"
 
     @property
+    def publish_dir(self) -> Path:
+        """Publish's own files, outside the folder BI tools read: temporaries and the readers' metadata."""
+        return self.data_dir / ".publish"
+
+    @property
+    def serving_meta_file(self) -> Path:
+        """The platform metadata published beside the serving copy (quality, tests, ledger) for CLI readers."""
+        return self.publish_dir / f"{self.name}.meta.duckdb"
+
+    @property
+    def damaged_dir(self) -> Path:
+        """Where ``--rebuild`` moves a damaged database (never deleted)."""
+        return self.data_dir / "damaged"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / ".buildcpg.lock"
 
@@ -73,6 +88,13 @@ class LabPaths:
     def template_record(self) -> Path:
         """What ``new-lab`` rendered (context and file digests), read by ``upgrade-lab``; committed."""
         return self.root / ".buildcpg-template.json"
+
+    def shown(self, path: Path) -> str:
+        """A path of this lab as a person reads it: ``labs/<lab>/…`` from the workspace root."""
+        try:
+            return str(path.resolve().relative_to(self.root.parent.parent))
+        except ValueError:
+            return str(path)
 
     @property
     def db_env_var(self) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.inspect.readonly import open_lab
+from buildcpg_shared.errors import BuildCPGError, DamagedDatabaseError, is_damage
+from buildcpg_shared.inspect.readonly import damaged, open_lab
 from buildcpg_shared.quality import store
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.history import test_history
@@ -63,15 +63,24 @@ def collect_lab(lab: Lab, history_limit: int = 30, recorded: LabRunRecord | None
         "freshness": [],
         "test_history": {"runs": [], "tests": []},
         "broken": bool(broken),
+        "damaged": False,
     }
     if broken:
         data["note"] = broken
         return data
     try:
-        reader = open_lab(lab)
+        _read_lab(lab, data, history_limit)
+    except DamagedDatabaseError as err:  # shown as a failed lab with that reason; the other labs render
+        data["note"] = str(err)
+        data["damaged"] = True
     except BuildCPGError as err:
         data["note"] = str(err)
-        return data
+    return data
+
+
+def _read_lab(lab: Lab, data: dict[str, Any], history_limit: int) -> None:
+    """Fill ``data`` from the lab database (or the serving copy while a run writes it)."""
+    reader = open_lab(lab)
     try:
         data["note"] = reader.note
         data["latest"] = store.latest(reader.con)
@@ -80,6 +89,9 @@ def collect_lab(lab: Lab, history_limit: int = 30, recorded: LabRunRecord | None
         data["quarantine"] = store.quarantine_by_reason(reader.con)
         data["freshness"] = store.freshness(reader.con)
         data["test_history"] = test_history(reader.con)
+    except Exception as err:
+        if reader.source == "database" and is_damage(err):  # a damaged block found while reading
+            raise damaged(lab, err) from err
+        raise
     finally:
         reader.close()
-    return data

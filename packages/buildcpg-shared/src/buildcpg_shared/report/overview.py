@@ -17,7 +17,8 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     amber: list[str] = []
     run: LabRunRecord | None = data.get("last_run")
     published: PublishedVersion | None = data.get("published")
-    if data.get("broken"):
+    unreadable = data.get("broken") or data.get("damaged")  # a broken lab.yaml or a damaged database
+    if unreadable:
         red.append(data["note"])
     if run is None:
         amber.append("never run")
@@ -50,7 +51,7 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     incidents = list(health.open_incidents) if health else []
     if incidents:
         red.append(f"open incident: {', '.join(incidents)}")
-    if data.get("note") and not data.get("broken"):
+    if data.get("note") and not unreadable:
         amber.append(data["note"])
     return {
         "status": RED if red else (AMBER if amber else GREEN),

@@ -1,28 +1,45 @@
 """Publish a lab's gold tables to ``data/serving/<lab>.duckdb``, swapped in atomically.
 
-The copy is written to ``<lab>.duckdb.tmp`` through DuckDB ``ATTACH`` and then renamed over the
-serving file with ``os.replace`` (atomic on macOS and Linux). A BI tool or the ``duckdb`` CLI
-that holds the serving file open keeps reading the complete version it opened; the next open sees
-the complete new one. Nobody ever sees half a publish, and a reader never blocks the lab's run.
+The serving copy holds the gold tables and one table ``_buildcpg_version`` (lab, version, run id,
+publish time, tables: what labs reading this one record). The platform metadata CLI readers need
+while a run writes the lab (quality history, test results, ledger, snapshots, quarantine summary)
+goes to a second file outside the folder BI tools read, ``data/.publish/<lab>.meta.duckdb``.
+
+Both are written as temporaries in ``data/.publish/`` through DuckDB ``ATTACH`` and renamed into
+place with ``os.replace`` (atomic on macOS and Linux; same file system). A BI tool that holds the
+serving file open keeps reading the complete version it opened; the next open sees the complete new
+one. A publish that fails (a full disk) removes its temporaries and leaves the previous copies as
+they were, so the serving folder never holds anything but the served file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.errors import StepError, first_line, os_problem
+from buildcpg_shared.errors import StepError, write_problem
 from buildcpg_shared.inspect.inspector import DataInspector
 from buildcpg_shared.quality.store import QUARANTINE_SUMMARY, quarantine_summary_sql
-from buildcpg_shared.schema import GOLD_SCHEMA, META_SCHEMA, UTC_NOW_SQL, qualified, quote_ident
+from buildcpg_shared.schema import (
+    GOLD_SCHEMA,
+    META_SCHEMA,
+    SERVING_VERSION_TABLE,
+    UTC_NOW_SQL,
+    qualified,
+    quote_ident,
+)
 
-VERSION_TABLE = f"{META_SCHEMA}.serving_version"
+VERSION_TABLE = SERVING_VERSION_TABLE  # the one table of the serving copy that is not gold (schema main)
 _ALIAS = "buildcpg_serving"
-# Metadata copied along, so `buildcpg quality` / `report` can read the serving copy while a run writes.
+_META_ALIAS = "buildcpg_serving_meta"
+# Metadata published for `buildcpg quality` / `inspect` / `report` while a run writes the lab.
 _META_TABLES = ("quality_history", "test_results", "ledger", "inspect_snapshots")
 
 
@@ -43,63 +60,105 @@ def publish(
     run_id: str,
     version: int,
     schema: str = GOLD_SCHEMA,
+    meta_file: Path | None = None,
+    work_dir: Path | None = None,
 ) -> PublishResult:
-    """Copy every table and view of ``schema`` (plus quality metadata) as tables to the serving file, atomically.
+    """Copy every table and view of ``schema`` as tables to the serving file (and metadata to ``meta_file``).
 
-    A file-system fault (a file where the serving folder must be, a full disk) is one line; the
-    lab database and the previous serving copy are untouched.
+    Temporaries go to ``work_dir`` (default: ``.publish`` beside the serving folder). A file-system
+    fault (a file where the serving folder must be, a full disk) is one line; the lab database and
+    the previous copies are untouched and no temporary stays behind.
     """
+    work = work_dir or serving_file.parent.parent / ".publish"
+    temps = [work / f"{serving_file.name}.tmp"] + ([work / f"{meta_file.name}.tmp"] if meta_file else [])
+    writing = serving_file
     try:
-        return _publish(con, serving_file, lab=lab, run_id=run_id, version=version, schema=schema)
-    except OSError as err:
-        raise StepError(f"cannot write the serving copy {serving_file}: {os_problem(err)}") from err
-    except duckdb.IOException as err:
-        raise StepError(f"cannot write the serving copy {serving_file}: {first_line(err)}") from err
+        _remove([*temps, serving_file.with_name(serving_file.name + ".tmp")])  # left by a killed publish
+        serving_file.parent.mkdir(parents=True, exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
+        counts = _write_gold(con, temps[0], lab=lab, run_id=run_id, version=version, schema=schema)
+        if meta_file is not None:
+            writing = meta_file
+            _write_meta(con, temps[1])
+            os.replace(temps[1], meta_file)
+        writing = serving_file
+        _replace(temps[0], serving_file)
+    except (OSError, duckdb.IOException) as err:
+        _remove(temps)
+        raise StepError(f"cannot publish the serving copy: {write_problem(err, writing)}") from err
+    except BaseException:
+        _remove(temps)
+        raise
+    return PublishResult(serving_file, version, counts)
 
 
-def _publish(
-    con: duckdb.DuckDBPyConnection, serving_file: Path, *, lab: str, run_id: str, version: int, schema: str
-) -> PublishResult:
-    serving_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = serving_file.with_name(serving_file.name + ".tmp")
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        leftover.unlink(missing_ok=True)  # a publish killed half-way left it: never served
-    inspector = DataInspector(con)
-    tables = [t for _, t in inspector.tables([schema])]  # a gold view (lab.yaml gold:) is copied as a table
-    meta = {t for _, t in inspector.tables([META_SCHEMA])}
+def _write_gold(
+    con: duckdb.DuckDBPyConnection, tmp: Path, *, lab: str, run_id: str, version: int, schema: str
+) -> dict[str, int]:
+    """The serving copy as a temporary: gold tables (a gold view becomes a table) and the version table."""
+    tables = [t for _, t in DataInspector(con).tables([schema])]
     counts: dict[str, int] = {}
-    con.execute(f"attach {_sql_str(str(tmp))} as {_ALIAS}")
-    try:
+    with _attached(con, tmp, _ALIAS):
         con.execute(f"create schema {_ALIAS}.{quote_ident(schema)}")
-        con.execute(f"create schema {_ALIAS}.{META_SCHEMA}")
         for table in tables:
             src, dst = qualified(schema, table), f"{_ALIAS}.{qualified(schema, table)}"
             con.execute(f"create table {dst} as select * from {src}")
             row = con.execute(f"select count(*) from {dst}").fetchone()
             counts[f"{schema}.{table}"] = int(row[0]) if row else 0
-        for table in _META_TABLES:
-            if table in meta:
-                con.execute(f"create table {_ALIAS}.{META_SCHEMA}.{table} as select * from {META_SCHEMA}.{table}")
-        summary = quarantine_summary_sql(con)
-        if summary is not None:
-            con.execute(f"create table {_ALIAS}.{QUARANTINE_SUMMARY} as {summary}")
         con.execute(
-            f"create table {_ALIAS}.{VERSION_TABLE} as select ? as lab, ? as version, ? as run_id, "
+            f"create table {_ALIAS}.main.{VERSION_TABLE} as select ? as lab, ? as version, ? as run_id, "
             f"{UTC_NOW_SQL} as published_at, ?::json as tables",
             [lab, version, run_id, json.dumps(counts)],
         )
-        con.execute(f"checkpoint {_ALIAS}")
+    return counts
+
+
+def _write_meta(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """The readers' metadata as a temporary: quality, tests, ledger, snapshots, quarantine summary."""
+    meta = {t for _, t in DataInspector(con).tables([META_SCHEMA])}
+    with _attached(con, tmp, _META_ALIAS):
+        con.execute(f"create schema {_META_ALIAS}.{META_SCHEMA}")
+        for table in _META_TABLES:
+            if table in meta:
+                con.execute(f"create table {_META_ALIAS}.{META_SCHEMA}.{table} as select * from {META_SCHEMA}.{table}")
+        summary = quarantine_summary_sql(con)
+        if summary is not None:
+            con.execute(f"create table {_META_ALIAS}.{QUARANTINE_SUMMARY} as {summary}")
+
+
+@contextmanager
+def _attached(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> Iterator[None]:
+    """``ATTACH`` a new file for the ``with`` block; checkpointed when the block succeeds, always detached."""
+    con.execute(f"attach {_sql_str(str(path))} as {alias}")
+    done = False
+    try:
+        yield
+        con.execute(f"checkpoint {alias}")
+        done = True
     finally:
-        con.execute(f"detach {_ALIAS}")
+        try:
+            con.execute(f"detach {alias}")
+        except duckdb.Error:
+            if done:
+                raise  # otherwise the first error is the one to tell
+
+
+def _replace(tmp: Path, serving_file: Path) -> None:
     try:
         os.replace(tmp, serving_file)
     except PermissionError as err:  # Windows: a file held open by a reader cannot be replaced
-        tmp.unlink(missing_ok=True)
         raise StepError(
             f"{serving_file}: cannot replace the serving copy ({err.strerror}); a reader holds it open on a "
             "system that locks open files. Close it; the next run publishes again"
         ) from err
-    return PublishResult(serving_file, version, counts)
+
+
+def _remove(files: list[Path]) -> None:
+    """Remove temporaries and their .wal (a failed or killed publish); a removal that fails is left."""
+    for path in files:
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
 
 
 def _sql_str(value: str) -> str:

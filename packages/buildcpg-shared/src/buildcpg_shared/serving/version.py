@@ -9,9 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from buildcpg_shared.schema import META_SCHEMA
+from buildcpg_shared.schema import META_SCHEMA, SERVING_VERSION_TABLE
 
-_VERSION = f"{META_SCHEMA}.serving_version"
+# where the version row is: today's copies, then copies published before the serving copy held gold only
+_VERSION_TABLES = (f"main.{SERVING_VERSION_TABLE}", f"{META_SCHEMA}.serving_version")
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,19 @@ def published_version(serving_file: Path) -> PublishedVersion | None:
     """The version BI reads from ``serving_file``, or None when nothing is published (or it is unreadable)."""
     if not serving_file.is_file():
         return None
-    try:
-        with duckdb.connect(str(serving_file), read_only=True) as con:
-            row = con.execute(
-                f"select version, run_id, strftime(published_at, '%Y-%m-%dT%H:%M:%S+00:00'), tables from {_VERSION}"
-            ).fetchone()
-    except duckdb.Error:
-        return None
+    row = None
+    for table in _VERSION_TABLES:
+        try:
+            with duckdb.connect(str(serving_file), read_only=True) as con:
+                row = con.execute(
+                    f"select version, run_id, strftime(published_at, '%Y-%m-%dT%H:%M:%S+00:00'), tables from {table}"
+                    " order by version desc limit 1"
+                ).fetchone()
+            break
+        except duckdb.CatalogException:
+            continue
+        except duckdb.Error:
+            return None
     if row is None:
         return None
     tables = json.loads(row[3]) if isinstance(row[3], str) else dict(row[3] or {})

@@ -7,7 +7,7 @@ from buildcpg_shared.pipeline import fingerprint
 from buildcpg_shared.pipeline.run_steps import StepContext
 from buildcpg_shared.pipeline.steps import timed
 from buildcpg_shared.run_record import Status, StepRecord
-from buildcpg_shared.serving import publish
+from buildcpg_shared.serving import publish, published_version
 
 
 def run_publish(ctx: StepContext, build_key: str) -> StepRecord:
@@ -19,9 +19,20 @@ def run_publish(ctx: StepContext, build_key: str) -> StepRecord:
         if fingerprint.get_state(con, "last_published") == build_key and target.exists():
             result.status, result.detail = Status.SKIPPED, "serving copy up to date"
         else:
-            version = int(fingerprint.get_state(con, "serving_version") or 0) + 1
+            state = fingerprint.get_state(con, "serving_version")
+            # a rebuilt database goes on from the version on disk: readers never see the version go back
+            on_disk = published_version(target)
+            version = (int(state) if state else (on_disk.version if on_disk else 0)) + 1
             try:
-                published = publish(con, target, lab=ctx.lab.name, run_id=ctx.run_id, version=version)
+                published = publish(
+                    con,
+                    target,
+                    lab=ctx.lab.name,
+                    run_id=ctx.run_id,
+                    version=version,
+                    meta_file=ctx.lab.paths.serving_meta_file,
+                    work_dir=ctx.lab.paths.publish_dir,
+                )
             except BuildCPGError as err:
                 result.status, result.detail = Status.FAILED, str(err)
             else:
