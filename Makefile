@@ -30,7 +30,10 @@ sync: uv ## root venv (CLI + dev tools) and every lab's own venv, all --locked
 	$(UV) sync --locked
 	$(UV) run --locked buildcpg sync
 
-run: sync ## run every lab (concurrently) on the data in its data/raw
+# not `run: sync`: `buildcpg run --all` syncs each stale lab venv itself, and a lab that cannot be
+# synced fails alone (one line) while the other labs run (docs/troubleshooting.md)
+run: uv ## run every lab (concurrently) on the data in its data/raw; each lab's venv is synced first
+	$(UV) sync --locked
 	$(UV) run --locked buildcpg run --all --jobs $(JOBS)
 
 test: uv ## the whole tox matrix: buildcpg-shared, each lab in its own env, lint, docs

@@ -35,12 +35,15 @@ def select_labs(workspace: Workspace, names: list[str] | None, all_labs: bool) -
     return [workspace.lab(name) for name in dict.fromkeys(names)]
 
 
-def lab_title(lab: Lab) -> tuple[str, str]:
-    """(title, "") of a lab, or ("", one-line reason) when its lab.yaml is broken."""
+def lab_title(lab: Lab, workspace: Workspace | None = None) -> tuple[str, str]:
+    """(title, "") of a lab, or ("", one-line reason) when its lab.yaml is broken or, given the
+    ``workspace``, when uv cannot give it a venv (no pyproject.toml, not a workspace member)."""
     try:
-        return lab.config.title, ""
+        title = lab.config.title
     except BuildCPGError as err:
         return "", str(err)
+    problem = workspace.env_problem(lab) if workspace is not None else ""
+    return ("", problem) if problem else (title, "")
 
 
 @contextmanager

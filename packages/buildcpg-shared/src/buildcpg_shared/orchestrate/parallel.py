@@ -314,6 +314,7 @@ def run_labs(
     run_id: str = "",
     graph: dict[str, list[str]] | None = None,
     allow_stale: bool = False,
+    unready: dict[str, str] | None = None,
 ) -> dict[str, LabProgress]:
     """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
 
@@ -326,13 +327,17 @@ def run_labs(
     process (the run service), or here when it could not (killed, timed out, never started).
     Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on; ``on_done`` is
     called (in a worker thread) as soon as each lab has finished, failed or been killed, and recorded.
+    A lab in ``unready`` (name → the one line why it has no venv) fails with that line, not started.
     """
     progress = progress if progress is not None else new_progress(labs)
+    unready = unready or {}
 
     def one(lab: Lab) -> None:
         if CHILDREN.stopping.is_set():  # the run was stopped: start no further lab
             progress[lab.name].state = "failed"
             progress[lab.name].error = f"not started: {CHILDREN.reason}"
+        elif lab.name in unready:
+            progress[lab.name].state, progress[lab.name].error = "failed", unready[lab.name]
         else:
             try:
                 limit = lab_timeout(lab, timeout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,22 @@ class UvResult:
         return lines[-1] if lines else ""
 
 
+_HINT = re.compile(r"^\s*hint:", re.IGNORECASE)
+
+
+def uv_problem(result: UvResult) -> str:
+    """What a failed uv call said that matters, on one line: its resolver conflict (the ``Because …``
+    block up to ``we can conclude …``, hints left out) or its ``error:`` line, else its last line."""
+    lines = [line.strip() for line in result.output.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith(("Because", "× No solution"))), None)
+    if start is not None:
+        block = [line for line in lines[start:] if not _HINT.match(line)]
+        block = [line.removeprefix("╰─▶ ").strip() for line in block if line not in ("×", "│")]
+        return " ".join(block)
+    errors = [line for line in lines if line.startswith(("error:", "×"))]
+    return errors[-1] if errors else result.last_line()
+
+
 def run_uv(workspace: Workspace, args: list[str], *, venv: Path | None = None) -> UvResult:
     """Run ``uv ARGS`` at the workspace root; ``venv`` sets UV_PROJECT_ENVIRONMENT (absolute)."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
@@ -76,14 +93,33 @@ def sync_lab(workspace: Workspace, lab: Lab) -> UvResult:
     return result
 
 
-def sync_stale(workspace: Workspace, labs: list[Lab], say: Callable[[str], object]) -> None:
-    """Sync each lab venv that is missing or was synced from another lock; raise when a sync fails."""
+def venv_problems(workspace: Workspace, labs: list[Lab], say: Callable[[str], object], *, sync: bool) -> dict[str, str]:
+    """Lab name → one line for each lab that has no usable venv; the others are ready to run.
+
+    With ``sync`` each venv that is missing or was synced from another lock is synced first. A lab
+    uv cannot sync (no pyproject.toml, not a member, a failed sync) is one line and never stops the others.
+    Without ``sync`` a lab with a venv is taken as it is.
+    """
+    problems: dict[str, str] = {}
     for lab in labs:
-        if not venv_is_current(workspace, lab):
-            say(f"syncing {lab.name}'s venv from uv.lock …")
-            result = sync_lab(workspace, lab)
-            if not result.ok:
-                raise BuildCPGError(f"{lab.name}: uv sync failed: {result.last_line()}")
+        problem = ""
+        if sync and not venv_is_current(workspace, lab):
+            problem = workspace.env_problem(lab)
+            if not problem:
+                say(f"syncing {lab.name}'s venv from uv.lock …")
+                result = sync_lab(workspace, lab)
+                problem = "" if result.ok else f"{lab.folder}: uv sync failed: {uv_problem(result)}"
+        elif not sync and not lab.paths.venv_python.exists():
+            problem = workspace.env_problem(lab) or f"{lab.folder}: no venv (.venv): run `buildcpg sync {lab.name}`"
+        if problem:
+            problems[lab.name] = problem
+    return problems
+
+
+def sync_stale(workspace: Workspace, labs: list[Lab], say: Callable[[str], object]) -> dict[str, str]:
+    """Sync each lab venv that is missing or was synced from another lock; lab name → problem of those that
+    cannot run (see ``venv_problems``)."""
+    return venv_problems(workspace, labs, say, sync=True)
 
 
 def check_lab_venv(workspace: Workspace, lab: Lab) -> UvResult:
