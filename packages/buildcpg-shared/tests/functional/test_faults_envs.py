@@ -72,9 +72,9 @@ def test_make_run_with_a_stray_lab_folder_runs_the_other_labs(tmp_path: Path) ->
     rows = _sales_rows(root)
 
     _add_faults(root)
-    assert subprocess.run(  # uv takes the workspace: labs are listed members, not a labs/* glob
-        [cli_env()["UV"], "lock", "--check"], cwd=root, capture_output=True, text=True, check=False
-    ).returncode == 0
+    # uv still takes the workspace: labs are listed members, not a labs/* glob
+    lock = subprocess.run([cli_env()["UV"], "lock", "--check"], cwd=root, capture_output=True, text=True, check=False)
+    assert lock.returncode == 0, lock.stderr
     broken = _make(root, "run")
     out = _no_traceback(broken, "make run")
     assert broken.returncode != 0, out  # make passes on buildcpg's exit code 1
