@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -43,19 +42,33 @@ class UvResult:
         return lines[-1] if lines else ""
 
 
-_HINT = re.compile(r"^\s*hint:", re.IGNORECASE)
+_CONFLICT_PREFIXES = ("cause:", "╰─▶", "×", "│")
+
+
+def _conflict_lines(lines: list[str]) -> list[str]:
+    """The resolver's explanation (``Because … we can conclude …``, over several lines) without its hints."""
+    start = next((i for i, line in enumerate(lines) if "Because " in line), None)
+    if start is None:
+        return []
+    block = []
+    for line in lines[start:]:
+        if line.lower().startswith(("hint:", "help:")):
+            break
+        for prefix in _CONFLICT_PREFIXES:
+            line = line.removeprefix(prefix).strip()
+        if line:
+            block.append(line)
+    return block
 
 
 def uv_problem(result: UvResult) -> str:
-    """What a failed uv call said that matters, on one line: its resolver conflict (the ``Because …``
-    block up to ``we can conclude …``, hints left out) or its ``error:`` line, else its last line."""
+    """What a failed uv call said that matters, on one line: its resolver conflict (the ``Because … we
+    can conclude …`` block, hints left out), else its last ``error:`` line, else its last line."""
     lines = [line.strip() for line in result.output.splitlines() if line.strip()]
-    start = next((i for i, line in enumerate(lines) if line.startswith(("Because", "× No solution"))), None)
-    if start is not None:
-        block = [line for line in lines[start:] if not _HINT.match(line)]
-        block = [line.removeprefix("╰─▶ ").strip() for line in block if line not in ("×", "│")]
-        return " ".join(block)
-    errors = [line for line in lines if line.startswith(("error:", "×"))]
+    conflict = _conflict_lines(lines)
+    if conflict:
+        return " ".join(conflict)
+    errors = [line for line in lines if line.startswith("error:")]
     return errors[-1] if errors else result.last_line()
 
 
@@ -110,7 +123,8 @@ def venv_problems(workspace: Workspace, labs: list[Lab], say: Callable[[str], ob
                 result = sync_lab(workspace, lab)
                 problem = "" if result.ok else f"{lab.folder}: uv sync failed: {uv_problem(result)}"
         elif not sync and not lab.paths.venv_python.exists():
-            problem = workspace.env_problem(lab) or f"{lab.folder}: no venv (.venv): run `buildcpg sync {lab.name}`"
+            missing = f"{lab.folder}: no venv python (.venv): run `buildcpg sync {lab.name}`"
+            problem = f"could not start: {workspace.env_problem(lab) or missing}"
         if problem:
             problems[lab.name] = problem
     return problems
