@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import duckdb
@@ -86,6 +87,8 @@ def test_make_run_with_a_stray_lab_folder_runs_the_other_labs(tmp_path: Path) ->
 
     (root / "labs" / BROKEN / "lab.yaml").unlink()
     (root / "labs" / STRAY / "lab.yaml").unlink()
+    hint = broken.stdout.split("lab(s) passed", 1)[1]  # make run's last lines: what to type in a lab folder
+    assert "uv is not on your PATH" in hint and all(c in hint for c in README_COMMANDS), hint
     recovered = _make(root, "run")
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert "1 of 1 lab(s) passed" in recovered.stdout
@@ -129,3 +132,100 @@ def test_every_command_over_the_labs_shows_the_broken_ones_in_one_line(
         assert "2 of 3 lab venv(s) synced; failed: lab7_stray" in flat  # lab 1 and the broken-yaml lab 2 synced
     if command[0] == "doctor":
         assert "doctor found" in result.stderr and LAB1 in result.stdout
+
+
+# --- adopting dbt-labs' jaffle_shop_duckdb (a tracked copy: tests/fixtures/jaffle_shop_duckdb) ---
+
+JAFFLE = Path(__file__).resolve().parents[1] / "fixtures" / "jaffle_shop_duckdb"
+ADOPTED = "lab6_jaffle"
+NOT_THE_PROJECT = ["Dockerfile", "LICENSE", "README.md", "images/", ".vscode/", ".github/", ".devcontainer.json"]
+
+
+def _jaffle(dest: Path) -> Path:
+    return shutil.copytree(JAFFLE, dest)
+
+
+def _state(root: Path) -> tuple[bytes, bytes, bool]:
+    return (root / "pyproject.toml").read_bytes(), (root / "uv.lock").read_bytes(), (root / "labs" / ADOPTED).exists()
+
+
+def test_adopting_jaffle_shop_takes_the_project_and_its_direct_requirements_only(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "ws")
+    created = run_cli(root, "new-lab", ADOPTED, "--from-dbt", str(_jaffle(tmp_path / "jaffle_shop_duckdb")))
+    out = _no_traceback(created, "new-lab --from-dbt")
+    assert created.returncode == 0, out
+    flat = " ".join(created.stdout.split())
+    assert "left out (not the dbt project" in flat and all(name in flat for name in NOT_THE_PROJECT), flat
+    assert "its Python dependencies join the lab's pyproject.toml: python-dateutil>=2.9.0.post0" in flat
+    assert "not carried (the lab's platform provides them" in flat and "duckdb==0.10.0" in flat
+    assert "dbt-core==1.7.9" in flat and "pip-compile made for dependencies of dependencies" in flat
+
+    lab = root / "labs" / ADOPTED
+    assert sorted(p.name for p in (lab / "dbt").iterdir()) == ["dbt_project.yml", "models", "profiles.yml", "seeds"]
+    deps = tomllib.loads((lab / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "python-dateutil>=2.9.0.post0" in deps
+    assert not [d for d in deps if d.split("=")[0].split(">")[0] in ("duckdb", "agate", "six", "jinja2", "click")]
+    assert f'"labs/{ADOPTED}"' in (root / "pyproject.toml").read_text()  # a listed workspace member
+
+    ran = run_cli(root, "run", ADOPTED)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    with duckdb.connect(str(lab / "data" / f"{ADOPTED}.duckdb"), read_only=True) as con:
+        customers = con.execute("select count(*) from main.customers").fetchall()[0][0]
+    assert customers == len((JAFFLE / "seeds" / "raw_customers.csv").read_text().splitlines()) - 1
+
+
+def test_an_adopted_requirement_uv_cannot_resolve_shows_uvs_conflict_and_creates_nothing(tmp_path: Path) -> None:
+    root = _copy(tmp_path / "ws")
+    project = _jaffle(tmp_path / "jaffle_shop_duckdb")
+    requirements_in = project / "requirements.in"  # pip-compile's input: its lines are the direct requirements
+    # the platform's typer needs click>=8
+    requirements_in.write_text("dbt-duckdb>=1.7.3,<1.8.0\npython-dateutil>=2.8\nclick<7\n")
+    before = _state(root)
+    failed = run_cli(root, "new-lab", ADOPTED, "--from-dbt", str(project))
+    _no_traceback(failed, "new-lab with a conflict")
+    assert failed.returncode == 2, failed.stdout + failed.stderr
+    said = failed.stderr.strip()
+    assert said.startswith(f"buildcpg: error: uv lock failed for {ADOPTED}, nothing was created: Because "), said
+    assert "click" in said and "we can conclude" in said and "\n" not in said and "hint:" not in said, said
+    assert _state(root) == before  # all or nothing: pyproject.toml, uv.lock and labs/ as they were
+
+    requirements_in.unlink()  # back to the pip-compiled requirements.txt alone
+    again = run_cli(root, "new-lab", ADOPTED, "--from-dbt", str(project), "--no-sync")
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+# --- dbt by hand in a lab folder when uv is not on PATH (what the README's lab section says) ---
+
+README_COMMANDS = ["make dbt ARGS=debug", "make shell", 'eval "$(make -s env)"']
+
+
+def _lab_section() -> str:
+    readme = (WORKSPACE_ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("Inside a lab folder", 1)[1].split("\n## ", 1)[0]
+
+
+def _lab_shell(lab: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """``sh -c script`` in a lab folder with no uv on PATH (make finds it through $UV, as after its bootstrap)."""
+    env = cli_env()
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "uv").exists())
+    return subprocess.run(["sh", "-c", script], cwd=lab, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_the_readme_lab_section_names_what_to_type_instead_of_uv_run_dbt() -> None:
+    section = " ".join(_lab_section().split())
+    assert "not `uv run dbt debug`" in section and "there may be no `uv` on your `PATH`" in section, section
+    for command in README_COMMANDS:
+        assert command in section, command
+
+
+def test_the_readme_commands_run_dbt_and_uv_from_the_lab_venv(lab1_workspace: Path) -> None:
+    lab = lab1_workspace / "labs" / LAB1
+    shell = _lab_shell(lab, 'eval "$(make -s env)" && command -v dbt && dbt --version && uv --version')
+    assert shell.returncode == 0, shell.stdout + shell.stderr
+    lines = shell.stdout.splitlines()
+    assert Path(lines[0]) == lab / ".venv" / "bin" / "dbt", lines[0]
+    assert "Core:" in shell.stdout and "uv " in lines[-1], shell.stdout
+    debug = _lab_shell(lab, "make dbt ARGS=debug")
+    assert debug.returncode == 0 and "All checks passed!" in debug.stdout, debug.stdout + debug.stderr
+    assert "dbt ARGS=debug" in _lab_shell(lab, "make help").stdout
+    assert not list(lab1_workspace.glob(".venv/lib/python*/site-packages/dbt")), "dbt landed in the root venv"
