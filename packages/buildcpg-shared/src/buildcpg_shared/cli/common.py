@@ -37,12 +37,13 @@ def select_labs(workspace: Workspace, names: list[str] | None, all_labs: bool) -
 
 def lab_title(lab: Lab, workspace: Workspace | None = None) -> tuple[str, str]:
     """(title, "") of a lab, or ("", one-line reason) when its lab.yaml is broken or, given the
-    ``workspace``, when uv cannot give it a venv (no pyproject.toml, not a workspace member)."""
+    ``workspace``, when it has no venv and uv cannot make one (no pyproject.toml, not a workspace member)."""
     try:
         title = lab.config.title
     except BuildCPGError as err:
         return "", str(err)
-    problem = workspace.env_problem(lab) if workspace is not None else ""
+    can_run = workspace is None or lab.paths.venv_python.exists()  # `buildcpg doctor` checks every lab
+    problem = "" if can_run else workspace.env_problem(lab)  # type: ignore[union-attr]
     return ("", problem) if problem else (title, "")
 
 
