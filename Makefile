@@ -9,6 +9,13 @@ UV ?= $(shell command -v uv 2>/dev/null)
 ifeq ($(strip $(UV)),)
 UV := $(BOOTSTRAP)/bin/uv
 endif
+# what `make run` says last when uv is not on PATH: `uv run dbt ...` in a lab folder would then fail
+UV_HINT = command -v uv >/dev/null 2>&1 || printf '%s\n' '' \
+	'uv is not on your PATH (make installed it into .buildcpg/bootstrap): `uv run dbt debug` in a lab folder fails.' \
+	'Inside labs/<lab> type instead:' \
+	'  make dbt ARGS=debug        any dbt command with the lab venv, profile and database' \
+	'  make shell                 a shell where dbt and uv run use the lab venv (exit to leave)' \
+	'  eval "$$(make -s env)"      the same in the current shell (direnv: docs/environments.md)'
 # .pyc compiled at install time: dbt imports hundreds of modules (see docs/environments.md)
 export UV_COMPILE_BYTECODE = 1
 JOBS ?= 0
@@ -30,8 +37,12 @@ sync: uv ## root venv (CLI + dev tools) and every lab's own venv, all --locked
 	$(UV) sync --locked
 	$(UV) run --locked buildcpg sync
 
-run: sync ## run every lab (concurrently) on the data in its data/raw
-	$(UV) run --locked buildcpg run --all --jobs $(JOBS)
+# not `run: sync`: `buildcpg run --all` syncs each stale lab venv itself, and a lab that cannot be
+# synced fails alone (one line) while the other labs run (docs/troubleshooting.md)
+run: uv ## run every lab (concurrently) on the data in its data/raw; each lab's venv is synced first
+	$(UV) sync --locked
+	@echo "$(UV) run --locked buildcpg run --all --jobs $(JOBS)"
+	@$(UV) run --locked buildcpg run --all --jobs $(JOBS); status=$$?; $(UV_HINT); exit $$status
 
 test: uv ## the whole tox matrix: buildcpg-shared, each lab in its own env, lint, docs
 	$(UV) sync --locked

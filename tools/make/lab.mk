@@ -11,12 +11,22 @@ UV := $(ROOT)/.buildcpg/bootstrap/bin/uv
 endif
 export UV_COMPILE_BYTECODE = 1
 ARGS ?=
+# After the root `make run` bootstrapped uv into .buildcpg/bootstrap there is no `uv` on your PATH:
+# `make env` / `make shell` then also put a folder holding only that uv on PATH (not the bootstrap's
+# bin/, whose python and pip would come first), so `uv run dbt debug` works in this lab's shell.
+UV_DIR := $(ROOT)/.buildcpg/uv-bin
+UV_EXPORT = command -v uv >/dev/null 2>&1 || { mkdir -p "$(UV_DIR)" && ln -sf "$(UV)" "$(UV_DIR)/uv" && \
+	echo "export PATH='$(UV_DIR)':\"\$$PATH\""; }
 
-.PHONY: help sync run test inspect dbt env shell clean
+.PHONY: help sync run test inspect dbt dbt-debug env shell clean
 
 help: ## show this help
 	@echo "make targets for $(LAB) (pass extra arguments with ARGS=\"...\"):"
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 10
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 11
+	@echo ""
+	@echo "dbt by hand here: make dbt ARGS=debug, or make shell (or eval \"\$$(make -s env)\") and then"
+	@echo "dbt debug / uv run dbt debug use this lab's venv. A bare \`uv run\` here without them would use the"
+	@echo "workspace root venv (no dbt; see docs/environments.md)."
 
 $(ROOT)/.buildcpg/bootstrap/bin/uv:
 	$(MAKE) -C $(ROOT) uv
@@ -33,14 +43,18 @@ test: sync ## this lab's pytest suite (runs the pipeline on a temporary copy)
 inspect: ## tables and row counts, or ARGS="gold.<table>" for a column profile
 	$(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) inspect $(ARGS)
 
-dbt: ## any dbt command on this lab's database, e.g. make dbt ARGS="ls --select marts"
+dbt: ## any dbt command on this lab's database, e.g. make dbt ARGS=debug, ARGS="ls --select marts"
 	$(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) dbt -- $(ARGS)
+
+dbt-debug: sync ## dbt debug with this lab's venv, profile and database (what `uv run dbt debug` means here)
+	$(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) dbt -- debug
 
 env: sync ## exports for `uv run`/`dbt` in your shell to use this lab's venv: eval "$(make -s env)"
 	@$(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) env
+	@$(UV_EXPORT)
 
 shell: sync ## a shell where `uv run dbt debug` and `dbt ...` use this lab's venv and database
-	@eval "$$($(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) env)"; \
+	@eval "$$($(VENV)/bin/buildcpg-lab --lab-dir $(CURDIR) env)"; eval "$$($(UV_EXPORT))"; \
 	echo "$(LAB): uv run and dbt now use $(VENV) (exit to leave)"; \
 	exec "$${SHELL:-/bin/sh}"
 

@@ -35,12 +35,16 @@ def select_labs(workspace: Workspace, names: list[str] | None, all_labs: bool) -
     return [workspace.lab(name) for name in dict.fromkeys(names)]
 
 
-def lab_title(lab: Lab) -> tuple[str, str]:
-    """(title, "") of a lab, or ("", one-line reason) when its lab.yaml is broken."""
+def lab_title(lab: Lab, workspace: Workspace | None = None) -> tuple[str, str]:
+    """(title, "") of a lab, or ("", one-line reason) when its lab.yaml is broken or, given the
+    ``workspace``, when it has no venv and uv cannot make one (no pyproject.toml, not a workspace member)."""
     try:
-        return lab.config.title, ""
+        title = lab.config.title
     except BuildCPGError as err:
         return "", str(err)
+    can_run = workspace is None or lab.paths.venv_python.exists()  # `buildcpg doctor` checks every lab
+    problem = "" if can_run else workspace.env_problem(lab)  # type: ignore[union-attr]
+    return ("", problem) if problem else (title, "")
 
 
 @contextmanager

@@ -8,17 +8,19 @@ from pathlib import Path
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from buildcpg_shared.cli.common import console
 from buildcpg_shared.errors import BuildCPGError, ConfigError
 from buildcpg_shared.orchestrate.graph import lab_graph
-from buildcpg_shared.orchestrate.uv import check_lab_venv, installed_versions, run_uv
+from buildcpg_shared.orchestrate.uv import check_lab_venv, installed_versions, run_uv, uv_problem
 from buildcpg_shared.pipeline.dbt_project_vars import project_vars_drift
 from buildcpg_shared.pipeline.dbt_sources import is_generated, sources_drift, sources_path
 from buildcpg_shared.registry import Lab, Workspace
 
 KEY_PACKAGES = ["dbt-core", "dbt-duckdb", "duckdb", "buildcpg-shared"]
+BROKEN = "[red]broken[/]"
 _ENV_VAR = re.compile(r"env_var\(\s*['\"]([^'\"]+)['\"]\s*(?:,\s*['\"]([^'\"]*)['\"]\s*)?\)")
 
 
@@ -71,6 +73,30 @@ def dbt_sources_state(lab: Lab) -> tuple[str, list[str]]:
     return ("lab.yaml" if is_generated(sources_path(lab.paths)) else "hand-written"), []
 
 
+def _venv_state(workspace: Workspace, lab: Lab, problems: list[str]) -> tuple[str, dict[str, str | None], str]:
+    """(venv cell, versions of the key packages and the lab's own, own text) of one lab; its problems added."""
+    env_problem = workspace.env_problem(lab)
+    if env_problem:  # no pyproject.toml, not a member: uv cannot make its venv; the other labs are checked
+        problems.append(env_problem)
+        return BROKEN, dict.fromkeys(KEY_PACKAGES), "-"
+    own_names = lab.own_dependencies()
+    if not lab.paths.venv_python.exists():
+        problems.append(f"{lab.name}: no venv; run `buildcpg sync {lab.name}`")
+        versions: dict[str, str | None] = dict.fromkeys(KEY_PACKAGES + own_names)
+        venv_state = "[red]missing[/]"
+    else:
+        check = check_lab_venv(workspace, lab)
+        venv_state = "[green]in sync, exact[/]" if check.ok else "[red]out of sync[/]"
+        if not check.ok:
+            said = uv_problem(check)
+            problems.append(f"{lab.name}: venv differs from uv.lock; run `buildcpg sync {lab.name}` ({said})")
+        versions = installed_versions(lab.paths.venv_python, KEY_PACKAGES + own_names)
+        if not versions.get("dbt-core"):
+            problems.append(f"{lab.name}: dbt-core is not installed in its venv")
+    own = ", ".join(f"{p} {versions.get(p) or '-'}" for p in own_names)
+    return venv_state, versions, own
+
+
 def doctor_command() -> None:
     """Check the lock, every lab venv (in sync, exact, isolated), root venv free of dbt, profiles, dbt sources."""
     workspace = Workspace.find()
@@ -78,7 +104,7 @@ def doctor_command() -> None:
     lock = run_uv(workspace, ["lock", "--check"])
     console.print(("[green]✓[/]" if lock.ok else "[red]✗[/]") + " uv.lock matches every pyproject.toml")
     if not lock.ok:
-        problems.append(f"uv.lock is stale: run `uv lock` and commit it ({lock.last_line()})")
+        problems.append(f"uv.lock is stale: run `uv lock` and commit it ({uv_problem(lock)})")
     root_python = workspace.root / ".venv" / "bin" / "python"
     if root_python.exists():
         root_has_dbt = installed_versions(root_python, ["dbt-core"])["dbt-core"] is not None
@@ -95,34 +121,23 @@ def doctor_command() -> None:
         edges = [f"{lab} reads {', '.join(ups)}" for lab, ups in sorted(graph.items()) if ups]
         console.print("[green]✓[/] lab graph (inputs): " + ("; ".join(edges) or "no lab reads another"))
     except ConfigError as err:  # an unknown upstream or a cycle
-        console.print(f"[red]✗[/] lab graph (inputs): {err}")
+        console.print(f"[red]✗[/] lab graph (inputs): {escape(str(err))}")
         problems.append(str(err))
 
     table = Table(title="Labs")
     for column in ("lab", "venv", "profile → database", "sources", *KEY_PACKAGES, "lab's own"):
         table.add_column(column)
     for lab in workspace.labs():
-        if not lab.paths.venv_python.exists():
-            venv_state = "[red]missing[/]"
-            problems.append(f"{lab.name}: no venv; run `buildcpg sync {lab.name}`")
-            versions: dict[str, str | None] = dict.fromkeys(KEY_PACKAGES + lab.own_dependencies())
-        else:
-            check = check_lab_venv(workspace, lab)
-            venv_state = "[green]in sync, exact[/]" if check.ok else "[red]out of sync[/]"
-            if not check.ok:
-                problems.append(
-                    f"{lab.name}: venv differs from uv.lock; run `buildcpg sync {lab.name}` ({check.last_line()})"
-                )
-            versions = installed_versions(lab.paths.venv_python, KEY_PACKAGES + lab.own_dependencies())
-            if not versions.get("dbt-core"):
-                problems.append(f"{lab.name}: dbt-core is not installed in its venv")
+        venv_state, versions, own = _venv_state(workspace, lab, problems)
+        if venv_state == BROKEN:  # not a lab uv knows: its one line (below the table) says it all
+            table.add_row(lab.name, venv_state, *["-"] * (len(KEY_PACKAGES) + 3))
+            continue
         _, resolved, problem = profile_database(lab)
         if problem:
             problems.append(problem)
-            profile_text = f"[red]{problem}[/]"
+            profile_text = f"[red]{escape(problem)}[/]"
         else:
             profile_text = str(resolved.relative_to(workspace.root)) if resolved else "?"
-        own = ", ".join(f"{p} {versions.get(p) or '-'}" for p in lab.own_dependencies())
         dbt_text, dbt_problems = dbt_sources_state(lab)
         problems.extend(dbt_problems)
         table.add_row(
@@ -131,7 +146,7 @@ def doctor_command() -> None:
     console.print(table)
     if problems:
         for problem in problems:
-            console.print(f"[red]✗[/] {problem}")
+            console.print(f"[red]✗[/] {escape(problem)}")
         raise BuildCPGError(f"doctor found {len(problems)} problem(s)")
     console.print("[green]all checks passed[/]")
     raise typer.Exit(0)

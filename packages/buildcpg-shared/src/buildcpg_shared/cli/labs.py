@@ -33,7 +33,7 @@ def labs_command(
                 last = json.loads(paths.last_run_file.read_text(encoding="utf-8"))
             except ValueError:
                 last = {"status": "unreadable"}
-        title, error = lab_title(lab)
+        title, error = lab_title(lab, workspace)
         rows.append(
             {
                 "name": lab.name,

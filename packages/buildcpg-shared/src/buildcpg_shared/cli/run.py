@@ -29,7 +29,7 @@ from buildcpg_shared.orchestrate.parallel import (
 )
 from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.schedule import due_labs
-from buildcpg_shared.orchestrate.uv import sync_stale
+from buildcpg_shared.orchestrate.uv import venv_problems
 from buildcpg_shared.pipeline.dbt_invoke import dbt_threads
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.run_record import STEP_NAMES, RunOptions, Status, StepRecord
@@ -128,8 +128,7 @@ def run_command(
     if dry_run:
         print_plan(console, workspace, selected, list(chosen), full_refresh=full_refresh, graph=graph)
         raise typer.Exit(0)
-    if not no_sync:
-        sync_stale(workspace, selected, console.print)
+    unready = venv_problems(workspace, selected, console.print, sync=not no_sync)  # each fails alone
     jobs = jobs or min(len(selected), os.cpu_count() or 1)
     threads = dbt_threads(min(jobs, len(selected)))  # the cores, shared among the labs running at once
     options = RunOptions(steps=chosen, full_refresh=full_refresh, rebuild=rebuild, wait=wait, threads=threads)
@@ -147,6 +146,7 @@ def run_command(
         run_id=recorder.run_id,  # each lab process records its run in it (the run service)
         graph=graph,
         allow_stale=allow_stale_inputs,
+        unready=unready,
     )
     _show_while_running(progress, f"buildcpg run: {len(selected)} lab(s), {jobs} at a time", run)
     recorder.finish(progress)

@@ -11,7 +11,7 @@ import typer
 
 from buildcpg_shared.cli.common import console, err_console
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.orchestrate.schedule import crontab_block, merge_crontab, systemd_units
+from buildcpg_shared.orchestrate.schedule import crontab_block, merge_crontab, schedule_problem, systemd_units
 from buildcpg_shared.registry import Workspace
 
 
@@ -37,10 +37,21 @@ def schedule_command(
     """Print the crontab lines that run each scheduled lab (schedule: in lab.yaml), or install them.
 
     Each lab runs under its own lock, so a scheduled run and `buildcpg watch` or a manual run never
-    run the same lab twice at once: the second one is refused and recorded as busy.
+    run the same lab twice at once: the second one is refused and recorded as busy. A lab whose
+    lab.yaml is broken is one line on stderr and left out; the others are printed or installed, exit 1.
     """
     workspace = Workspace.find()
-    if not any(lab.config.schedule for lab in workspace.labs()):
+    broken = [problem for problem in map(schedule_problem, workspace.labs()) if problem]
+    for problem in broken:  # the other labs are still scheduled
+        err_console.print(f"✗ {problem} (this lab is not scheduled until it is fixed)", markup=False)
+    _schedule(workspace, install=install, crontab_file=crontab_file, systemd=systemd)
+    if broken:
+        raise typer.Exit(1)
+
+
+def _schedule(workspace: Workspace, *, install: bool, crontab_file: Path | None, systemd: bool) -> None:
+    """Print or install the lines of every lab whose lab.yaml can be read."""
+    if not any(lab.config.schedule for lab in workspace.labs() if not schedule_problem(lab)):
         err_console.print(NO_SCHEDULE, markup=False)
         if not install:
             return

@@ -44,7 +44,7 @@ def status_command(
         hours = health.hours_since_success()
         limit = dispatcher.stale_after_hours(lab)
         stale = limit is not None and health.last_run is not None and (hours is None or hours > limit)
-        _, error = lab_title(lab)  # a broken lab.yaml: shown as broken, the other labs still shown
+        _, error = lab_title(lab, workspace)  # a broken lab.yaml: shown as broken, the other labs still shown
         published = published_version(lab.paths.serving_file)
         state = health_state(health, stale=stale, broken=bool(error))
         out.append(

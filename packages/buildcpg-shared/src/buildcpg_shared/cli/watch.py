@@ -5,12 +5,14 @@ from __future__ import annotations
 import signal
 
 import typer
+from rich.markup import escape
 
 from buildcpg_shared.cli.common import console, select_labs
+from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.parallel import new_progress, run_labs
 from buildcpg_shared.orchestrate.recorder import RunRecorder
 from buildcpg_shared.orchestrate.service import delivery_line
-from buildcpg_shared.orchestrate.uv import sync_stale
+from buildcpg_shared.orchestrate.uv import venv_problems
 from buildcpg_shared.orchestrate.watch import LabWatcher
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.run_record import STEP_NAMES, RunOptions
@@ -35,8 +37,12 @@ def watch_command(
     workspace.config  # noqa: B018 - a broken buildcpg.yaml: one line before anything runs
     options = RunOptions(steps=RunOptions.parse_steps(steps), wait=wait)
     selected = select_labs(workspace, labs, all_labs)
-    if not no_sync:
-        sync_stale(workspace, selected, console.print)
+    unready = venv_problems(workspace, selected, console.print, sync=not no_sync)
+    for problem in unready.values():  # a lab without a venv is not watched; the others are
+        console.print(f"[red]✗[/] {escape(problem)}")
+    selected = [lab for lab in selected if lab.name not in unready]
+    if not selected:
+        raise BuildCPGError("no lab left to watch (see the lines above)")
 
     def run(lab: Lab) -> None:
         console.print(f"{lab.name}: raw folder changed, running …")

@@ -11,6 +11,7 @@ from buildcpg_shared.ingest.check import scan
 from buildcpg_shared.ingest.ledger import arrival_order, read_ledger
 from buildcpg_shared.inspect.readonly import running_run
 from buildcpg_shared.orchestrate.graph import levels
+from buildcpg_shared.orchestrate.schedule import schedule_problem
 from buildcpg_shared.orchestrate.uv import venv_is_current
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.run_record import STEP_NAMES
@@ -64,7 +65,9 @@ def print_plan(
         for name in names:
             lab = by_name[name]
             venv = str(lab.paths.venv_python.relative_to(workspace.root))
-            state = "" if venv_is_current(workspace, lab) else " (would sync first)"
+            problem = workspace.env_problem(lab) if not venv_is_current(workspace, lab) else ""
+            state = f" (would fail: {problem})" if problem else ""
+            state = state or ("" if venv_is_current(workspace, lab) else " (would sync first)")
             reads = ", ".join(u + ("" if u in by_name else " (last published)") for u in graph.get(name, []))
             table.add_row(
                 str(wave),
@@ -72,7 +75,7 @@ def print_plan(
                 reads,
                 venv + state,
                 ordered,
-                lab.config.schedule or "",
+                "" if schedule_problem(lab) else (lab.config.schedule or ""),
                 pending_files(lab, full_refresh=full_refresh),
             )
     console.print(table)

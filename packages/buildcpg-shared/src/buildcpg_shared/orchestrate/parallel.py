@@ -355,6 +355,7 @@ def run_labs(
     run_id: str = "",
     graph: dict[str, list[str]] | None = None,
     allow_stale: bool = False,
+    unready: dict[str, str] | None = None,
 ) -> dict[str, LabProgress]:
     """Run ``labs`` concurrently (at most ``jobs`` at once); never raises for a failed lab.
 
@@ -368,19 +369,24 @@ def run_labs(
     process (the run service), or here when it could not (killed, timed out, never started).
     Pass ``progress`` (from ``new_progress``) to watch it fill while the runs go on; ``on_done`` is
     called (in a worker thread) as soon as each lab has finished, failed or been killed, and recorded.
+    A lab in ``unready`` (name → the one line why it has no venv) fails with that line, not started.
     """
     progress = progress if progress is not None else new_progress(labs)
+    unready = unready or {}
 
     def one(lab: Lab) -> None:
-        start_one(
-            workspace,
-            lab,
-            options,
-            progress[lab.name],
-            timeout=lab_timeout(lab, timeout),
-            on_change=on_change,
-            run_id=run_id,
-        )
+        if lab.name in unready:  # no venv to run it in: it fails alone, with its one line
+            progress[lab.name].state, progress[lab.name].error = Status.FAILED, unready[lab.name]
+        else:
+            start_one(
+                workspace,
+                lab,
+                options,
+                progress[lab.name],
+                timeout=lab_timeout(lab, timeout),
+                on_change=on_change,
+                run_id=run_id,
+            )
         record_unrecorded(workspace, lab, progress[lab.name], run_id)
         on_done(lab, progress[lab.name])
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from croniter import croniter
 
+from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.history import History
 from buildcpg_shared.ingest.inputs import upstream_paths
 from buildcpg_shared.registry import Lab, Workspace
@@ -32,9 +33,21 @@ def upstream_published_since(lab: Lab, last_started: str | None) -> list[str]:
     return newer
 
 
+def schedule_problem(lab: Lab) -> str:
+    """Why a lab's schedule cannot be read (its lab.yaml is broken), in one line; "" when it can."""
+    try:
+        lab.config  # noqa: B018 - reads and validates lab.yaml
+    except BuildCPGError as err:
+        return str(err)
+    return ""
+
+
 def is_due(lab: Lab, history: History, now: datetime | None = None) -> bool:
     """True when a scheduled fire time has passed since the lab's last run (or it never ran), or,
-    for a lab that reads other labs (scheduled or not), when one of them published after its last run."""
+    for a lab that reads other labs (scheduled or not), when one of them published after its last run.
+    A lab whose lab.yaml is broken is never due (``buildcpg schedule`` and ``status`` say why)."""
+    if schedule_problem(lab):
+        return False
     last = history.last_started(lab.name)
     if upstream_published_since(lab, last):
         return True
@@ -58,6 +71,8 @@ def crontab_block(workspace: Workspace, buildcpg: str) -> str:
     log = shlex.quote(str(workspace.state_dir / "logs" / "schedule.log"))
     lines = [BEGIN.format(root=root)]
     for lab in workspace.labs():
+        if schedule_problem(lab):
+            continue
         if lab.config.schedule:
             command = f"cd {shlex.quote(root)} && {shlex.quote(buildcpg)} run {lab.name} >> {log} 2>&1"
             lines.append(f"{lab.config.schedule} {command}")

@@ -42,6 +42,36 @@ class UvResult:
         return lines[-1] if lines else ""
 
 
+_CONFLICT_PREFIXES = ("cause:", "╰─▶", "×", "│")
+
+
+def _conflict_lines(lines: list[str]) -> list[str]:
+    """The resolver's explanation (``Because … we can conclude …``, over several lines) without its hints."""
+    start = next((i for i, line in enumerate(lines) if "Because " in line), None)
+    if start is None:
+        return []
+    block = []
+    for line in lines[start:]:
+        if line.lower().startswith(("hint:", "help:")):
+            break
+        for prefix in _CONFLICT_PREFIXES:
+            line = line.removeprefix(prefix).strip()
+        if line:
+            block.append(line)
+    return block
+
+
+def uv_problem(result: UvResult) -> str:
+    """What a failed uv call said that matters, on one line: its resolver conflict (the ``Because … we
+    can conclude …`` block, hints left out), else its last ``error:`` line, else its last line."""
+    lines = [line.strip() for line in result.output.splitlines() if line.strip()]
+    conflict = _conflict_lines(lines)
+    if conflict:
+        return " ".join(conflict)
+    errors = [line for line in lines if line.startswith("error:")]
+    return errors[-1] if errors else result.last_line()
+
+
 def run_uv(workspace: Workspace, args: list[str], *, venv: Path | None = None) -> UvResult:
     """Run ``uv ARGS`` at the workspace root; ``venv`` sets UV_PROJECT_ENVIRONMENT (absolute)."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
@@ -76,14 +106,34 @@ def sync_lab(workspace: Workspace, lab: Lab) -> UvResult:
     return result
 
 
-def sync_stale(workspace: Workspace, labs: list[Lab], say: Callable[[str], object]) -> None:
-    """Sync each lab venv that is missing or was synced from another lock; raise when a sync fails."""
+def venv_problems(workspace: Workspace, labs: list[Lab], say: Callable[[str], object], *, sync: bool) -> dict[str, str]:
+    """Lab name → one line for each lab that has no usable venv; the others are ready to run.
+
+    With ``sync`` each venv that is missing or was synced from another lock is synced first. A lab
+    uv cannot sync (no pyproject.toml, not a member, a failed sync) is one line and never stops the others.
+    Without ``sync`` a lab with a venv is taken as it is.
+    """
+    problems: dict[str, str] = {}
     for lab in labs:
-        if not venv_is_current(workspace, lab):
-            say(f"syncing {lab.name}'s venv from uv.lock …")
-            result = sync_lab(workspace, lab)
-            if not result.ok:
-                raise BuildCPGError(f"{lab.name}: uv sync failed: {result.last_line()}")
+        problem = ""
+        if sync and not venv_is_current(workspace, lab):
+            problem = workspace.env_problem(lab)
+            if not problem:
+                say(f"syncing {lab.name}'s venv from uv.lock …")
+                result = sync_lab(workspace, lab)
+                problem = "" if result.ok else f"{lab.folder}: uv sync failed: {uv_problem(result)}"
+        elif not sync and not lab.paths.venv_python.exists():
+            missing = f"{lab.folder}: no venv python (.venv): run `buildcpg sync {lab.name}`"
+            problem = f"could not start: {workspace.env_problem(lab) or missing}"
+        if problem:
+            problems[lab.name] = problem
+    return problems
+
+
+def sync_stale(workspace: Workspace, labs: list[Lab], say: Callable[[str], object]) -> dict[str, str]:
+    """Sync each lab venv that is missing or was synced from another lock; lab name → problem of those that
+    cannot run (see ``venv_problems``)."""
+    return venv_problems(workspace, labs, say, sync=True)
 
 
 def check_lab_venv(workspace: Workspace, lab: Lab) -> UvResult:

@@ -13,7 +13,7 @@ from pathlib import Path
 from buildcpg_shared.config import LabConfig, load_lab_config
 from buildcpg_shared.config.alerts import WorkspaceConfig, load_workspace_config
 from buildcpg_shared.config.lab_config import LAB_NAME_MAX, lab_name_problem
-from buildcpg_shared.errors import LabNotFoundError, WorkspaceNotFoundError
+from buildcpg_shared.errors import ConfigError, LabNotFoundError, WorkspaceNotFoundError
 from buildcpg_shared.registry.paths import LabPaths
 
 WORKSPACE_ENV = "BUILDCPG_WORKSPACE"
@@ -77,18 +77,36 @@ class Lab:
     def config(self) -> LabConfig:
         return load_lab_config(self.paths.lab_yaml)
 
+    @property
+    def folder(self) -> str:
+        """``labs/<lab>``: how a line names the lab's folder."""
+        return f"{self.paths.root.parent.name}/{self.name}"
+
     def _project(self) -> dict[str, object]:
-        data = tomllib.loads((self.paths.root / "pyproject.toml").read_text(encoding="utf-8"))
-        return dict(data["project"])
+        """The lab's pyproject ``[project]`` table; a one-line ConfigError when there is none to read."""
+        pyproject = self.paths.root / "pyproject.toml"
+        if not pyproject.is_file():
+            raise ConfigError(
+                f"{self.folder}: no pyproject.toml: not a uv workspace member; give it one "
+                f"(`buildcpg new-lab` makes a complete lab) or move the folder out of labs/"
+            )
+        try:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"{self.folder}/pyproject.toml: cannot read: {err}") from err
+        if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+            raise ConfigError(f"{self.folder}/pyproject.toml: no project name: uv cannot sync this lab")
+        return project
 
     @property
     def package(self) -> str:
-        """The lab's uv package name (its pyproject [project].name)."""
+        """The lab's uv package name (its pyproject [project].name); ConfigError when it has none."""
         return str(self._project()["name"])
 
     def own_dependencies(self) -> list[str]:
         """Distribution names the lab declares besides the shared base (buildcpg-shared, dbt-*)."""
-        names = [re.split(r"[\s<>=!~;\[(]", str(d).strip(), maxsplit=1)[0] for d in self._project()["dependencies"]]
+        deps = self._project().get("dependencies") or []
+        names = [re.split(r"[\s<>=!~;\[(]", str(d).strip(), maxsplit=1)[0] for d in deps]  # type: ignore[union-attr]
         return [n for n in names if n and n != "buildcpg-shared" and not n.startswith("dbt-")]
 
 
@@ -115,6 +133,30 @@ class Workspace:
     def config(self) -> WorkspaceConfig:
         """``buildcpg.yaml`` (defaults without one); a broken one raises ``ConfigError`` with one line."""
         return load_workspace_config(self.root)
+
+    def _workspace_table(self) -> dict[str, object]:
+        data = tomllib.loads((self.root / "pyproject.toml").read_text(encoding="utf-8"))
+        return dict(data.get("tool", {}).get("uv", {}).get("workspace", {}))
+
+    def member_dirs(self) -> set[Path]:
+        """The folders uv takes as workspace members: the root pyproject's ``members`` globs minus ``exclude``."""
+        table = self._workspace_table()
+        found = {p.resolve() for pattern in table.get("members", []) for p in self.root.glob(str(pattern))}  # type: ignore[attr-defined]
+        excluded = {p.resolve() for pattern in table.get("exclude", []) for p in self.root.glob(str(pattern))}  # type: ignore[attr-defined]
+        return {p for p in found - excluded if p.is_dir()}
+
+    def env_problem(self, lab: Lab) -> str:
+        """Why uv cannot give ``lab`` a venv (one line naming the folder and what to do), or "" when it can."""
+        try:
+            lab.package  # noqa: B018 - reads and checks the lab's pyproject.toml
+        except ConfigError as err:
+            return str(err)
+        if lab.paths.root not in self.member_dirs():
+            return (
+                f'{lab.folder}: not a uv workspace member: add "{lab.folder}" to the workspace members '
+                "of the root pyproject.toml, then run `uv lock`"
+            )
+        return ""
 
     def lab_names(self) -> list[str]:
         return sorted(p.parent.name for p in self.labs_dir.glob("*/lab.yaml"))

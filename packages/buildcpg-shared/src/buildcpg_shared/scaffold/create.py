@@ -3,8 +3,9 @@
 A lab is rendered into a staging folder under ``.buildcpg/`` (same file system), moved into
 ``labs/`` in one rename, then ``uv lock`` registers it in the one lock and its venv is synced.
 If any step fails, the lab folder is removed and ``pyproject.toml`` / ``uv.lock`` are restored
-byte for byte: no half-made lab is left behind. The workspace members glob (``labs/*``) and the
-tox plugin (toxfile.py) pick the lab up without further edits.
+byte for byte: no half-made lab is left behind. The lab is listed in the root pyproject's workspace
+members (scaffold/members.py: one entry per lab, no ``labs/*`` glob); the tox plugin (toxfile.py)
+picks it up without further edits.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 
 from buildcpg_shared.config.lab_config import lab_name_problem
 from buildcpg_shared.errors import ScaffoldError
-from buildcpg_shared.orchestrate.uv import run_uv, sync_lab
+from buildcpg_shared.orchestrate.uv import run_uv, sync_lab, uv_problem
 from buildcpg_shared.registry import Lab, LabPaths, Workspace, db_env_var
-from buildcpg_shared.scaffold.adopt import copy_project, python_dependencies, read_profile_name
+from buildcpg_shared.scaffold.adopt import Requirements, copy_project, python_dependencies, read_profile_name
+from buildcpg_shared.scaffold.members import add_member, remove_member
 from buildcpg_shared.scaffold.render import file_digest, render_tree
 
 _SNAPSHOT_FILES = ("pyproject.toml", "uv.lock")
@@ -123,7 +125,7 @@ def create_lab(
     if gold and not project:
         raise ScaffoldError("--gold is for an adopted dbt project (--from-dbt); a template lab's marts are its gold")
     profile = read_profile_name(project) if project else None
-    dependencies, not_carried = python_dependencies(project) if project else ([], [])
+    requirements = python_dependencies(project) if project else Requirements()
     if project and re.search(r"(^|/)labs/", project.as_posix()) and workspace.root in project.parents:
         raise ScaffoldError(f"{project} is inside this workspace's labs/: copy a project from outside")
     snapshot = Snapshot(workspace)
@@ -135,30 +137,31 @@ def create_lab(
             say(f"copying the dbt project {project} (unchanged) into labs/{name}/dbt")
             left_out = copy_project(project, staging / name / "dbt")
             if left_out:
-                say(f"left out: {', '.join(left_out)}")
-            if dependencies:
-                say(f"its Python dependencies join the lab's pyproject.toml: {', '.join(dependencies)}")
-            if not_carried:
-                say(f"not carried (the lab pins dbt-core and dbt-duckdb itself): {', '.join(not_carried)}")
+                say(f"left out (not the dbt project, build output, git-ignored or regenerated): {', '.join(left_out)}")
+            for line in requirements.lines():
+                say(line)
             (staging / name / "data" / "raw").mkdir(parents=True)
             (staging / name / "data" / "raw" / ".gitkeep").write_text("")
         say(f"rendering the lab template into labs/{name}")
-        context = _context(name, adopted_from=project, profile=profile, dependencies=dependencies, gold=gold)
+        carried = requirements.carried
+        context = _context(name, adopted_from=project, profile=profile, dependencies=carried, gold=gold)
         skip = _ADOPT_SKIPS if project else ()
         written = render_tree(staging / name, context, skip=skip)
         write_record(staging / name, context, skip, written)
         (staging / name).rename(target)
+        if add_member(workspace.root, f"labs/{name}"):
+            say(f"labs/{name} added to the workspace members of pyproject.toml")
         say("uv lock (registers the lab in the one lock)")
         locked = run_uv(workspace, ["lock"])
         if not locked.ok:
-            raise ScaffoldError(f"uv lock failed for {name}: {locked.last_line()}")
+            raise ScaffoldError(f"uv lock failed for {name}, nothing was created: {uv_problem(locked)}")
         lab = Lab.from_dir(target)
         lab.config  # noqa: B018 - the rendered lab.yaml must validate
         if sync:
             say(f"uv sync --locked --package {lab.package} → labs/{name}/.venv")
             synced = sync_lab(workspace, lab)
             if not synced.ok:
-                raise ScaffoldError(f"uv sync failed for {name}: {synced.last_line()}")
+                raise ScaffoldError(f"uv sync failed for {name}: {uv_problem(synced)}")
         return lab
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
@@ -176,10 +179,14 @@ def remove_lab(workspace: Workspace, name: str, *, say: Callable[[str], None] = 
     shutil.rmtree(parked, ignore_errors=True)
     workspace.state_dir.mkdir(parents=True, exist_ok=True)
     lab.paths.root.rename(parked)  # out of the workspace first: uv lock must not see it
-    say("uv lock (drops the lab from the one lock)")
-    locked = run_uv(workspace, ["lock"])
-    if not locked.ok:
+    try:
+        remove_member(workspace.root, f"labs/{name}")
+        say("uv lock (drops the lab from the one lock)")
+        locked = run_uv(workspace, ["lock"])
+        if not locked.ok:
+            raise ScaffoldError(f"uv lock failed after removing {name}, lab kept: {uv_problem(locked)}")
+    except BaseException:
         parked.rename(lab.paths.root)
         snapshot.restore()
-        raise ScaffoldError(f"uv lock failed after removing {name}, lab kept: {locked.last_line()}")
+        raise
     shutil.rmtree(parked, ignore_errors=True)
