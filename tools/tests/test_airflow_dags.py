@@ -71,6 +71,13 @@ def test_dags_come_from_the_registry(two_labs: Path) -> None:
         lab_yaml.write_text(original)
     assert own.task_ids == ["lab2_broken"] and own.schedule == "30 5 * * *"
 
+    lab_yaml.write_text("name: lab2_broken\nsources: [this is not a mapping\n")  # invalid YAML
+    try:
+        dags = _load_factory().build_dags()  # one broken lab.yaml never stops the DAG file loading
+    finally:
+        lab_yaml.write_text(original)
+    assert sorted(dags["buildcpg_labs"].task_ids) == ["lab1_sales_performance", "lab2_broken"]
+
 
 def test_dag_test_one_lab_fails_one_alert_other_completes(two_labs: Path) -> None:
     dag = _load_factory().build_dags()["buildcpg_labs"]
