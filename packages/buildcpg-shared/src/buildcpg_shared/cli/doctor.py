@@ -101,6 +101,11 @@ def doctor_command() -> None:
     """Check the lock, every lab venv (in sync, exact, isolated), root venv free of dbt, profiles, dbt sources."""
     workspace = Workspace.find()
     problems: list[str] = []
+    try:  # which mode is active: embedded, or shared storage / state (buildcpg.yaml shared:, env vars)
+        console.print(f"[green]✓[/] {escape(workspace.shared.describe())}")
+    except ConfigError as err:
+        console.print(f"[red]✗[/] {escape(str(err))}")
+        problems.append(str(err))
     lock = run_uv(workspace, ["lock", "--check"])
     console.print(("[green]✓[/]" if lock.ok else "[red]✗[/]") + " uv.lock matches every pyproject.toml")
     if not lock.ok:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from buildcpg_shared.config.shared import SharedConfig
 from buildcpg_shared.errors import ConfigError
 
 ALERT_KINDS = ("failed", "quality", "stale")
@@ -99,6 +100,7 @@ class WorkspaceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     alerts: AlertsConfig = AlertsConfig()
+    shared: SharedConfig = SharedConfig()  # object storage and the state database (config/shared.py)
 
 
 def validate_cron(value: str | None) -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from buildcpg_shared.config import LabConfig, load_lab_config
 from buildcpg_shared.config.alerts import WorkspaceConfig, load_workspace_config
 from buildcpg_shared.config.lab_config import LAB_NAME_MAX, lab_name_problem
+from buildcpg_shared.config.shared import SharedSettings, shared_settings
 from buildcpg_shared.errors import ConfigError, LabNotFoundError, WorkspaceNotFoundError
 from buildcpg_shared.registry.paths import LabPaths
 
@@ -133,6 +134,14 @@ class Workspace:
     def config(self) -> WorkspaceConfig:
         """``buildcpg.yaml`` (defaults without one); a broken one raises ``ConfigError`` with one line."""
         return load_workspace_config(self.root)
+
+    @property
+    def shared(self) -> SharedSettings:
+        """The shared services in force (``buildcpg.yaml`` ``shared:``, env vars winning); embedded without."""
+        try:
+            return shared_settings(self.config.shared)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
 
     def _workspace_table(self) -> dict[str, object]:
         data = tomllib.loads((self.root / "pyproject.toml").read_text(encoding="utf-8"))
