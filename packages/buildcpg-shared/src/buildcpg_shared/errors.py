@@ -56,6 +56,14 @@ class ScaffoldError(BuildCPGError):
     """A lab could not be created, adopted or removed (nothing was left half-made)."""
 
 
+class StorageError(BuildCPGError):
+    """Object storage (S3 API) could not be reached or refused a request; the message holds no secret."""
+
+
+class StaleWriterError(StorageError):
+    """A newer version was published meanwhile: this writer may never move the pointer back."""
+
+
 class AlertDeliveryError(BuildCPGError):
     """An alert route could not deliver (the run it reports on is not failed by this)."""
 

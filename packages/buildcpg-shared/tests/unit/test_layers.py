@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("run_record",),
     ("schema", "node_errors"),
     ("config",),
-    ("registry", "lab_lock"),
+    ("registry", "lab_lock", "store"),
     ("validate", "history"),
     ("ingest",),
     ("inspect",),
