@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import duckdb
 
 from buildcpg_shared.pipeline.reporter import RunReporter
-from buildcpg_shared.registry import Lab
+from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.store import SharedGold
 
 
 @dataclass
@@ -22,3 +23,12 @@ class StepContext:
     con: duckdb.DuckDBPyConnection
     run_id: str
     reporter: RunReporter
+
+
+def shared_gold(lab: Lab) -> SharedGold | None:
+    """Published gold on object storage when ``shared.storage`` is set (buildcpg.yaml or
+    ``BUILDCPG_STORAGE``), else None: the embedded default."""
+    settings = Workspace(lab.paths.root.parent.parent).shared
+    if not settings.storage:
+        return None
+    return SharedGold.from_url(settings.storage, settings.keep_versions)
