@@ -12,6 +12,7 @@ from buildcpg_shared.cli import (
     inspect_lab,
     labs,
     new_lab,
+    pull,
     quality,
     report,
     run,
@@ -38,6 +39,7 @@ app.command("watch")(watch.watch_command)
 app.command("inspect")(inspect_lab.inspect_command)
 app.command("quality")(quality.quality_command)
 app.command("report")(report.report_command)
+app.command("pull")(pull.pull_command)
 app.command("new-lab")(new_lab.new_lab_command)
 app.command("upgrade-lab")(new_lab.upgrade_lab_command)
 app.command("remove-lab")(new_lab.remove_lab_command)
