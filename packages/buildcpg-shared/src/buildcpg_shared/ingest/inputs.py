@@ -11,19 +11,24 @@ and the upstream's publish (an atomic rename) never waits for it.
   ``_buildcpg.input_versions``. dbt reads it as ``source('inputs', '<name>')``: a snapshot, so an
   upstream that publishes during this run changes nothing until the next run.
 
+With shared storage (``shared.storage``), an input resolves through the upstream's pointer instead
+(store/published.py): Check reads ``serving/<upstream>/CURRENT.json`` and downloads the version it
+names once to ``data/.inputs/<upstream>/v<N>.duckdb`` (checksum checked, renamed into place), and
+Check and Load both read that file, so a run reads one version, old or new, never a mix.
+
 The recorded versions are part of the lab's data version (pipeline/fingerprint.py): a rerun on the
 same upstream versions skips dbt; a new upstream version rebuilds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from buildcpg_shared.config.lab_config import InputConfig, LabConfig
-from buildcpg_shared.errors import first_line
+from buildcpg_shared.errors import StorageError, first_line
 from buildcpg_shared.registry.paths import LabPaths
 from buildcpg_shared.schema import (
     GOLD_SCHEMA,
@@ -33,6 +38,7 @@ from buildcpg_shared.schema import (
     quote_ident,
     table_exists,
 )
+from buildcpg_shared.store import SharedGold
 
 INPUTS_SCHEMA = "inputs"  # other labs' published tables, copied at Load
 INPUT_VERSIONS = f"{META_SCHEMA}.input_versions"
@@ -62,6 +68,7 @@ class InputsCheck:
 
     published: dict[str, PublishedInput]
     problems: list[str]
+    files: dict[str, Path] = field(default_factory=dict)  # the serving copy each input was read from
 
 
 def upstream_paths(paths: LabPaths, upstream: str) -> LabPaths:
@@ -115,13 +122,17 @@ def _published(
     return PublishedInput(name, spec.lab, spec.table, int(row[0]), str(row[1] or ""), str(row[2] or "")), ""
 
 
+def inputs_cache(paths: LabPaths, upstream: str) -> Path:
+    """Where a lab keeps the upstream versions it downloaded from storage: ``data/.inputs/<upstream>``."""
+    return paths.data_dir / ".inputs" / upstream
+
+
 def _read_one(
-    con: duckdb.DuckDBPyConnection, paths: LabPaths, name: str, spec: InputConfig
+    con: duckdb.DuckDBPyConnection, paths: LabPaths, name: str, spec: InputConfig, serving: Path
 ) -> tuple[PublishedInput | None, str]:
     upstream = upstream_paths(paths, spec.lab)
     if not upstream.lab_yaml.is_file():
         return None, f"input {name}: no lab {spec.lab} in this workspace (labs/{spec.lab}/lab.yaml is missing)"
-    serving = upstream.serving_file
     if not serving.is_file():
         return None, (
             f"input {name}: {spec.lab} has not published yet ({serving} is missing): "
@@ -137,17 +148,30 @@ def _read_one(
         con.execute(f"detach {alias}")
 
 
-def check_inputs(con: duckdb.DuckDBPyConnection, paths: LabPaths, config: LabConfig) -> InputsCheck:
-    """Every input's published version; one line per input that is missing or incompatible."""
+def check_inputs(
+    con: duckdb.DuckDBPyConnection, paths: LabPaths, config: LabConfig, gold: SharedGold | None = None
+) -> InputsCheck:
+    """Every input's published version; one line per input that is missing or incompatible.
+
+    With ``gold`` (shared storage) each upstream's current version is fetched through its pointer first."""
     published: dict[str, PublishedInput] = {}
     problems: list[str] = []
+    files: dict[str, Path] = {}
     for name, spec in config.inputs.items():
-        found, problem = _read_one(con, paths, name, spec)
+        serving = upstream_paths(paths, spec.lab).serving_file
+        if gold is not None:
+            try:
+                _, serving = gold.cached(spec.lab, inputs_cache(paths, spec.lab))
+            except StorageError as err:
+                problems.append(f"input {name}: {err}")
+                continue
+        found, problem = _read_one(con, paths, name, spec, serving)
         if found is not None:
             published[name] = found
+            files[name] = serving
         else:
             problems.append(problem)
-    return InputsCheck(published, problems)
+    return InputsCheck(published, problems, files)
 
 
 def ensure_input_versions(con: duckdb.DuckDBPyConnection) -> None:
@@ -177,9 +201,8 @@ def recorded_versions(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, in
     }
 
 
-def _copy_one(con: duckdb.DuckDBPyConnection, paths: LabPaths, name: str, spec: InputConfig, run_id: str) -> str:
+def _copy_one(con: duckdb.DuckDBPyConnection, serving: Path, name: str, spec: InputConfig, run_id: str) -> str:
     """Copy one input (its table and version read in one attach, so they match); '' or a problem line."""
-    serving = upstream_paths(paths, spec.lab).serving_file
     try:
         alias = _attach(con, name, serving)
     except duckdb.Error as err:
@@ -247,7 +270,8 @@ def copy_inputs(
             continue  # Check said why
         if recorded.get(name) == (spec.lab, published.version) and name in present:
             continue
-        problem = _copy_one(con, paths, name, spec, run_id)
+        serving = check.files.get(name) or upstream_paths(paths, spec.lab).serving_file
+        problem = _copy_one(con, serving, name, spec, run_id)
         if problem:
             problems.append(problem)
         else:

@@ -8,7 +8,7 @@ from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.http_source import HttpPoller
 from buildcpg_shared.ingest.inputs import InputsCheck, check_inputs
 from buildcpg_shared.ingest.monitor import CSVMonitor
-from buildcpg_shared.pipeline.run_steps import StepContext
+from buildcpg_shared.pipeline.run_steps import StepContext, shared_gold
 from buildcpg_shared.pipeline.steps import timed
 from buildcpg_shared.run_record import Status, StepRecord
 
@@ -41,7 +41,8 @@ def run_check(ctx: StepContext) -> tuple[StepRecord, CheckResult, InputsCheck]:
         }
         for problem in plan.unreadable + plan.invalid:  # one line each; the other files still load
             ctx.reporter.say(f"check     error   {problem.line}")
-        inputs = check_inputs(ctx.con, ctx.lab.paths, ctx.lab.config)
+        gold = shared_gold(ctx.lab) if ctx.lab.config.inputs else None  # inputs through storage's pointer
+        inputs = check_inputs(ctx.con, ctx.lab.paths, ctx.lab.config, gold)
         if inputs.published:
             result.data["inputs"] = {n: p.label for n, p in inputs.published.items()}
         for line in inputs.problems:
