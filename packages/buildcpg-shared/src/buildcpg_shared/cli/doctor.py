@@ -18,6 +18,7 @@ from buildcpg_shared.orchestrate.uv import check_lab_venv, installed_versions, r
 from buildcpg_shared.pipeline.dbt_project_vars import project_vars_drift
 from buildcpg_shared.pipeline.dbt_sources import is_generated, sources_drift, sources_path
 from buildcpg_shared.registry import Lab, Workspace
+from buildcpg_shared.store import ObjectStore
 
 KEY_PACKAGES = ["dbt-core", "dbt-duckdb", "duckdb", "buildcpg-shared"]
 BROKEN = "[red]broken[/]"
@@ -97,12 +98,25 @@ def _venv_state(workspace: Workspace, lab: Lab, problems: list[str]) -> tuple[st
     return venv_state, versions, own
 
 
+def _check_storage(url: str | None, problems: list[str]) -> None:
+    """With shared storage set: one line, the bucket answers or why not (credentials, endpoint, bucket)."""
+    if not url:
+        return
+    problem = ObjectStore(url).check()
+    if problem:
+        console.print(f"[red]✗[/] {escape(problem)}")
+        problems.append(problem)
+    else:
+        console.print(f"[green]✓[/] storage {escape(url)} answers (bucket reachable with these credentials)")
+
+
 def doctor_command() -> None:
     """Check the lock, every lab venv (in sync, exact, isolated), root venv free of dbt, profiles, dbt sources."""
     workspace = Workspace.find()
     problems: list[str] = []
     try:  # which mode is active: embedded, or shared storage / state (buildcpg.yaml shared:, env vars)
         console.print(f"[green]✓[/] {escape(workspace.shared.describe())}")
+        _check_storage(workspace.shared.storage, problems)
     except ConfigError as err:
         console.print(f"[red]✗[/] {escape(str(err))}")
         problems.append(str(err))
