@@ -282,3 +282,21 @@ def test_without_storage_nothing_talks_to_storage(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert not (a.lab(READER).paths.data_dir / ".inputs").exists()
+
+
+def test_a_version_that_does_not_match_its_checksum_is_never_used(tmp_path: Path, s3: dict[str, str]) -> None:
+    """An object changed behind the platform's back: pull refuses it in one line and PATH stays as it was."""
+    import boto3
+
+    a, b = _two_copies(tmp_path)
+    _publish(a, rows=2)
+    pulled = tmp_path / "bi" / "lab1.duckdb"
+    assert run_cli(b.root, "pull", UP, "--to", str(pulled), **s3).returncode == 0
+    before = _sha(pulled)
+    bucket, prefix = s3["BUILDCPG_STORAGE"].removeprefix("s3://").split("/", 1)
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/{version_name(UP, 1)}", Body=b"not the published file")
+    refused = run_cli(b.root, "pull", UP, "--to", str(pulled), **s3)
+    assert refused.returncode == 2
+    assert f"{version_name(UP, 1)} does not match the checksum" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0
+    assert _sha(pulled) == before and sorted(p.name for p in pulled.parent.iterdir()) == ["lab1.duckdb"]
