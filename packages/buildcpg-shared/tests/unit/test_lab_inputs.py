@@ -212,3 +212,17 @@ def test_the_report_shows_the_cross_lab_lineage(tmp_path: Path) -> None:
     }
     svg = lineage_svg(manifest)
     assert f"{UP}.gold.weekly_sales" in svg and ">stg<" in svg
+
+
+def test_an_upstream_published_before_the_gold_only_serving_copy_is_still_read(tmp_path: Path) -> None:
+    """An upstream whose build did not change is not published again after an upgrade: its serving copy
+    keeps the version row in ``_buildcpg.serving_version``, and its readers must still read it."""
+    serving = _publish_upstream(tmp_path, 10.0, 7)
+    with duckdb.connect(str(serving)) as con:  # the older layout of the same copy
+        con.execute("create schema _buildcpg")
+        con.execute("create table _buildcpg.serving_version as select * from main._buildcpg_version")
+        con.execute("drop table main._buildcpg_version")
+    paths, config = _down(tmp_path)
+    with duckdb.connect(str(paths.root / "down.duckdb")) as con:
+        checked = check_inputs(con, paths, config)
+        assert checked.problems == [] and checked.published["weekly"].version == 7

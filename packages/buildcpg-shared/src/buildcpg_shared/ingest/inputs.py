@@ -42,7 +42,9 @@ from buildcpg_shared.store import SharedGold
 
 INPUTS_SCHEMA = "inputs"  # other labs' published tables, copied at Load
 INPUT_VERSIONS = f"{META_SCHEMA}.input_versions"
-_SERVING_VERSION = f"main.{SERVING_VERSION_TABLE}"  # in the upstream's serving copy
+# the version row of an upstream's serving copy: today's place, then where copies published before the
+# serving copy held gold only keep it (an upstream whose build did not change is not published again)
+_VERSION_PLACES = (("main", SERVING_VERSION_TABLE), (META_SCHEMA, "serving_version"))
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def _published(
             "select schema_name, table_name from duckdb_tables() where database_name = ?", [alias]
         ).fetchall()
     }
-    if ("main", SERVING_VERSION_TABLE) not in tables:
+    place = next((p for p in _VERSION_PLACES if p in tables), None)
+    if place is None:
         return None, f"{where}: its serving copy has no version table (an older publish): run {spec.lab} again"
     if (GOLD_SCHEMA, spec.table_name) not in tables:
         published = ", ".join(sorted(f"{s}.{t}" for s, t in tables if s == GOLD_SCHEMA)) or "none"
@@ -116,7 +119,7 @@ def _published(
             f"{where}: {spec.table} has no column(s) {', '.join(missing)} that lab.yaml inputs.{name}.columns "
             f"needs (it has: {', '.join(sorted(columns))})"
         )
-    row = con.execute(f"select version, run_id, published_at::varchar from {alias}.{_SERVING_VERSION}").fetchone()
+    row = con.execute(f"select version, run_id, published_at::varchar from {alias}.{place[0]}.{place[1]}").fetchone()
     if row is None:
         return None, f"{where}: its serving copy has an empty version table: run {spec.lab} again"
     return PublishedInput(name, spec.lab, spec.table, int(row[0]), str(row[1] or ""), str(row[2] or "")), ""
