@@ -60,6 +60,6 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
         "last_success": last_success,
         "freshness": freshness,
         "rows_published": published.rows if published else None,  # what BI reads now
-        "published": published.describe() if published else "nothing published",
+        "published": published.version_age() if published else "nothing published",
         "incidents": incidents,
     }

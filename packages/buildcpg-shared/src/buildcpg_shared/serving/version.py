@@ -38,6 +38,10 @@ class PublishedVersion:
         """``v12, 1,290 rows, published 3.2 h ago``."""
         return f"v{self.version}, {self.rows:,} rows, published {self.age_hours(now):.1f} h ago"
 
+    def version_age(self, now: datetime | None = None) -> str:
+        """``v12, published 3.2 h ago`` (beside a row count shown apart)."""
+        return f"v{self.version}, published {self.age_hours(now):.1f} h ago"
+
 
 def published_version(serving_file: Path) -> PublishedVersion | None:
     """The version BI reads from ``serving_file``, or None when nothing is published (or it is unreadable)."""
