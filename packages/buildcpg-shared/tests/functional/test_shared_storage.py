@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +137,10 @@ def test_a_reader_on_b_polling_during_three_publishes_never_sees_a_mix(tmp_path:
         for version, rows in ((2, 20_000), (3, 30_000), (4, 40_000)):
             assert _publish(a, rows=rows)["version"] == version
             rows_of[version] = rows
+        # the reader keeps polling until it has seen the last publish (it may be mid-pull of v3 now)
+        deadline = time.monotonic() + 60
+        while thread.is_alive() and not any(v == 4 for v, _, _ in seen) and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         stop.set()
         thread.join(timeout=60)
