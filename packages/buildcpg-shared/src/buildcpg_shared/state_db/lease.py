@@ -1,0 +1,103 @@
+"""The one-writer lease of a lab across machines: a session-level PostgreSQL advisory lock.
+
+Taken with ``pg_try_advisory_lock`` on a connection of its own that the run holds until it ends; the
+server frees it the moment that session ends, so a killed process (even SIGKILL) or a lost connection
+never leaves a stale lease. Who holds it (host, pid, since, command) is a ``lab_leases`` row written
+under the lock, so the second caller gets the same one line as the local file lock (``lab_lock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from buildcpg_shared.errors import LabBusyError
+from buildcpg_shared.state_db.engine import postgres_engine, state_error
+from buildcpg_shared.state_db.schema import ensure_schema, lab_leases
+
+
+def lease_key(lab_name: str) -> int:
+    """The lab's advisory-lock key: a stable signed 64-bit number of its name (same on every machine)."""
+    digest = hashlib.blake2b(f"buildcpg lab {lab_name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class StateLease:
+    """Hold the lab's lease in the state database for the length of a ``with`` block."""
+
+    def __init__(self, url: str, lab_name: str, *, wait: float = 0.0) -> None:
+        self.url = url
+        self.lab_name = lab_name
+        self.wait = wait
+        self._con: Connection | None = None
+
+    def holder(self, con: Connection) -> str:
+        row = con.execute(select(lab_leases).where(lab_leases.c.lab == self.lab_name)).first()
+        if row is None:
+            return "unknown holder"
+        return f"pid {row.pid} on {row.host} since {row.since} ({row.command})"
+
+    def __enter__(self) -> StateLease:
+        key = lease_key(self.lab_name)
+        engine = postgres_engine(self.url)
+        try:
+            ensure_schema(engine)
+            con = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as err:
+            raise state_error(self.url, err) from None
+        try:
+            deadline = time.monotonic() + max(self.wait, 0.0)
+            while not con.execute(select(func.pg_try_advisory_lock(key))).scalar():
+                if time.monotonic() >= deadline:
+                    waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
+                    raise LabBusyError(
+                        f"lab {self.lab_name} is already running{waited}: held by {self.holder(con)}; "
+                        "wait for it to finish or pass --wait SECONDS"
+                    )
+                time.sleep(0.2)
+            row = {
+                "lab": self.lab_name,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200],
+            }
+            upsert = insert(lab_leases).values(row)
+            con.execute(upsert.on_conflict_do_update(index_elements=["lab"], set_=row))
+        except LabBusyError:
+            con.close()
+            raise
+        except SQLAlchemyError as err:
+            with contextlib.suppress(SQLAlchemyError):
+                con.invalidate()  # ends the session (not back to the pool): a lock taken just now goes with it
+            raise state_error(self.url, err) from None
+        self._con = con
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        con, self._con = self._con, None
+        if con is None:
+            return
+        try:
+            con.execute(delete(lab_leases).where(lab_leases.c.lab == self.lab_name, lab_leases.c.pid == os.getpid()))
+            con.execute(select(func.pg_advisory_unlock(lease_key(self.lab_name))))
+            con.close()
+        except SQLAlchemyError:  # a lost connection: its session, and so the lock, is gone already
+            with contextlib.suppress(SQLAlchemyError):
+                con.invalidate()
