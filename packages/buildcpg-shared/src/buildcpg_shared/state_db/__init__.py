@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from buildcpg_shared.state_db.engine import postgres_engine, sqlite_engine, state_error
 from buildcpg_shared.state_db.lease import StateLease
-from buildcpg_shared.state_db.schema import SCHEMA_VERSION, ensure_schema
+from buildcpg_shared.state_db.schema import SCHEMA_VERSION, ensure_schema, probe
 
-__all__ = ["SCHEMA_VERSION", "StateLease", "ensure_schema", "postgres_engine", "sqlite_engine", "state_error"]
+__all__ = ["SCHEMA_VERSION", "StateLease", "ensure_schema", "postgres_engine", "probe", "sqlite_engine", "state_error"]

@@ -56,14 +56,26 @@ def sqlite_engine(path: Path) -> Engine:
             conn.exec_driver_sql("begin immediate")
 
         _engines[key] = engine
+    return engine
+
+
+def prepare_sqlite(path: Path) -> int:
+    """Create the file if needed, switch it to WAL, and return its schema version (0: none yet).
+
+    One stdlib connection, as cheap as the code before versions: a history already at the current
+    version needs nothing else before its first transaction.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
     try:
         con.execute(f"pragma busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         _set_wal(con)
+        try:
+            return int(con.execute("select max(version) from schema_version").fetchone()[0] or 0)
+        except sqlite3.OperationalError:  # no schema_version table: a new file, or one from before versions
+            return 0
     finally:
         con.close()
-    return engine
 
 
 def postgres_engine(url: str) -> Engine:

@@ -197,3 +197,14 @@ def ensure_schema(engine: Engine) -> int:
         con.execute(schema_version.delete())
         con.execute(schema_version.insert().values(version=SCHEMA_VERSION))
     return found
+
+
+def probe(engine: Engine) -> str:
+    """What the database is and its schema version, read only (``doctor``); raises SQLAlchemy's error."""
+    with engine.connect() as con:
+        server = str(con.execute(text("show server_version")).scalar()) if con.dialect.name == "postgresql" else ""
+        found = _version(con)
+        con.rollback()
+    name = f"PostgreSQL {server}" if server else con.dialect.name
+    schema = f"schema v{found}" if found else "no schema yet (the first run creates it)"
+    return f"{name}, {schema} (this version writes v{SCHEMA_VERSION})"
