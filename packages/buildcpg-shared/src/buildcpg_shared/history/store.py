@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
-from buildcpg_shared.state_db import ensure_schema, postgres_engine, sqlite_engine, state_error
+from buildcpg_shared.state_db import SCHEMA_VERSION, ensure_schema, postgres_engine, sqlite_engine, state_error
+from buildcpg_shared.state_db.engine import prepare_sqlite
 from buildcpg_shared.state_db.schema import incidents, lab_runs, runs, step_runs
 
 _STEP_COLUMNS = (step_runs.c.name, step_runs.c.status, step_runs.c.duration_s, step_runs.c.rows, step_runs.c.detail)
@@ -69,8 +70,9 @@ class History:
         self.url = url
         self.where = str(path) if path is not None else str(url)
         self._engine: Engine = sqlite_engine(path) if path is not None else postgres_engine(str(url))
-        with self._errors():
-            ensure_schema(self._engine)
+        if path is None or prepare_sqlite(path) < SCHEMA_VERSION:
+            with self._errors():
+                ensure_schema(self._engine)
         # insertion order: SQLite's rowid (files from before versions have nothing else); PostgreSQL's serials
         self._sqlite = self._engine.dialect.name == "sqlite"
 
