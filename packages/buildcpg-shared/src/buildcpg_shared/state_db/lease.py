@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,6 +33,18 @@ def lease_key(lab_name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# is the advisory lock of this key held by that backend? (a bigint key is classid/objid, objsubid 1)
+_HELD_BY = text(
+    "select exists(select 1 from pg_locks where locktype = 'advisory' and granted and pid = :pid"
+    " and classid = :classid and objid = :objid and objsubid = 1)"
+)
+
+
+def _lock_ids(key: int) -> dict[str, int]:
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return {"classid": unsigned >> 32, "objid": unsigned & 0xFFFFFFFF}
+
+
 class StateLease:
     """Hold the lab's lease in the state database for the length of a ``with`` block."""
 
@@ -42,11 +54,21 @@ class StateLease:
         self.wait = wait
         self._con: Connection | None = None
 
-    def holder(self, con: Connection) -> str:
-        row = con.execute(select(lab_leases).where(lab_leases.c.lab == self.lab_name)).first()
-        if row is None:
-            return "unknown holder"
-        return f"pid {row.pid} on {row.host} since {row.since} ({row.command})"
+    def holder(self, con: Connection, wait_s: float = 2.0) -> str:
+        """Who holds the lease: its ``lab_leases`` row, once the session holding the lock has written it.
+
+        The holder writes its row just after taking the lock, so a row that is missing, or left by a
+        killed holder, is read again for up to ``wait_s``.
+        """
+        key = lease_key(self.lab_name)
+        deadline = time.monotonic() + wait_s
+        while True:
+            row = con.execute(select(lab_leases).where(lab_leases.c.lab == self.lab_name)).first()
+            if row is not None and con.execute(_HELD_BY, _lock_ids(key) | {"pid": row.backend_pid}).scalar():
+                return f"pid {row.pid} on {row.host} since {row.since} ({row.command})"
+            if time.monotonic() >= deadline:
+                return "unknown holder"
+            time.sleep(0.05)
 
     def __enter__(self) -> StateLease:
         key = lease_key(self.lab_name)
@@ -72,6 +94,7 @@ class StateLease:
                 "pid": os.getpid(),
                 "since": datetime.now(UTC).isoformat(timespec="seconds"),
                 "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200],
+                "backend_pid": con.execute(select(func.pg_backend_pid())).scalar(),
             }
             upsert = insert(lab_leases).values(row)
             con.execute(upsert.on_conflict_do_update(index_elements=["lab"], set_=row))

@@ -112,6 +112,7 @@ lab_leases = Table(
     Column("pid", Integer, nullable=False),
     Column("since", Text, nullable=False),
     Column("command", Text, nullable=False, server_default=""),
+    Column("backend_pid", Integer, nullable=False, server_default="0"),  # the holding session (pg_locks.pid)
 )
 
 schema_version = Table("schema_version", MetaData(), Column("version", Integer, nullable=False))
