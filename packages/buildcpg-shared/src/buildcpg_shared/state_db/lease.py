@@ -45,6 +45,9 @@ def _lock_ids(key: int) -> dict[str, int]:
     return {"classid": unsigned >> 32, "objid": unsigned & 0xFFFFFFFF}
 
 
+NAME_GRACE_S = 2.0  # how long a refused run waits for the holder's row before saying "unknown holder"
+
+
 class StateLease:
     """Hold the lab's lease in the state database for the length of a ``with`` block."""
 
@@ -54,24 +57,37 @@ class StateLease:
         self.wait = wait
         self._con: Connection | None = None
 
-    def holder(self, con: Connection, wait_s: float = 2.0) -> str:
-        """Who holds the lease: its ``lab_leases`` row, once the session holding the lock has written it.
+    def holder(self, con: Connection) -> str | None:
+        """Who holds the lease (``pid N on HOST since … (command)``), or None while no valid row names it.
 
-        The holder writes its row just after taking the lock, so a row that is missing, or left by a
-        killed holder, is read again for up to ``wait_s``.
+        The holder writes its row just after taking the lock and deletes it just before freeing it; a
+        row left by a killed holder names a session that no longer holds the lock and is ignored.
         """
+        row = con.execute(select(lab_leases).where(lab_leases.c.lab == self.lab_name)).first()
+        if (
+            row is None
+            or not con.execute(_HELD_BY, _lock_ids(lease_key(self.lab_name)) | {"pid": row.backend_pid}).scalar()
+        ):
+            return None
+        return f"pid {row.pid} on {row.host} since {row.since} ({row.command})"
+
+    def _take(self, con: Connection) -> None:
+        """Take the lock, waiting up to ``wait``; busy with the holder's line. A holder that has no
+        row yet (just taken) or none any more (just ending) is asked again for up to ``NAME_GRACE_S``."""
         key = lease_key(self.lab_name)
-        deadline = time.monotonic() + wait_s
-        while True:
-            row = con.execute(select(lab_leases).where(lab_leases.c.lab == self.lab_name)).first()
-            if row is not None and con.execute(_HELD_BY, _lock_ids(key) | {"pid": row.backend_pid}).scalar():
-                return f"pid {row.pid} on {row.host} since {row.since} ({row.command})"
-            if time.monotonic() >= deadline:
-                return "unknown holder"
-            time.sleep(0.05)
+        deadline = time.monotonic() + max(self.wait, 0.0)
+        while not con.execute(select(func.pg_try_advisory_lock(key))).scalar():
+            holder = self.holder(con)
+            now = time.monotonic()
+            if now >= deadline and (holder is not None or now >= deadline + NAME_GRACE_S):
+                waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
+                raise LabBusyError(
+                    f"lab {self.lab_name} is already running{waited}: held by {holder or 'unknown holder'}; "
+                    "wait for it to finish or pass --wait SECONDS"
+                )
+            time.sleep(0.2 if now < deadline else 0.05)
 
     def __enter__(self) -> StateLease:
-        key = lease_key(self.lab_name)
         engine = postgres_engine(self.url)
         try:
             ensure_schema(engine)
@@ -79,15 +95,7 @@ class StateLease:
         except SQLAlchemyError as err:
             raise state_error(self.url, err) from None
         try:
-            deadline = time.monotonic() + max(self.wait, 0.0)
-            while not con.execute(select(func.pg_try_advisory_lock(key))).scalar():
-                if time.monotonic() >= deadline:
-                    waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
-                    raise LabBusyError(
-                        f"lab {self.lab_name} is already running{waited}: held by {self.holder(con)}; "
-                        "wait for it to finish or pass --wait SECONDS"
-                    )
-                time.sleep(0.2)
+            self._take(con)
             row = {
                 "lab": self.lab_name,
                 "host": socket.gethostname(),
