@@ -31,6 +31,9 @@ from buildcpg_shared.state_db import SCHEMA_VERSION, ensure_schema, postgres_eng
 from buildcpg_shared.state_db.engine import prepare_sqlite
 from buildcpg_shared.state_db.schema import incidents, lab_runs, runs, step_runs
 
+# built once: a statement built per call costs more than SQLite's own insert (tools/bench/bench_history.py)
+_INSERT_LAB_RUN = lab_runs.insert()
+_INSERT_STEP = step_runs.insert()
 _STEP_COLUMNS = (step_runs.c.name, step_runs.c.status, step_runs.c.duration_s, step_runs.c.rows, step_runs.c.detail)
 
 
@@ -116,25 +119,26 @@ class History:
     def record_lab(self, run_id: str, record: LabRunRecord) -> None:
         with self._connect() as con:
             result = con.execute(
-                lab_runs.insert().values(
-                    run_id=run_id,
-                    lab=record.lab,
-                    lab_run_id=record.lab_run_id,
-                    started_at=record.started_at,
-                    finished_at=record.finished_at,
-                    status=str(record.status),
-                    error=record.error,
-                    duration_s=record.duration_s,
-                    rows=record.rows,
-                    quality=record.quality,
-                    log=record.log,
-                    inputs=json.dumps(record.inputs, sort_keys=True),
-                )
+                _INSERT_LAB_RUN,
+                {
+                    "run_id": run_id,
+                    "lab": record.lab,
+                    "lab_run_id": record.lab_run_id,
+                    "started_at": record.started_at,
+                    "finished_at": record.finished_at,
+                    "status": str(record.status),
+                    "error": record.error,
+                    "duration_s": record.duration_s,
+                    "rows": record.rows,
+                    "quality": record.quality,
+                    "log": record.log,
+                    "inputs": json.dumps(record.inputs, sort_keys=True),
+                },
             )
             lab_run = result.inserted_primary_key[0]  # type: ignore[index]
             if record.steps:
                 con.execute(
-                    step_runs.insert(),
+                    _INSERT_STEP,
                     [
                         {
                             "lab_run": lab_run,
