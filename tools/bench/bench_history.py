@@ -171,9 +171,7 @@ def main() -> None:
             )
     old_imp = _import_s("sqlite3", args.trials)
     new_imp = _import_s("sqlite3, sqlalchemy.dialects.sqlite", args.trials)
-    print(
-        f"import (once per process): sqlite3 {old_imp * 1000:.0f} ms   + SQLAlchemy {new_imp * 1000:.0f} ms"
-    )
+    print(f"import (once per process): sqlite3 {old_imp * 1000:.0f} ms   + SQLAlchemy {new_imp * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
