@@ -14,10 +14,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from buildcpg_shared.errors import LabBusyError
 from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
@@ -38,6 +41,43 @@ def _pair(tmp_path: Path, *, broken_on_a: tuple[str, ...] = ()) -> tuple[Workspa
     )
 
 
+class _SlowApi(BaseHTTPRequestHandler):
+    """A JSON API that takes ``DELAY_S`` to answer: a run polling it holds its lab that long."""
+
+    DELAY_S = 3.0
+
+    def do_GET(self) -> None:
+        time.sleep(self.DELAY_S)
+        body = b'[{"id": 7}]'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_api() -> Iterator[str]:
+    """The URL of a real HTTP server on 127.0.0.1 whose answers take ``_SlowApi.DELAY_S``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/items"
+    server.shutdown()
+    server.server_close()
+
+
+def _poll_slow_api(ws: Workspace, lab: str, url: str) -> None:
+    """Give the lab an HTTP source on the slow API: its Check (under the lock and the lease) takes seconds."""
+    path = ws.root / "labs" / lab / "lab.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["sources"]["slow"] = {"type": "http", "http": {"url": url}, "columns": {"id": "INTEGER"}}
+    path.write_text(yaml.safe_dump(config))
+
+
 def _cli(ws: Workspace, state: str, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(ws.root, *args, BUILDCPG_STATE=state)
 
@@ -51,11 +91,6 @@ def _start(ws: Workspace, state: str, lab: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def _drop(ws: Workspace, lab: str, name: str, rows: int) -> None:
-    """A new raw file, big enough that loading it holds the lab for a moment."""
-    (ws.root / "labs" / lab / "data" / "raw" / name).write_text("id\n" + "\n".join(map(str, range(rows))) + "\n")
 
 
 def test_runs_on_a_and_b_show_on_either(tmp_path: Path, state_url: str) -> None:
@@ -75,11 +110,11 @@ def test_runs_on_a_and_b_show_on_either(tmp_path: Path, state_url: str) -> None:
     assert not (a.state_dir / "history.sqlite").exists() and not (b.state_dir / "history.sqlite").exists()
 
 
-def test_the_same_lab_on_a_and_b_at_once_runs_exactly_once(tmp_path: Path, state_url: str) -> None:
+def test_the_same_lab_on_a_and_b_at_once_runs_exactly_once(tmp_path: Path, state_url: str, slow_api: str) -> None:
     a, b = _pair(tmp_path)
+    for ws in (a, b):  # each run holds the lab for seconds: two runs started at once overlap
+        _poll_slow_api(ws, "lab1_a", slow_api)
     for i in range(10):
-        for ws in (a, b):
-            _drop(ws, "lab1_a", f"items_{i + 2}.csv", 1_500_000)  # ~1.5 s of Load: the two runs overlap
         both = [_start(a, state_url, "lab1_a"), _start(b, state_url, "lab1_a")]
         outputs = [p.communicate(timeout=300)[0] for p in both]
         codes = sorted(p.returncode for p in both)
@@ -158,9 +193,9 @@ def _has_leases(con: psycopg.Connection) -> bool:
     return bool(con.execute("select to_regclass('lab_leases') is not null").fetchone()[0])
 
 
-def test_sigkill_of_the_lease_holder_frees_it_at_once(tmp_path: Path, state_url: str) -> None:
+def test_sigkill_of_the_lease_holder_frees_it_at_once(tmp_path: Path, state_url: str, slow_api: str) -> None:
     a, b = _pair(tmp_path)
-    _drop(a, "lab1_a", "items_2.csv", 3_000_000)  # A's run holds the lab for a while
+    _poll_slow_api(a, "lab1_a", slow_api)  # A's run holds the lab for a while
     holder = _start(a, state_url, "lab1_a")
     pid = _lease_holder(state_url, "lab1_a")
     with pytest.raises(LabBusyError, match=f"held by pid {pid} on "), StateLease(state_url, "lab1_a"):
