@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -14,7 +14,7 @@ from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult, scan
 from buildcpg_shared.ingest.load import LoadedFile, ensure_tables, load_file
 from buildcpg_shared.registry import Lab, Workspace
-from buildcpg_shared.testing import copy_workspace, keep_only_labs, run_cli
+from buildcpg_shared.testing import copy_workspace, keep_only_labs, postgres_bin_or_skip, run_cli
 
 WORKSPACE_ROOT = Path(__file__).resolve().parents[3]
 LAB1 = "lab1_sales_performance"
@@ -128,3 +128,20 @@ def load_pending() -> LoadPending:
         return [load_file(con, raw, lab.config.sources[raw.source], "r1") for raw in plan.pending]
 
     return load
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session (started and stopped here); skipped outside CI without one."""
+    from pg_server import postgres_server
+
+    with postgres_server(postgres_bin_or_skip()) as url:
+        yield url
+
+
+@pytest.fixture
+def state_url(postgres_admin_url: str) -> str:
+    """A fresh database of its own on the session's PostgreSQL server: a ``BUILDCPG_STATE`` URL."""
+    from pg_server import new_database
+
+    return new_database(postgres_admin_url)

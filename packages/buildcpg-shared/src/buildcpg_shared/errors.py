@@ -30,6 +30,10 @@ class LabBusyError(BuildCPGError):
     """Another process holds the lab's write lock."""
 
 
+class StateError(BuildCPGError):
+    """The state database (history, incidents, the lease) cannot be reached or used; password masked."""
+
+
 class DamagedDatabaseError(BuildCPGError):
     """A lab database file is corrupt or truncated; ``buildcpg run LAB --rebuild`` moves it aside."""
 

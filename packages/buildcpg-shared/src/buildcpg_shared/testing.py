@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from buildcpg_shared.registry import Lab
 
@@ -186,6 +186,16 @@ def clone_lab(lab_dir: Path, new_name: str, *, share_venv: bool = True) -> Path:
     return dest
 
 
+def did_not_run(message: str) -> NoReturn:
+    """A test that needs a system program this machine lacks: "did not run" (skip) with ``message``,
+    but a failure under ``CI=true`` (``.ci/run`` installs what the tests need, so there it is required)."""
+    if os.environ.get("CI", "").lower() == "true":
+        raise AssertionError(message)
+    if pytest is None:  # pragma: no cover - pytest is a dev dependency
+        raise RuntimeError(message)
+    pytest.skip(message)
+
+
 def chromium_or_skip() -> str:
     """The headless Chromium to drive, or a clear "did not run" outside CI (with ``CI=true`` it is required).
 
@@ -194,15 +204,25 @@ def chromium_or_skip() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if found:
         return found
-    message = (
+    did_not_run(
         "no Chromium on PATH: the browser test did not run. Install it (Debian: apt-get install chromium; "
         "macOS: brew install --cask chromium) to run it; under CI=true it is required"
     )
-    if os.environ.get("CI", "").lower() == "true":
-        raise AssertionError(message)
-    if pytest is None:  # pragma: no cover - pytest is a dev dependency
-        raise RuntimeError(message)
-    pytest.skip(message)
+
+
+def postgres_bin_or_skip() -> Path:
+    """The folder of PostgreSQL's server programs (``initdb``, ``pg_ctl``), or "did not run" outside CI.
+
+    Debian keeps them in ``/usr/lib/postgresql/<major>/bin`` (newest first), elsewhere on ``PATH``.
+    """
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name.zfill(4), reverse=True)
+    found = [p for p in candidates if (p / "initdb").exists() and (p / "pg_ctl").exists()]
+    if found:
+        return found[0]
+    initdb = shutil.which("initdb")
+    if initdb and (Path(initdb).parent / "pg_ctl").exists():
+        return Path(initdb).resolve().parent
+    did_not_run("no PostgreSQL server binaries: the test did not run (apt-get install postgresql)")
 
 
 def chromium_dump_dom(chromium: str, page: Path, profile: Path) -> subprocess.CompletedProcess[str]:

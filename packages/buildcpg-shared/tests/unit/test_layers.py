@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("run_record",),
     ("schema", "node_errors"),
     ("config",),
-    ("registry", "lab_lock", "store"),
+    ("registry", "lab_lock", "store", "state_db"),
     ("validate", "history"),
     ("ingest",),
     ("inspect",),

@@ -7,15 +7,19 @@ whichever process (CLI run, schedule, Airflow callback) saw the failure.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from buildcpg_shared.alerts.message import Alert
 from buildcpg_shared.alerts.routes import deliver, describe
 from buildcpg_shared.config import LabConfig
 from buildcpg_shared.config.alerts import Route, load_workspace_config
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import History, LabRunRecord
+from buildcpg_shared.history import LabRunRecord
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.run_record import Status, StepName
+
+if TYPE_CHECKING:
+    from buildcpg_shared.history.store import History
 
 
 def _gated(record: LabRunRecord) -> bool:

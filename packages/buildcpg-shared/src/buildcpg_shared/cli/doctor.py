@@ -110,6 +110,17 @@ def _check_storage(url: str | None, problems: list[str]) -> None:
         console.print(f"[green]✓[/] storage {escape(url)} answers (bucket reachable with these credentials)")
 
 
+def _state_check(url: str) -> tuple[bool, str]:
+    """(reachable, one line): what answers at the state URL (read only), or why nothing does."""
+    from buildcpg_shared.config.shared import masked
+    from buildcpg_shared.state_db import postgres_engine, probe, state_error
+
+    try:
+        return True, f"state database {masked(url)}: reachable, {probe(postgres_engine(url))}"
+    except Exception as err:
+        return False, str(state_error(url, err))
+
+
 def doctor_command() -> None:
     """Check the lock, every lab venv (in sync, exact, isolated), root venv free of dbt, profiles, dbt sources."""
     workspace = Workspace.find()
@@ -117,9 +128,16 @@ def doctor_command() -> None:
     try:  # which mode is active: embedded, or shared storage / state (buildcpg.yaml shared:, env vars)
         console.print(f"[green]✓[/] {escape(workspace.shared.describe())}")
         _check_storage(workspace.shared.storage, problems)
+        state = workspace.shared.state
     except ConfigError as err:
         console.print(f"[red]✗[/] {escape(str(err))}")
         problems.append(str(err))
+        state = None
+    if state:  # the shared history and lease: one line, reachable or why not (password masked)
+        ok, line = _state_check(state)
+        console.print(("[green]✓[/] " if ok else "[red]✗[/] ") + escape(line))
+        if not ok:
+            problems.append(line)
     lock = run_uv(workspace, ["lock", "--check"])
     console.print(("[green]✓[/]" if lock.ok else "[red]✗[/]") + " uv.lock matches every pyproject.toml")
     if not lock.ok:

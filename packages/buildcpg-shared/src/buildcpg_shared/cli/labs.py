@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from buildcpg_shared.cli.common import lab_title
 from buildcpg_shared.cli.params import format_option, json_alias, output_format, print_rows
-from buildcpg_shared.history import History
+from buildcpg_shared.history import history_for
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.report.timefmt import utc_text
 
@@ -23,7 +23,7 @@ def labs_command(
     """
     fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
-    history = History.for_state_dir(workspace.state_dir)
+    history = history_for(workspace)
     rows = []
     for lab in workspace.labs():
         paths = lab.paths

@@ -16,7 +16,7 @@ from rich.table import Table
 from buildcpg_shared.cli.common import console, select_labs
 from buildcpg_shared.cli.quality import quality_cell
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import History
+from buildcpg_shared.history import history_for
 from buildcpg_shared.orchestrate.dry_run import print_plan
 from buildcpg_shared.orchestrate.graph import downstream_of, lab_graph
 from buildcpg_shared.orchestrate.parallel import (
@@ -162,7 +162,7 @@ def _selected(
         return select_labs(workspace, names or None, all_labs)
     if names or all_labs:
         raise BuildCPGError("--due picks the labs itself: give no lab names and no --all")
-    selected = due_labs(workspace, History.for_state_dir(workspace.state_dir))
+    selected = due_labs(workspace, history_for(workspace))
     if not selected:
         console.print("no lab is due")
         raise typer.Exit(0)

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from buildcpg_shared.cli.common import console
 from buildcpg_shared.cli.params import format_option, json_alias, output_format, print_rows
-from buildcpg_shared.history import History
+from buildcpg_shared.history import history_for
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.report.timefmt import utc_text
 
@@ -27,7 +27,7 @@ def runs_command(
     workspace = Workspace.find()
     if lab:
         workspace.lab(lab)  # an unknown name is one clear line
-    rows = History.for_state_dir(workspace.state_dir).lab_runs(lab, last)
+    rows = history_for(workspace).lab_runs(lab, last)
     if fmt == "json":
         print(json.dumps(rows, indent=2, default=str))
         return

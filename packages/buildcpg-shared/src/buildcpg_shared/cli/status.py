@@ -11,7 +11,7 @@ from rich.markup import escape
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.cli.common import console, lab_title
 from buildcpg_shared.cli.params import format_option, json_alias, output_format, print_rows
-from buildcpg_shared.history import History, LabHealth
+from buildcpg_shared.history import LabHealth, history_for
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.report.timefmt import utc_text
 from buildcpg_shared.run_record import Status
@@ -33,7 +33,7 @@ def status_command(
     """
     fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
-    history = History.for_state_dir(workspace.state_dir)
+    history = history_for(workspace)
     dispatcher = AlertDispatcher(workspace, history)
     deliveries = []
     out = []

@@ -89,13 +89,10 @@ class SharedSettings:
         """One line for ``doctor``: which mode is active (passwords masked)."""
         if self.embedded:
             return "embedded: local files, SQLite history, file locks"
-        state = (
-            f"{masked(self.state)} set, but not used in this version: history, incidents and the lab lock stay "
-            "local (SQLite, file locks)"
-            if self.state
-            else "SQLite + file locks"
+        return (
+            f"shared: storage {self.storage or 'local files'}, "
+            f"state {masked(self.state) if self.state else 'SQLite + file locks'}"
         )
-        return f"shared: storage {self.storage or 'local files'}, state {state}"
 
 
 def shared_settings(config: SharedConfig, env: Mapping[str, str] | None = None) -> SharedSettings:

@@ -1,299 +1,299 @@
-"""Run history at the workspace root: ``.buildcpg/history.sqlite`` (stdlib sqlite3, WAL mode).
+"""Run history and incidents behind one interface: ``.buildcpg/history.sqlite`` or PostgreSQL.
+
+Embedded (the default) it is a SQLite file at the workspace root (WAL plus a busy timeout: several
+processes write at once); with ``shared: state`` (or ``BUILDCPG_STATE``) it is that PostgreSQL
+database, so every machine sees every machine's runs. ``history_for(workspace)`` picks the one in
+force; the schema and its migrations are ``state_db.schema`` (SQLAlchemy Core, one definition).
 
 Written through the run service (``orchestrate.service``) only: by the lab process itself at the end
 of its run, or by the process that started it when the lab could not (killed, timed out, never
-started). Several processes may write at once: WAL plus a busy timeout serialise them.
-Query it with any SQLite client: ``sqlite3 .buildcpg/history.sqlite 'select * from lab_runs'``.
-
-Tables: ``runs`` (one platform run), ``lab_runs`` (one lab in a run), ``step_runs`` (one step of a
-lab run), ``incidents`` (open and closed alert incidents per lab and kind).
+started). Query the embedded one with any SQLite client: ``sqlite3 .buildcpg/history.sqlite 'select *
+from lab_runs'``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, Engine, func, literal_column, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from buildcpg_shared.history.health import LabHealth, now_iso
 from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
+from buildcpg_shared.state_db import SCHEMA_VERSION, ensure_schema, postgres_engine, sqlite_engine, state_error
+from buildcpg_shared.state_db.engine import prepare_sqlite
+from buildcpg_shared.state_db.schema import incidents, lab_runs, runs, step_runs
 
-SCHEMA = """
-create table if not exists runs (
-    run_id text primary key, command text not null, started_at text not null, finished_at text,
-    status text not null default 'running', labs integer not null default 0, passed integer, failed integer,
-    duration_s real
-);
-create table if not exists lab_runs (
-    id integer primary key autoincrement, run_id text not null references runs(run_id), lab text not null,
-    lab_run_id text, started_at text not null, finished_at text not null, status text not null,
-    error text not null default '', duration_s real not null, rows integer, quality real, log text,
-    inputs text not null default '{}'
-);
-create index if not exists lab_runs_lab on lab_runs(lab, started_at);
-create table if not exists step_runs (
-    lab_run integer not null references lab_runs(id), name text not null, status text not null,
-    duration_s real not null, rows integer, detail text not null default ''
-);
-create table if not exists incidents (
-    id integer primary key autoincrement, lab text not null, kind text not null, opened_at text not null,
-    closed_at text, message text not null, detail text not null default '{}'
-);
-create index if not exists incidents_open on incidents(lab, kind, closed_at);
-"""
-
-
-def _set_wal(con: sqlite3.Connection, wait_s: float = 30.0) -> None:
-    """Switch the file to WAL. Several processes creating the history at once can see "database is
-    locked" here: SQLite does not apply the busy timeout to this pragma, so it is retried."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            con.execute("pragma journal_mode=wal")
-            return
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class LabHealth:
-    """Health of one lab from its history."""
-
-    lab: str
-    last_run: str | None
-    last_status: str | None
-    last_success: str | None
-    failures_in_a_row: int
-    open_incidents: tuple[str, ...]
-    last_error: str = ""  # why the last run failed or was skipped
-
-    def hours_since_success(self, now: datetime | None = None) -> float | None:
-        if not self.last_success:
-            return None
-        return ((now or datetime.now(UTC)) - datetime.fromisoformat(self.last_success)).total_seconds() / 3600
+# built once: a statement built per call costs more than SQLite's own insert (tools/bench/bench_history.py)
+_INSERT_LAB_RUN = lab_runs.insert()
+_INSERT_STEP = step_runs.insert()
+_STEP_COLUMNS = (step_runs.c.name, step_runs.c.status, step_runs.c.duration_s, step_runs.c.rows, step_runs.c.detail)
 
 
 class History:
-    """The history database; every method opens a short transaction of its own."""
+    """The history database; every method is one short transaction of its own.
 
-    def __init__(self, path: Path) -> None:
+    ``History(path)`` is the embedded SQLite file; ``History.for_url(url)`` a PostgreSQL one. Errors of
+    a PostgreSQL history are one ``StateError`` line (password masked).
+    """
+
+    def __init__(self, path: Path | None = None, *, url: str | None = None) -> None:
+        if (path is None) == (url is None):
+            raise TypeError("History needs a SQLite path or a PostgreSQL url")
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30)
-        try:
-            con.execute("pragma busy_timeout=30000")
-            _set_wal(con)  # persistent: readers never block the writer
-            con.executescript(SCHEMA)
-            columns = {r[1] for r in con.execute("pragma table_info(lab_runs)")}
-            if "inputs" not in columns:  # a history from before inputs (lab.yaml `inputs`)
-                try:
-                    con.execute("alter table lab_runs add column inputs text not null default '{}'")
-                except sqlite3.OperationalError as err:  # another process added it just now
-                    if "duplicate column" not in str(err):
-                        raise
-        finally:
-            con.close()
+        self.url = url
+        self.where = str(path) if path is not None else str(url)
+        self._engine: Engine = sqlite_engine(path) if path is not None else postgres_engine(str(url))
+        if path is None or prepare_sqlite(path) < SCHEMA_VERSION:
+            with self._errors():
+                ensure_schema(self._engine)
+        # insertion order: SQLite's rowid (files from before versions have nothing else); PostgreSQL's serials
+        self._sqlite = self._engine.dialect.name == "sqlite"
 
     @classmethod
     def for_state_dir(cls, state_dir: Path) -> History:
+        """The embedded history: ``<state_dir>/history.sqlite``."""
         return cls(state_dir / "history.sqlite")
 
+    @classmethod
+    def for_url(cls, url: str) -> History:
+        """The shared history in the PostgreSQL database at ``url``."""
+        return cls(url=url)
+
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+    def _errors(self) -> Iterator[None]:
+        """A PostgreSQL fault as one ``StateError`` line; SQLite's errors stay as they were."""
         try:
-            con.row_factory = sqlite3.Row
-            con.execute("pragma busy_timeout=30000")
-            con.execute("begin immediate")
-            try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
+            yield
+        except SQLAlchemyError as err:
+            if self.url is None:
+                orig = getattr(err, "orig", None)
+                if isinstance(orig, Exception):
+                    raise orig from None  # sqlite3.Error, as the stdlib history raised
                 raise
-            con.execute("commit")
-        finally:
-            con.close()
+            raise state_error(self.url, err) from None
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        with self._errors(), self._engine.begin() as con:
+            yield con
 
     # -- writing ---------------------------------------------------------------------------
     def start_run(self, command: str, labs: int, started_at: str | None = None) -> str:
         run_id = uuid.uuid4().hex[:12]
         with self._connect() as con:
             con.execute(
-                "insert into runs(run_id, command, started_at, labs) values (?, ?, ?, ?)",
-                (run_id, command, started_at or now_iso(), labs),
+                runs.insert().values(run_id=run_id, command=command, started_at=started_at or now_iso(), labs=labs)
             )
         return run_id
 
     def record_lab(self, run_id: str, record: LabRunRecord) -> None:
         with self._connect() as con:
-            cur = con.execute(
-                "insert into lab_runs(run_id, lab, lab_run_id, started_at, finished_at, status, error, duration_s,"
-                " rows, quality, log, inputs) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    record.lab,
-                    record.lab_run_id,
-                    record.started_at,
-                    record.finished_at,
-                    str(record.status),
-                    record.error,
-                    record.duration_s,
-                    record.rows,
-                    record.quality,
-                    record.log,
-                    json.dumps(record.inputs, sort_keys=True),
-                ),
+            result = con.execute(
+                _INSERT_LAB_RUN,
+                {
+                    "run_id": run_id,
+                    "lab": record.lab,
+                    "lab_run_id": record.lab_run_id,
+                    "started_at": record.started_at,
+                    "finished_at": record.finished_at,
+                    "status": str(record.status),
+                    "error": record.error,
+                    "duration_s": record.duration_s,
+                    "rows": record.rows,
+                    "quality": record.quality,
+                    "log": record.log,
+                    "inputs": json.dumps(record.inputs, sort_keys=True),
+                },
             )
-            con.executemany(
-                "insert into step_runs(lab_run, name, status, duration_s, rows, detail) values (?, ?, ?, ?, ?, ?)",
-                [(cur.lastrowid, s.name, str(s.status), s.duration_s, s.rows, s.detail) for s in record.steps],
-            )
+            lab_run = result.inserted_primary_key[0]  # type: ignore[index]
+            if record.steps:
+                con.execute(
+                    _INSERT_STEP,
+                    [
+                        {
+                            "lab_run": lab_run,
+                            "seq": i,
+                            "name": s.name,
+                            "status": str(s.status),
+                            "duration_s": s.duration_s,
+                            "rows": s.rows,
+                            "detail": s.detail,
+                        }
+                        for i, s in enumerate(record.steps)
+                    ],
+                )
 
     def finish_run(self, run_id: str, passed: int, failed: int, duration_s: float) -> None:
         with self._connect() as con:
             con.execute(
-                "update runs set finished_at = ?, status = ?, passed = ?, failed = ?, duration_s = ? where run_id = ?",
-                (now_iso(), "failed" if failed else "ok", passed, failed, round(duration_s, 3), run_id),
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(
+                    finished_at=now_iso(),
+                    status="failed" if failed else "ok",
+                    passed=passed,
+                    failed=failed,
+                    duration_s=round(duration_s, 3),
+                )
             )
 
     # -- incidents ---------------------------------------------------------------------------
     def open_incident(self, lab: str, kind: str, message: str, detail: dict[str, Any] | None = None) -> bool:
-        """Open an incident; False if one of this lab and kind is already open (no new alert)."""
-        with self._connect() as con:
-            row = con.execute(
-                "select id from incidents where lab = ? and kind = ? and closed_at is null", (lab, kind)
-            ).fetchone()
-            if row:
+        """Open an incident; False if one of this lab and kind is already open (no new alert).
+
+        Two processes racing: the unique partial index ``incidents_one_open`` lets one insert win.
+        """
+        is_open = (incidents.c.lab == lab, incidents.c.kind == kind, incidents.c.closed_at.is_(None))
+        with self._errors():
+            try:
+                with self._engine.begin() as con:
+                    if con.execute(select(incidents.c.id).where(*is_open)).first():
+                        return False
+                    con.execute(
+                        incidents.insert().values(
+                            lab=lab,
+                            kind=kind,
+                            opened_at=now_iso(),
+                            message=message,
+                            detail=json.dumps(detail or {}, default=str),
+                        )
+                    )
+            except IntegrityError:  # another process opened it between our look and our insert
                 return False
-            con.execute(
-                "insert into incidents(lab, kind, opened_at, message, detail) values (?, ?, ?, ?, ?)",
-                (lab, kind, now_iso(), message, json.dumps(detail or {}, default=str)),
-            )
-            return True
+        return True
 
     def close_incident(self, lab: str, kind: str) -> str | None:
-        """Close the open incident of this lab and kind; returns when it opened, or None if none was open."""
+        """Close the open incident of this lab and kind; returns when it opened, or None if none was open.
+
+        Two processes racing: only the one whose update still finds it open closes it (and alerts).
+        """
         with self._connect() as con:
             row = con.execute(
-                "select id, opened_at from incidents where lab = ? and kind = ? and closed_at is null", (lab, kind)
-            ).fetchone()
-            if not row:
+                select(incidents.c.id, incidents.c.opened_at).where(
+                    incidents.c.lab == lab, incidents.c.kind == kind, incidents.c.closed_at.is_(None)
+                )
+            ).first()
+            if row is None:
                 return None
-            con.execute("update incidents set closed_at = ? where id = ?", (now_iso(), row["id"]))
-            return str(row["opened_at"])
+            closed = con.execute(
+                update(incidents)
+                .where(incidents.c.id == row.id, incidents.c.closed_at.is_(None))
+                .values(closed_at=now_iso())
+            )
+            return str(row.opened_at) if closed.rowcount == 1 else None
 
     def incidents(self, lab: str | None = None, *, open_only: bool = False) -> list[dict[str, Any]]:
-        sql = "select * from incidents where (? is null or lab = ?)" + (" and closed_at is null" if open_only else "")
+        query = select(incidents).order_by(incidents.c.id)
+        if lab is not None:
+            query = query.where(incidents.c.lab == lab)
+        if open_only:
+            query = query.where(incidents.c.closed_at.is_(None))
         with self._connect() as con:
-            return [dict(r) for r in con.execute(sql + " order by id", (lab, lab)).fetchall()]
+            return [dict(r._mapping) for r in con.execute(query)]
 
     # -- reading -----------------------------------------------------------------------------
+    def _steps(self, con: Connection, lab_run: int) -> list[dict[str, Any]]:
+        order = [step_runs.c.seq, literal_column("rowid")] if self._sqlite else [step_runs.c.seq]
+        query = select(*_STEP_COLUMNS).where(step_runs.c.lab_run == lab_run).order_by(*order)
+        return [dict(s._mapping) for s in con.execute(query)]
+
     def lab_runs(self, lab: str | None = None, last: int = 20) -> list[dict[str, Any]]:
         """The latest lab runs (newest first), each with its steps."""
+        query = select(lab_runs).order_by(lab_runs.c.id.desc()).limit(last)
+        if lab is not None:
+            query = query.where(lab_runs.c.lab == lab)
         with self._connect() as con:
-            rows = con.execute(
-                "select * from lab_runs where (? is null or lab = ?) order by id desc limit ?", (lab, lab, last)
-            ).fetchall()
             out = []
-            for row in rows:
-                entry = dict(row)
+            for row in con.execute(query).all():
+                entry = dict(row._mapping)
                 entry["inputs"] = json.loads(entry.get("inputs") or "{}")
-                entry["steps"] = [
-                    dict(s)
-                    for s in con.execute(
-                        "select name, status, duration_s, rows, detail from step_runs where lab_run = ? order by rowid",
-                        (row["id"],),
-                    )
-                ]
+                entry["steps"] = self._steps(con, row.id)
                 out.append(entry)
             return out
+
+    def _last_ran(self, con: Connection, lab: str) -> Any:
+        query = select(lab_runs).where(lab_runs.c.lab == lab, lab_runs.c.status != "busy")
+        return con.execute(query.order_by(lab_runs.c.id.desc()).limit(1)).first()
 
     def last_record(self, lab: str) -> LabRunRecord | None:
         """The lab's latest recorded run that was not refused as busy, typed, with its steps (or None)."""
         with self._connect() as con:
-            row = con.execute(
-                "select * from lab_runs where lab = ? and status != 'busy' order by id desc limit 1", (lab,)
-            ).fetchone()
+            row = self._last_ran(con, lab)
             if row is None:
                 return None
-            steps = con.execute(
-                "select name, status, duration_s, rows, detail from step_runs where lab_run = ? order by rowid",
-                (row["id"],),
-            ).fetchall()
+            steps = self._steps(con, row.id)
         return LabRunRecord(
-            lab=row["lab"],
-            status=Status(row["status"]),
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            duration_s=row["duration_s"],
-            error=row["error"],
-            lab_run_id=row["lab_run_id"] or "",
-            rows=row["rows"],
-            quality=row["quality"],
-            log=row["log"] or "",
-            steps=tuple(StepRecord.from_dict(dict(s)) for s in steps),
-            inputs=json.loads(row["inputs"] or "{}"),
+            lab=row.lab,
+            status=Status(row.status),
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            duration_s=row.duration_s,
+            error=row.error,
+            lab_run_id=row.lab_run_id or "",
+            rows=row.rows,
+            quality=row.quality,
+            log=row.log or "",
+            steps=tuple(StepRecord.from_dict(s) for s in steps),
+            inputs=json.loads(row.inputs or "{}"),
         )
 
     def runs(self, last: int = 20) -> list[dict[str, Any]]:
+        order = [literal_column("rowid").desc()] if self._sqlite else [runs.c.started_at.desc(), runs.c.run_id.desc()]
         with self._connect() as con:
-            return [dict(r) for r in con.execute("select * from runs order by rowid desc limit ?", (last,))]
+            return [dict(r._mapping) for r in con.execute(select(runs).order_by(*order).limit(last))]
 
     def last_run(self, lab: str) -> dict[str, Any] | None:
         """The lab's latest recorded run that was not refused as busy (without its steps), or None."""
         with self._connect() as con:
-            row = con.execute(
-                "select * from lab_runs where lab = ? and status != 'busy' order by id desc limit 1", (lab,)
-            ).fetchone()
-            return dict(row) if row else None
+            row = self._last_ran(con, lab)
+            return dict(row._mapping) if row else None
 
     def last_started(self, lab: str) -> str | None:
         """When the lab's latest recorded run started (busy and skipped runs excluded: never ran), or None."""
+        query = select(func.max(lab_runs.c.started_at)).where(
+            lab_runs.c.lab == lab, lab_runs.c.status.not_in(("busy", "skipped"))
+        )
         with self._connect() as con:
-            row = con.execute(
-                "select max(started_at) from lab_runs where lab = ? and status not in ('busy', 'skipped')", (lab,)
-            ).fetchone()
-            return row[0] if row else None
+            return con.execute(query).scalar()
 
     def health(self, lab: str) -> LabHealth:
         with self._connect() as con:
             rows = con.execute(
-                "select status, started_at, finished_at, error from lab_runs where lab = ? and status != 'busy'"
-                " order by id desc limit 200",
-                (lab,),
-            ).fetchall()
+                select(lab_runs.c.status, lab_runs.c.started_at, lab_runs.c.finished_at, lab_runs.c.error)
+                .where(lab_runs.c.lab == lab, lab_runs.c.status != "busy")
+                .order_by(lab_runs.c.id.desc())
+                .limit(200)
+            ).all()
             success = con.execute(
-                "select max(finished_at) from lab_runs where lab = ? and status in ('ok', 'warn')", (lab,)
-            ).fetchone()[0]
+                select(func.max(lab_runs.c.finished_at)).where(
+                    lab_runs.c.lab == lab, lab_runs.c.status.in_(("ok", "warn"))
+                )
+            ).scalar()
             kinds = [
                 r[0]
                 for r in con.execute(
-                    "select kind from incidents where lab = ? and closed_at is null order by id", (lab,)
+                    select(incidents.c.kind)
+                    .where(incidents.c.lab == lab, incidents.c.closed_at.is_(None))
+                    .order_by(incidents.c.id)
                 )
             ]
         streak = 0
         for row in rows:
-            if row["status"] != "failed":
+            if row.status != "failed":
                 break
             streak += 1
         return LabHealth(
             lab=lab,
-            last_run=rows[0]["finished_at"] if rows else None,
-            last_status=rows[0]["status"] if rows else None,
+            last_run=rows[0].finished_at if rows else None,
+            last_status=rows[0].status if rows else None,
             last_success=success,
             failures_in_a_row=streak,
             open_incidents=tuple(kinds),
-            last_error=rows[0]["error"] if rows else "",
+            last_error=rows[0].error if rows else "",
         )

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from buildcpg_shared.alerts import AlertDispatcher
-from buildcpg_shared.history import History
+from buildcpg_shared.history import history_for
 from buildcpg_shared.orchestrate.parallel import LabProgress
 from buildcpg_shared.orchestrate.service import delivery_dict
 from buildcpg_shared.registry import Workspace
@@ -20,7 +20,7 @@ class RunRecorder:
 
     def __init__(self, workspace: Workspace, command: str, labs: int) -> None:
         self.workspace = workspace
-        self.history = History.for_state_dir(workspace.state_dir)
+        self.history = history_for(workspace)
         self.run_id = self.history.start_run(command, labs)
         self.deliveries: list[dict[str, Any]] = []  # every alert of the run: subject, route, ok, error
         self._start = time.monotonic()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from croniter import croniter
 
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import History
 from buildcpg_shared.ingest.inputs import upstream_paths
 from buildcpg_shared.registry import Lab, Workspace
+
+if TYPE_CHECKING:
+    from buildcpg_shared.history.store import History
 
 BEGIN = "# BEGIN buildcpg {root}"
 END = "# END buildcpg {root}"

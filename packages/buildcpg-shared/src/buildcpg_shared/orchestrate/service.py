@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from buildcpg_shared.alerts import AlertDispatcher, Delivery
 from buildcpg_shared.errors import BuildCPGError, first_line
-from buildcpg_shared.history import History
+from buildcpg_shared.history import history_for
 from buildcpg_shared.pipeline.steps import emit
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.registry.workspace import find_workspace_root
@@ -65,7 +65,7 @@ def record_lab_run(
 
     With ``run_id`` the row joins that platform run; without, the run gets a ``runs`` row of its own.
     """
-    history = History.for_state_dir(workspace.state_dir)
+    history = history_for(workspace)
     own = not run_id
     if own:
         run_id = history.start_run(command or f"run {lab.name}", 1, started_at=record.started_at)
@@ -108,7 +108,8 @@ def run_lab(
     workspace = lab_workspace(lab)
     if workspace is not None:
         workspace.config  # noqa: B018 - a broken buildcpg.yaml: one line, before the lab runs (nothing recorded)
-    runner = LabRunner(lab, events=events, **options)
+    lease = workspace.shared.state if workspace is not None else None  # one writer across machines
+    runner = LabRunner(lab, events=events, lease=lease, **options)
     before_run(runner)
     report = runner.run()
     outcome = LabRunOutcome(report)
@@ -121,7 +122,8 @@ def run_lab(
             workspace, lab, record, run_id=os.environ.get(RUN_ID_ENV, ""), command=command or _command()
         )
     except (sqlite3.Error, OSError, BuildCPGError) as err:  # the parent (if any) records it instead
-        outcome.note = f"the run could not be recorded in {workspace.state_dir / 'history.sqlite'}: {first_line(err)}"
+        where = "the shared history" if lease else str(workspace.state_dir / "history.sqlite")
+        outcome.note = f"the run could not be recorded in {where}: {first_line(err)}"
         return outcome
     outcome.record = record
     for d in outcome.deliveries:

@@ -52,6 +52,7 @@ class LabRunner:
         events: bool = False,
         threads: int | None = None,
         echo: bool = True,
+        lease: str | None = None,
     ) -> None:
         self.lab = lab
         self.paths = lab.paths
@@ -59,6 +60,7 @@ class LabRunner:
         self.rebuild = rebuild  # move the database aside first, then build a new one from data/raw
         self.full_refresh = full_refresh or rebuild
         self.wait = wait
+        self.lease = lease  # a state database URL: hold the lab's lease there too (one writer across machines)
         self.threads = threads  # dbt threads; None: the machine's cores (dbt_invoke.dbt_threads)
         self.database = self.paths.database()
         self._dbt: DbtSession | None = None
@@ -67,6 +69,14 @@ class LabRunner:
             lab=lab.name, run_id=uuid.uuid4().hex[:12], started_at=now_utc(), database=str(self.database)
         )
         self.reporter = RunReporter(self.report, echo=echo, events=events)
+
+    def _lease(self) -> contextlib.AbstractContextManager[object]:
+        """The lab's lease in the state database (with ``shared: state``), held after the file lock."""
+        if not self.lease:
+            return contextlib.nullcontext()
+        from buildcpg_shared.state_db import StateLease  # SQLAlchemy only when a state database is set
+
+        return StateLease(self.lease, self.lab.name, wait=self.wait)
 
     def _session(self) -> DbtSession:
         if self._dbt is None:
@@ -190,7 +200,7 @@ class LabRunner:
         try:
             check_database_location(self.paths, self.database)
             self.lab.config  # noqa: B018 - validate lab.yaml before taking the lock
-            with LabLock(self.paths.lock_file, self.lab.name, wait=self.wait):
+            with LabLock(self.paths.lock_file, self.lab.name, wait=self.wait), self._lease():
                 self._steps()
             self.report.settle()  # status and error from the steps (run_record: the one rule)
         except LabBusyError as err:

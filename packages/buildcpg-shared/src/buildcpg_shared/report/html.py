@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import History
+from buildcpg_shared.history import history_for
 from buildcpg_shared.orchestrate.graph import upstreams_of
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.report.charts import lab_charts, score_history_svg
@@ -33,7 +33,7 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
     """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given)."""
     env = Environment(loader=PackageLoader("buildcpg_shared.report", "templates"), autoescape=select_autoescape())
     env.filters["utc"] = utc_text
-    history = History.for_state_dir(workspace.state_dir) if workspace else None
+    history = history_for(workspace) if workspace else None
     dispatcher = AlertDispatcher(workspace, history) if workspace and history else None
     collected: list[dict[str, Any]] = []
     for lab in labs:

@@ -1,0 +1,134 @@
+"""The one-writer lease of a lab across machines: a session-level PostgreSQL advisory lock.
+
+Taken with ``pg_try_advisory_lock`` on a connection of its own that the run holds until it ends; the
+server frees it the moment that session ends, so a killed process (even SIGKILL) or a lost connection
+never leaves a stale lease. Who holds it (host, pid, since, command) is a ``lab_leases`` row written
+under the lock, so the second caller gets the same one line as the local file lock (``lab_lock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from buildcpg_shared.errors import LabBusyError
+from buildcpg_shared.state_db.engine import postgres_engine, state_error
+from buildcpg_shared.state_db.schema import ensure_schema, lab_leases
+
+
+def lease_key(lab_name: str) -> int:
+    """The lab's advisory-lock key: a stable signed 64-bit number of its name (same on every machine)."""
+    digest = hashlib.blake2b(f"buildcpg lab {lab_name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+# is the advisory lock of this key held by that backend? (a bigint key is classid/objid, objsubid 1)
+_HELD_BY = text(
+    "select exists(select 1 from pg_locks where locktype = 'advisory' and granted and pid = :pid"
+    " and classid = :classid and objid = :objid and objsubid = 1)"
+)
+
+
+def _lock_ids(key: int) -> dict[str, int]:
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return {"classid": unsigned >> 32, "objid": unsigned & 0xFFFFFFFF}
+
+
+NAME_GRACE_S = 2.0  # how long a refused run waits for the holder's row before saying "unknown holder"
+
+
+class StateLease:
+    """Hold the lab's lease in the state database for the length of a ``with`` block."""
+
+    def __init__(self, url: str, lab_name: str, *, wait: float = 0.0) -> None:
+        self.url = url
+        self.lab_name = lab_name
+        self.wait = wait
+        self._con: Connection | None = None
+
+    def holder(self, con: Connection) -> str | None:
+        """Who holds the lease (``pid N on HOST since … (command)``), or None while no valid row names it.
+
+        The holder writes its row just after taking the lock and deletes it just before freeing it; a
+        row left by a killed holder names a session that no longer holds the lock and is ignored.
+        """
+        row = con.execute(select(lab_leases).where(lab_leases.c.lab == self.lab_name)).first()
+        if (
+            row is None
+            or not con.execute(_HELD_BY, _lock_ids(lease_key(self.lab_name)) | {"pid": row.backend_pid}).scalar()
+        ):
+            return None
+        return f"pid {row.pid} on {row.host} since {row.since} ({row.command})"
+
+    def _take(self, con: Connection) -> None:
+        """Take the lock, waiting up to ``wait``; busy with the holder's line. A holder that has no
+        row yet (just taken) or none any more (just ending) is asked again for up to ``NAME_GRACE_S``."""
+        key = lease_key(self.lab_name)
+        deadline = time.monotonic() + max(self.wait, 0.0)
+        while not con.execute(select(func.pg_try_advisory_lock(key))).scalar():
+            holder = self.holder(con)
+            now = time.monotonic()
+            if now >= deadline and (holder is not None or now >= deadline + NAME_GRACE_S):
+                waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
+                raise LabBusyError(
+                    f"lab {self.lab_name} is already running{waited}: held by {holder or 'unknown holder'}; "
+                    "wait for it to finish or pass --wait SECONDS"
+                )
+            time.sleep(0.2 if now < deadline else 0.05)
+
+    def __enter__(self) -> StateLease:
+        engine = postgres_engine(self.url)
+        try:
+            ensure_schema(engine)
+            con = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as err:
+            raise state_error(self.url, err) from None
+        try:
+            self._take(con)
+            row = {
+                "lab": self.lab_name,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200],
+                "backend_pid": con.execute(select(func.pg_backend_pid())).scalar(),
+            }
+            upsert = insert(lab_leases).values(row)
+            con.execute(upsert.on_conflict_do_update(index_elements=["lab"], set_=row))
+        except LabBusyError:
+            con.close()
+            raise
+        except SQLAlchemyError as err:
+            with contextlib.suppress(SQLAlchemyError):
+                con.invalidate()  # ends the session (not back to the pool): a lock taken just now goes with it
+            raise state_error(self.url, err) from None
+        self._con = con
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        con, self._con = self._con, None
+        if con is None:
+            return
+        try:
+            con.execute(delete(lab_leases).where(lab_leases.c.lab == self.lab_name, lab_leases.c.pid == os.getpid()))
+            con.execute(select(func.pg_advisory_unlock(lease_key(self.lab_name))))
+            con.close()
+        except SQLAlchemyError:  # a lost connection: its session, and so the lock, is gone already
+            with contextlib.suppress(SQLAlchemyError):
+                con.invalidate()

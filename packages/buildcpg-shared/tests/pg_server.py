@@ -1,0 +1,73 @@
+"""A real PostgreSQL server for the tests: Debian's (or any) initdb + pg_ctl on 127.0.0.1, a free port.
+
+``initdb`` refuses to run as root, so as root the server runs as the ``postgres`` user (``runuser``)
+in a folder it owns. Password auth over TCP (scram), so the tests see real credentials refused and
+passwords masked; trust over its own Unix socket folder only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+PASSWORD = "s3cret-pg-Pa55"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def postgres_server(bindir: Path) -> Iterator[str]:
+    """A started server; yields the admin URL (``postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres``)."""
+    base = Path(tempfile.mkdtemp(prefix="buildcpg-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        os.chown(base, user.pw_uid, user.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, pwfile, log = base / "data", base / "pw", base / "server.log"
+    pwfile.write_text(PASSWORD + "\n")
+    os.chmod(pwfile, 0o644)
+    port = _free_port()
+
+    def run(*args: str) -> None:
+        done = subprocess.run([*run_as, *args], capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode:
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{args[0]} failed: {done.stdout}{done.stderr}{tail}")
+
+    try:
+        run(
+            str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8", "--no-locale",
+            "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
+        )  # fmt: skip
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c max_connections=200 -c fsync=off"
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
+        try:
+            yield f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+        finally:
+            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def new_database(admin_url: str) -> str:
+    """A fresh, empty database on the server; its URL."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as con:
+        con.execute(f"create database {name}")
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
