@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from buildcpg_shared.config.alerts import AlertsConfig, validate_cron
+from buildcpg_shared.config.s3_glob import S3Glob, is_url
 from buildcpg_shared.errors import ConfigError
 
 LAB_NAME_RE = re.compile(r"lab[0-9]+_[a-z0-9]+(?:_[a-z0-9]+)*", re.ASCII)  # use with fullmatch
@@ -168,7 +169,7 @@ class SourceConfig(_Strict):
     """A raw source: which files under data/raw, and the contract their rows must meet."""
 
     type: Literal["csv", "http"] = "csv"
-    files: str = Field(default="", description="glob under the lab's data/raw folder")
+    files: str = Field(default="", description="glob under the lab's data/raw folder, or s3://bucket/prefix/*.csv")
     description: str = ""
     columns: dict[str, ColumnSpec]
     primary_key: list[str] = Field(default_factory=list)
@@ -226,6 +227,9 @@ class SourceConfig(_Strict):
     @field_validator("files")
     @classmethod
     def _relative_glob(cls, value: str) -> str:
+        if is_url(value):  # objects on storage: s3://bucket/prefix/*.csv
+            S3Glob.parse(value)
+            return value
         if value.startswith("/") or ".." in Path(value).parts:
             raise ValueError(f"{value!r} must be a glob inside data/raw (no absolute path, no '..')")
         return value
@@ -257,9 +261,17 @@ class SourceConfig(_Strict):
                 raise ValueError(f"{key}: an http source lands complete files (written, then renamed); remove it")
         elif not self.files:
             raise ValueError("files: a glob under data/raw is required for a csv source")
+        elif self.remote and (self.marker is not None or self.settle is not None):
+            key = "marker" if self.marker is not None else "settle"
+            raise ValueError(f"{key}: an s3:// source lists complete objects only (an upload is atomic); remove it")
         elif self.http is not None:
             raise ValueError("http: only a source of type http has an 'http' section")
         return self
+
+    @property
+    def remote(self) -> bool:
+        """Are this source's files objects on storage (``files: s3://...``), not files under data/raw?"""
+        return self.type == "csv" and is_url(self.files)
 
     def file_glob(self, name: str) -> str:
         """The glob of this source's files under data/raw (HTTP sources land under ``_http/<name>/``)."""
