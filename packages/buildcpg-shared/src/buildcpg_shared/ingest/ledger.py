@@ -1,4 +1,9 @@
-"""The ledger: which raw file was loaded, with which content hash, in ``_buildcpg.ledger``."""
+"""The ledger: which raw file was loaded, with which content hash, in ``_buildcpg.ledger``.
+
+A local file is keyed by its path under data/raw (size + mtime, then its sha256, tell a change); an
+object on storage (a source's ``files: s3://...``) by its ``s3://`` URL and its ETag (column ``etag``,
+added to an older ledger on first use; an older ledger reads as having none).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ class LedgerEntry:
     rows: int
     rejected: int
     cursor: str | None = None  # HTTP sources: the largest cursor_field value in this landing
+    etag: str | None = None  # objects on storage: the ETag of the version loaded
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
@@ -48,6 +54,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
         )"""
     )
     con.execute(f"alter table {LEDGER} add column if not exists cursor varchar")
+    con.execute(f"alter table {LEDGER} add column if not exists etag varchar")
 
 
 def read_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, LedgerEntry]:
@@ -56,8 +63,9 @@ def read_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, LedgerEntry]:
         return {}
     columns = {r[0] for r in con.execute(f"select column_name from (describe {LEDGER})").fetchall()}
     cursor = "cursor" if "cursor" in columns else "null"
+    etag = "etag" if "etag" in columns else "null"
     rows = con.execute(
-        f"select source, file, size, mtime_ns, sha256, rows, rejected, {cursor} from {LEDGER}"
+        f"select source, file, size, mtime_ns, sha256, rows, rejected, {cursor}, {etag} from {LEDGER}"
     ).fetchall()
     return {r[1]: LedgerEntry(*r) for r in rows}
 
@@ -66,7 +74,7 @@ def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, run_id: str) -> N
     """Insert or replace one file's entry (call inside the file's load transaction)."""
     con.execute(
         f"insert or replace into {LEDGER} (source, file, size, mtime_ns, sha256, rows, rejected, loaded_at, run_id, "
-        f"cursor) values (?, ?, ?, ?, ?, ?, ?, {UTC_NOW_SQL}, ?, ?)",
+        f"cursor, etag) values (?, ?, ?, ?, ?, ?, ?, {UTC_NOW_SQL}, ?, ?, ?)",
         [
             entry.source,
             entry.file,
@@ -77,6 +85,7 @@ def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, run_id: str) -> N
             entry.rejected,
             run_id,
             entry.cursor,
+            entry.etag,
         ],
     )
 
