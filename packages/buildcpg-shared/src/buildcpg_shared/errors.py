@@ -68,6 +68,14 @@ class StaleWriterError(StorageError):
     """A newer version was published meanwhile: this writer may never move the pointer back."""
 
 
+class ObjectChangedError(StorageError):
+    """An object's ETag is no longer the one it was read for (``If-Match`` failed): it was replaced."""
+
+
+class ObjectGoneError(StorageError):
+    """An object that was listed is gone (deleted between the listing and the download)."""
+
+
 class AlertDeliveryError(BuildCPGError):
     """An alert route could not deliver (the run it reports on is not failed by this)."""
 
