@@ -18,6 +18,7 @@ from buildcpg_shared.errors import BuildCPGError, LabBusyError, first_line, is_d
 from buildcpg_shared.ingest.check import marker_path
 from buildcpg_shared.ingest.ledger import read_ledger_file
 from buildcpg_shared.ingest.monitor import CSVMonitor
+from buildcpg_shared.ingest.s3_raw import raw_name
 from buildcpg_shared.inspect.readonly import check_data_folder, damaged, running_run
 from buildcpg_shared.registry import Workspace
 
@@ -73,9 +74,9 @@ def check_command(
         for kind, raw in sorted(lines, key=lambda item: item[1].rel):
             marker = marker_path(raw.path, lab.config.sources[raw.source]) if kind == "waiting" else None
             note = f"; no {marker.name} yet" if marker is not None else ""
-            print(f"  {kind:<8} data/raw/{raw.rel}  ({raw.source}{note})")
+            print(f"  {kind:<8} {raw_name(raw.rel)}  ({raw.source}{note})")
         for entry in plan.removed:
-            print(f"  removed  data/raw/{entry.file}  ({entry.source}; its rows stay loaded)")
+            print(f"  removed  {raw_name(entry.file)}  ({entry.source}; its rows stay loaded)")
         for name, source in lab.config.sources.items():
             if source.type == "http":
                 print(f"  http     {name}: polled by the next run ({source.http.url if source.http else ''})")

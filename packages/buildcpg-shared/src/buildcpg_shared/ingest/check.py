@@ -20,6 +20,11 @@ target is read, hashed or quoted in an error. A symlink to another file inside `
 A source with a completion ``marker`` (``{name}.ok`` beside each file, or ``_SUCCESS`` in its
 folder) loads a new or changed file only once its marker exists; until then the file is listed in
 ``waiting``. Marker files themselves are never loaded.
+
+A source whose ``files:`` is an ``s3://`` glob is listed instead (``ingest.s3_raw``): an object is new,
+changed or unchanged by its ETag against the ledger, with no byte of it read; its ``rel`` is its URL.
+A listing that fails (storage unreachable, credentials refused, no bucket) is one line in
+``unreadable``, and that source's loaded objects are not reported removed.
 """
 
 from __future__ import annotations
@@ -32,16 +37,18 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from buildcpg_shared.config import LabConfig, SourceConfig
-from buildcpg_shared.errors import ConfigError, LoadError
+from buildcpg_shared.errors import BuildCPGError, ConfigError, LoadError
 from buildcpg_shared.ingest.headers import check_header
 from buildcpg_shared.ingest.ledger import LedgerEntry
+from buildcpg_shared.ingest.s3_raw import download_path, list_source
 
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
 
 
 @dataclass(frozen=True)
 class RawFile:
-    """A raw file on disk matched to its source."""
+    """A raw file matched to its source: on disk (``rel`` under data/raw), or an object on storage
+    (``rel`` its ``s3://`` URL, ``etag`` its version, ``path`` where Load streams it to)."""
 
     source: str
     path: Path
@@ -49,6 +56,7 @@ class RawFile:
     size: int
     mtime_ns: int
     sha256: str = ""
+    etag: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,12 @@ def scan(
     result = CheckResult()
     seen: dict[str, str] = {}
     candidates: list[tuple[RawFile, LedgerEntry | None]] = []
+    unlisted: set[str] = set()  # sources on storage whose listing failed
     for source_name, source in config.sources.items():
+        if source.remote:
+            if not _scan_objects(raw_dir.parent, source_name, source, ledger, result, seen):
+                unlisted.add(source_name)
+            continue
         for path in sorted(raw_dir.glob(source.file_glob(source_name))):
             if _is_partial(path) or _is_marker(path, source):
                 continue
@@ -237,8 +250,44 @@ def scan(
             result.touched.append(hashed)
         else:
             result.changed.append(hashed)
-    result.removed = [entry for rel, entry in sorted(ledger.items()) if rel not in seen]
+    result.removed = [
+        entry for rel, entry in sorted(ledger.items()) if rel not in seen and entry.source not in unlisted
+    ]
     return result
+
+
+def _scan_objects(
+    data_dir: Path,
+    source_name: str,
+    source: SourceConfig,
+    ledger: dict[str, LedgerEntry],
+    result: CheckResult,
+    seen: dict[str, str],
+) -> bool:
+    """Plan the objects of a source on storage by their ETags; False when the listing failed."""
+    try:
+        listed = list_source(source_name, source.files)
+    except BuildCPGError as err:
+        result.unreadable.append(Unreadable(source_name, source.files, str(err)))
+        return False
+    for obj in listed:
+        if obj.name.startswith(".") or obj.name.lower().endswith(PARTIAL_SUFFIXES):
+            continue
+        if obj.url in seen:
+            raise ConfigError(
+                f"{obj.url} matches the globs of sources {seen[obj.url]!r} and {source_name!r}; "
+                "make the 'files' patterns in lab.yaml disjoint"
+            )
+        seen[obj.url] = source_name
+        raw = RawFile(source_name, download_path(data_dir, obj.url), obj.url, obj.size, obj.modified_ns, "", obj.etag)
+        known = ledger.get(obj.url)
+        if known is None or known.source != source_name:
+            result.new.append(raw)
+        elif known.etag == obj.etag:
+            result.unchanged.append(raw)
+        else:
+            result.changed.append(raw)
+    return True
 
 
 def _header_problem(raw: RawFile, source: SourceConfig) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from buildcpg_shared.config import SourceConfig
 from buildcpg_shared.errors import LoadError
 from buildcpg_shared.ingest.encoding import python_encoding
+from buildcpg_shared.ingest.s3_raw import raw_name
 
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -61,7 +62,7 @@ def read_header(path: Path, source: SourceConfig, rel: str = "") -> list[str]:
     Only the first line is read and decoded, so a bad byte further down is left to the row reader
     (which quarantines that row) instead of failing the whole file.
     """
-    where = f"data/raw/{rel or path.name}"
+    where = raw_name(rel) if rel else f"data/raw/{path.name}"
     try:
         with path.open("r", encoding=python_encoding(source.encoding), errors="surrogateescape", newline="") as handle:
             text = handle.readline(1 << 20)
@@ -95,7 +96,7 @@ def check_header(path: Path, rel: str, source_name: str, source: SourceConfig) -
     mapped, problems = map_header(read_header(path, source, rel), source)
     if problems:
         raise LoadError(
-            f"data/raw/{rel}: header does not match the contract of source {source_name!r}: "
+            f"{raw_name(rel)}: header does not match the contract of source {source_name!r}: "
             f"{'; '.join(problems)}. File not loaded; fix the file or lab.yaml"
         )
     return [name for name in mapped if name is not None]

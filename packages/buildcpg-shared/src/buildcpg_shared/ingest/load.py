@@ -21,11 +21,15 @@ Every load reconciles: the file's data records (``ingest.records``, counted apar
 equal the rows loaded + the rows quarantined. DuckDB's parallel reader drops a record longer than its
 buffer without a reject; the ordered read then quarantines it (``LINE SIZE OVER MAXIMUM``), and a
 file that still does not add up is refused, so the ledger never claims a row that is in neither table.
+
+An object on storage (a source's ``files: s3://...``) is streamed to a temporary file first
+(``ingest.s3_raw``) and then goes through all of the above exactly like a local file; the ledger
+records the ETag of the version that was downloaded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -37,6 +41,7 @@ from buildcpg_shared.ingest.check import RawFile, escape_problem
 from buildcpg_shared.ingest.encoding import duckdb_encoding, utf8_readable
 from buildcpg_shared.ingest.headers import check_header
 from buildcpg_shared.ingest.records import RecordCount
+from buildcpg_shared.ingest.s3_raw import downloaded, is_object, raw_name
 from buildcpg_shared.schema import QUARANTINE_SCHEMA, RAW_SCHEMA, UTC_NOW_SQL
 from buildcpg_shared.validate import Expectation, count_violations, expectations_for, violations_query
 from buildcpg_shared.validate.casts import Conversion, cast_rules, conversions_for, strict_value
@@ -56,6 +61,7 @@ class LoadedFile:
     rejected: int
     replaced: int
     first_problem: str = ""
+    note: str = ""  # an object on storage replaced since Check: the version loaded instead
 
 
 def _sql_str(value: str) -> str:
@@ -269,7 +275,7 @@ def _reconcile(raw: RawFile, count: RecordCount, rows: int, rejected: int, *, fa
     if fast:
         raise _NeedsOrderedRead
     raise LoadError(
-        f"data/raw/{raw.rel}: {count.records()} data record(s) in the file but {rows} loaded + {rejected} "
+        f"{raw_name(raw.rel)}: {count.records()} data record(s) in the file but {rows} loaded + {rejected} "
         "quarantined; file not loaded, its previous rows kept"
     )
 
@@ -280,11 +286,19 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
     The fast path is one parallel read whose text-read columns raise at the first value that does not
     fit exactly; that (or a broken rule) sends the file down the ordered path, which quarantines each
     such row with its line. A clean file is read once. A path that now leads out of ``data/raw``
-    (a symlink put in its place since Check) is refused before it is opened.
+    (a symlink put in its place since Check) is refused before it is opened. An object on storage is
+    streamed to a temporary file, loaded from there, and the file removed.
     """
+    if is_object(raw.rel):
+        return _load_object(con, raw, source, run_id)
     escaped = escape_problem(raw.path, raw.rel)
     if escaped:
         raise LoadError(escaped)
+    return _load_local(con, raw, source, run_id)
+
+
+def _load_local(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, run_id: str) -> LoadedFile:
+    """The file at ``raw.path`` (under data/raw, or an object's download): header, read, reconcile, record."""
     order = check_header(raw.path, raw.rel, raw.source, source)
     conversions = conversions_for(source)
     rules = expectations_for(source)
@@ -298,7 +312,17 @@ def load_file(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig
             except _NeedsOrderedRead:
                 return _load(con, raw, source, read, rules, run_id, count, fast=False)
     except OSError as err:  # while transcoding to a temporary UTF-8 copy
-        raise LoadError(f"data/raw/{raw.rel}: cannot be read: {err.strerror or err}") from err
+        raise LoadError(f"{raw_name(raw.rel)}: cannot be read: {err.strerror or err}") from err
+
+
+def _load_object(con: duckdb.DuckDBPyConnection, raw: RawFile, source: SourceConfig, run_id: str) -> LoadedFile:
+    """An object on storage, downloaded (chunked) to ``raw.path`` and loaded like a local file; the ledger
+    gets the size, hash and ETag of what was downloaded (the GET's, not the listing's)."""
+    with downloaded(raw.rel, raw.etag, raw.path) as got:
+        loaded = _load_local(con, replace(raw, size=got.size, sha256=got.sha256, etag=got.etag), source, run_id)
+    if got.replaced:
+        loaded = replace(loaded, note=f"{raw.rel}: replaced since Check listed it; loaded the version there now")
+    return loaded
 
 
 def _load(
@@ -333,7 +357,15 @@ def _load(
         first_problem = _first_problem(con, raw) if rejected else ""
         _check_reject_rate(raw, source, rows, rejected, first_problem)
         entry = ledger.LedgerEntry(
-            raw.source, raw.rel, raw.size, raw.mtime_ns, raw.sha256, rows, rejected, _http_cursor(con, raw, source)
+            raw.source,
+            raw.rel,
+            raw.size,
+            raw.mtime_ns,
+            raw.sha256,
+            rows,
+            rejected,
+            _http_cursor(con, raw, source),
+            raw.etag or None,
         )
         ledger.record(con, entry, run_id)
         con.execute("commit")
@@ -344,7 +376,7 @@ def _load(
         if fast and read.conversions:  # most likely a value that does not fit: the ordered path says which
             raise _NeedsOrderedRead from err
         first = duckdb_write_problem(err) or str(err).strip().splitlines()[0]  # a full disk: the file and why
-        raise LoadError(f"data/raw/{raw.rel}: could not be loaded into raw.{raw.source}: {first}") from err
+        raise LoadError(f"{raw_name(raw.rel)}: could not be loaded into raw.{raw.source}: {first}") from err
     except BaseException:
         con.execute("rollback")
         raise
@@ -378,7 +410,7 @@ def _check_reject_rate(raw: RawFile, source: SourceConfig, rows: int, rejected: 
     total = rows + rejected
     if total and rejected / total > source.max_reject_rate:
         raise LoadError(
-            f"data/raw/{raw.rel}: {rejected} of {total} row(s) ({rejected / total:.1%}) break the contract of "
+            f"{raw_name(raw.rel)}: {rejected} of {total} row(s) ({rejected / total:.1%}) break the contract of "
             f"source {raw.source!r}, above max_reject_rate {source.max_reject_rate:.1%}; file not loaded, "
             f"its previous rows kept; first: {first_problem}"
         )

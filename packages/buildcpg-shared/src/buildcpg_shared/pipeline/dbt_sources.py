@@ -75,7 +75,7 @@ def sources_path(paths: LabPaths) -> Path:
 
 def _table(name: str, config: LabConfig) -> dict[str, Any]:
     source = config.sources[name]
-    where = f"data/raw/{source.file_glob(name)}"
+    where = source.files if source.remote else f"data/raw/{source.file_glob(name)}"
     description = " ".join(source.description.split())
     rules = expectations_for(source)
     key = next((f" Checked at load: {r.describe()}." for r in rules if isinstance(r, UniqueKey)), "")

@@ -7,6 +7,7 @@ from buildcpg_shared.ingest import ledger
 from buildcpg_shared.ingest.check import CheckResult
 from buildcpg_shared.ingest.inputs import InputsCheck, copy_inputs
 from buildcpg_shared.ingest.load import ensure_tables, load_file
+from buildcpg_shared.ingest.s3_raw import clear_downloads, is_object, raw_name
 from buildcpg_shared.pipeline.run_steps import StepContext
 from buildcpg_shared.pipeline.steps import timed
 from buildcpg_shared.run_record import FileEvent, Status, StepRecord
@@ -22,6 +23,8 @@ def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = N
         for name, source in config.sources.items():
             ensure_tables(ctx.con, name, source)
         rows = rejected = 0
+        if any(is_object(raw.rel) for raw in plan.pending):  # objects on storage: what a killed run left
+            clear_downloads(ctx.lab.paths.data_dir)
         for raw in plan.pending:
             try:
                 loaded = load_file(ctx.con, raw, config.sources[raw.source], ctx.run_id)
@@ -31,9 +34,11 @@ def run_load(ctx: StepContext, plan: CheckResult, inputs: InputsCheck | None = N
                 continue
             rows += loaded.rows
             rejected += loaded.rejected
+            if loaded.note:
+                ctx.reporter.say(f"load      warn    {loaded.note}")
             if loaded.rejected:
                 ctx.reporter.say(
-                    f"load      warn    data/raw/{loaded.file}: {loaded.rejected} row(s) quarantined in "
+                    f"load      warn    {raw_name(loaded.file)}: {loaded.rejected} row(s) quarantined in "
                     f"quarantine.{loaded.source}; first: {loaded.first_problem}"
                 )
             ctx.reporter.event(FileEvent(ctx.lab.name, dict(loaded.__dict__)))
