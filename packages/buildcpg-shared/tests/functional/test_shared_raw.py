@@ -25,6 +25,7 @@ from buildcpg_shared.pipeline.runner import LabRunner
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.store import ObjectStore
 from buildcpg_shared.store.objects import list_objects
+from buildcpg_shared.testing import run_cli
 from conftest import TINY_LAB_YAML, plan_load
 from s3_server import s3_server
 
@@ -81,6 +82,11 @@ def _lab(tmp_path: Path, s3: dict[str, str], bucket: str | None = None) -> Lab:
     (root / "pyproject.toml").write_text('[tool.uv.workspace]\nmembers = ["labs/*"]\n')
     glob = f"s3://{bucket or s3['BUCKET']}/{PREFIX}*.csv"
     (lab_dir / "lab.yaml").write_text(TINY_LAB_YAML.replace('files: "orders*.csv"', f'files: "{glob}"'))
+    (lab_dir / "pyproject.toml").write_text('[project]\nname = "lab9-tiny"\n')  # a member: `buildcpg run` runs it
+    python = lab_dir / ".venv" / "bin" / "python"  # its "venv": this test's Python (nothing to sync)
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
     return Workspace(root).lab(LAB)
 
 
@@ -188,6 +194,29 @@ def test_an_object_deleted_between_check_and_load_is_one_line_and_the_next_run_r
     assert after.status == "ok", after.steps
     assert after.step("check").data["removed"] == [_url(s3, "2.csv")]  # type: ignore[union-attr]
     assert [r[0] for r in _rows(lab)] == ["B1", "B2", "B3"]
+
+
+def test_the_cli_names_objects_by_url_and_a_fault_in_one_line(tmp_path: Path, s3: dict[str, str]) -> None:
+    from alert_servers import free_port
+
+    _put(s3, f"{PREFIX}1.csv", FIRST)
+    lab = _lab(tmp_path, s3)
+    root = lab.paths.root.parent.parent
+    env = {k: v for k, v in s3.items() if k.startswith("AWS_")}
+    checked = run_cli(root, "check", LAB, **env)
+    assert checked.returncode == 1, checked.stdout + checked.stderr  # something to load
+    assert f"  new      {_url(s3, '1.csv')}  (orders)" in checked.stdout
+    assert run_cli(root, "run", LAB, "--no-sync", "--steps", "check,load", **env).returncode == 0
+
+    down = {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    glob = lab.config.sources["orders"].files
+    line = f"source orders: cannot list {glob}: cannot reach {down['AWS_ENDPOINT_URL']}"
+    for command in (["check", LAB], ["run", LAB, "--no-sync", "--steps", "check,load"]):
+        failed = run_cli(root, *command, **down)
+        out = failed.stdout + failed.stderr
+        assert failed.returncode != 0 and line in out and SECRET not in out, out
+        assert "Traceback" not in out
+    assert len(_rows(lab)) == 2
 
 
 def _auth(s3: dict[str, str], on: bool) -> None:
