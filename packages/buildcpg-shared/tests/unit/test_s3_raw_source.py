@@ -7,10 +7,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from buildcpg_shared.config import load_lab_config
 from buildcpg_shared.config.s3_glob import S3Glob
-from buildcpg_shared.errors import ConfigError
+from buildcpg_shared.errors import ConfigError, StorageError
 from buildcpg_shared.ingest import ledger
+from buildcpg_shared.ingest.s3_raw import list_source
+from buildcpg_shared.pipeline.dbt_sources import expected_sources
+from buildcpg_shared.registry import LabPaths
 
 
 def _lab_yaml(tmp_path: Path, tiny_lab_yaml: str, files: str, extra: str = "") -> Path:
@@ -105,3 +109,22 @@ def test_a_ledger_from_before_etags_keeps_working() -> None:
     known = ledger.read_ledger(con)
     assert known["orders_1.csv"].sha256 == "abc" and known["orders_1.csv"].etag is None
     assert known[url].etag == '"e1"'
+
+
+def test_dbt_sources_name_the_objects_not_data_raw(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    lab = tmp_path / "labs" / "lab9_tiny"
+    (lab / "dbt").mkdir(parents=True)
+    (lab / "lab.yaml").write_text(tiny_lab_yaml.replace('files: "orders*.csv"', 'files: "s3://raw-drops/o_*.csv"'))
+    table = yaml.safe_load(expected_sources(LabPaths.for_dir(lab)))["sources"][0]["tables"][0]
+    assert "Files: s3://raw-drops/o_*.csv." in table["description"] and "data/raw" not in table["description"]
+    source_file = next(c for c in table["columns"] if c["name"] == "_source_file")
+    assert source_file["description"] == "Object the row was loaded from: its s3:// URL."
+
+
+def test_listing_without_credentials_is_one_line_naming_the_glob() -> None:
+    with pytest.raises(StorageError) as info:
+        list_source("orders", "s3://raw-drops/o_*.csv", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert str(info.value) == (
+        "source orders: cannot list s3://raw-drops/o_*.csv: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set "
+        "(credentials come from the environment only)"
+    )

@@ -103,7 +103,7 @@ def list_source(name: str, files: str, env: Mapping[str, str] | None = None) -> 
 def download_path(data_dir: Path, url: str) -> Path:
     """Where Load streams object ``url`` to: ``data/.buildcpg-s3/<hash of the URL>-<its name>``."""
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return data_dir / DOWNLOADS / f"{digest}-{PurePosixPath(url).name}"
+    return data_dir / DOWNLOADS / f"{digest}-{PurePosixPath(url).name[-120:]}"  # a file name fits any disk
 
 
 @contextmanager

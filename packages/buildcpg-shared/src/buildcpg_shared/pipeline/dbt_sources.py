@@ -54,6 +54,7 @@ _META_COLUMNS = {
     "_source_file": "File the row was loaded from, relative to data/raw.",
     "_loaded_at": "When the runner loaded the row.",
 }
+_OBJECT_SOURCE_FILE = "Object the row was loaded from: its s3:// URL."  # a source whose files are on storage
 
 
 class _Dumper(yaml.SafeDumper):
@@ -84,7 +85,8 @@ def _table(name: str, config: LabConfig) -> dict[str, Any]:
         {"name": c, "description": _column_description(spec.description, [r for r in rules if r.column == c])}
         for c, spec in source.columns.items()
     ]
-    columns += [{"name": c, "description": text} for c, text in _META_COLUMNS.items()]
+    meta = {**_META_COLUMNS, "_source_file": _OBJECT_SOURCE_FILE} if source.remote else _META_COLUMNS
+    columns += [{"name": c, "description": text} for c, text in meta.items()]
     table["columns"] = [{k: v for k, v in column.items() if v} for column in columns]
     return table
 
