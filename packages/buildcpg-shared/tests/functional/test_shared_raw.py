@@ -141,6 +141,7 @@ def test_objects_load_once_then_only_the_new_and_the_changed_one(tmp_path: Path,
     check = second.step("check")
     assert check is not None and check.data["pending"] == [] and "0 new, 0 changed, 2 unchanged" in check.detail
     assert second.step("load").rows == 0  # type: ignore[union-attr]
+    assert _bucket(s3) == bucket  # the runs changed and deleted no object
 
     etags["2"] = _put(s3, f"{PREFIX}2.csv", SECOND.replace("3.00", "3.50"))  # changed: a new ETag
     etags["3"] = _put(s3, f"{PREFIX}3.csv", THIRD)  # new
@@ -217,6 +218,20 @@ def test_the_cli_names_objects_by_url_and_a_fault_in_one_line(tmp_path: Path, s3
         assert failed.returncode != 0 and line in out and SECRET not in out, out
         assert "Traceback" not in out
     assert len(_rows(lab)) == 2
+
+
+def test_a_download_that_cannot_be_written_is_one_line(tmp_path: Path, s3: dict[str, str]) -> None:
+    _put(s3, f"{PREFIX}2.csv", SECOND)
+    lab = _lab(tmp_path, s3)
+    (lab.paths.data_dir / DOWNLOADS).write_text("a file where the download folder goes")
+    failed = _run(lab)
+    assert failed.status == "failed"
+    assert failed.step("load").data["errors"] == [  # type: ignore[union-attr]
+        f"{_url(s3, '2.csv')}: cannot download: could not write {lab.paths.data_dir / DOWNLOADS}: "
+        "a file is in the way where a folder must be"
+    ]
+    (lab.paths.data_dir / DOWNLOADS).unlink()
+    assert _run(lab).status == "ok" and len(_rows(lab)) == 3
 
 
 def _auth(s3: dict[str, str], on: bool) -> None:

@@ -14,12 +14,12 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from buildcpg_shared.config.s3_glob import SCHEME, S3Glob
-from buildcpg_shared.errors import ObjectChangedError, ObjectGoneError, StorageError
+from buildcpg_shared.errors import ObjectChangedError, ObjectGoneError, StorageError, os_problem
 from buildcpg_shared.store.client import ObjectStore
 from buildcpg_shared.store.objects import fetch, list_objects
 
@@ -115,17 +115,18 @@ def downloaded(url: str, etag: str, dest: Path, env: Mapping[str, str] | None = 
     is downloaded as it is now, and its new ETag (the GET's own) is what the ledger records: what is
     loaded is what is recorded. Any fault (the object deleted since, storage unreachable): a
     ``StorageError`` of one line naming the object."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield _fetch(url, etag, dest, env)
     finally:
-        dest.unlink(missing_ok=True)
+        with suppress(OSError):  # nothing there to remove (no folder), or it cannot be: the next Load clears it
+            dest.unlink(missing_ok=True)
 
 
 def _fetch(url: str, etag: str, dest: Path, env: Mapping[str, str] | None) -> Downloaded:
     bucket, _, key = url.removeprefix(SCHEME).partition("/")  # any key a listing returned, taken as is
     store = _store(bucket, env)
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             got, replaced = fetch(store, key, dest, if_match=etag or None), False
         except ObjectChangedError:
@@ -135,7 +136,7 @@ def _fetch(url: str, etag: str, dest: Path, env: Mapping[str, str] | None) -> Do
     except StorageError as err:
         raise StorageError(f"{url}: cannot download: {_why(store, f'download {key}', err)}") from None
     except OSError as err:
-        raise StorageError(f"{url}: cannot write {dest}: {err.strerror or err}") from None
+        raise StorageError(f"{url}: cannot download: could not write {os_problem(err, dest)}") from None
     return Downloaded(dest, got.etag, got.size, got.sha256, replaced)
 
 
