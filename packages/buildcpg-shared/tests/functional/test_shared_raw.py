@@ -114,7 +114,7 @@ def test_objects_load_once_then_only_the_new_and_the_changed_one(tmp_path: Path,
     etags = {"1": _put(s3, f"{PREFIX}1.csv", FIRST), "2": _put(s3, f"{PREFIX}2.csv", SECOND)}
     _put(s3, f"{PREFIX}notes.txt", "not a csv")  # listed (same prefix) but not matched
     _put(s3, "elsewhere/orders_9.csv", SECOND)  # outside the glob
-    _put(s3, f"{PREFIX}3.csv.part", "half an upl")  # a partial name is never loaded
+    _put(s3, f"{PREFIX}3.csv.part", "half an upl")  # a partial name (not matched by the glob either)
     lab = _lab(tmp_path, s3)
     bucket = _bucket(s3)
 

@@ -34,7 +34,7 @@ import os
 import stat as stat_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 
 from buildcpg_shared.config import LabConfig, SourceConfig
 from buildcpg_shared.errors import BuildCPGError, ConfigError, LoadError
@@ -100,7 +100,7 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _is_partial(path: Path) -> bool:
+def _is_partial(path: PurePath) -> bool:
     return path.name.startswith(".") or path.name.lower().endswith(PARTIAL_SUFFIXES)
 
 
@@ -271,7 +271,7 @@ def _scan_objects(
         result.unreadable.append(Unreadable(source_name, source.files, str(err)))
         return False
     for obj in listed:
-        if obj.name.startswith(".") or obj.name.lower().endswith(PARTIAL_SUFFIXES):
+        if _is_partial(PurePosixPath(obj.name)):
             continue
         if obj.url in seen:
             raise ConfigError(
