@@ -12,8 +12,10 @@ object create-only, pointer last and conditional, so a kill mid-upload never mov
 
 Compression is gzip level 1 from the standard library (zstandard is no dependency of the workspace):
 a DuckDB file is already compressed column by column, and level 1 still halves lab-like data
-(1.9× on a 190 MB sales table) at ~50 MB/s on a busy 2-core machine; higher levels gained nothing
-there (``tools/bench/bench_lab_state.py`` measures it).
+(1.9× on a 190-210 MB sales table) at 20-50 MB/s on a busy 2-core machine; levels 3 and 6 gave
+1.93× and 1.92× in the same time. gzip costs CPU: on 127.0.0.1 a snapshot takes longer than a bare
+upload of the file, over a link slower than the compression it sends half the bytes
+(``tools/bench/bench_lab_state.py`` measures both).
 """
 
 from __future__ import annotations
