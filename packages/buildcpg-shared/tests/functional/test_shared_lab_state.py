@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -264,6 +265,21 @@ def test_storage_down_before_the_run_fails_before_check_in_one_line(tmp_path: Pa
     last = json.loads(a.lab(LAB).paths.last_run_file.read_text())
     assert last["status"] == "failed" and last["steps"] == []  # Check never ran
     assert [f for f, _ in _ledger(a.lab(LAB))] == ["items_1.csv"]
+
+
+def test_a_snapshot_that_does_not_match_its_checksum_is_never_restored(tmp_path: Path, s3: dict[str, str]) -> None:
+    import boto3
+
+    a, b = _pair(tmp_path)
+    _run(a)
+    bucket, prefix = s3["BUILDCPG_STORAGE"].removeprefix("s3://").split("/", 1)
+    damaged = zlib.compress(b"not the lab database", 1, 31)  # a valid gzip of the wrong bytes
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/state/{LAB}/s1.duckdb.gz", Body=damaged)
+    report = LabRunner(b.lab(LAB), steps=["check", "load"], echo=False).run()
+    assert report.status == "failed" and report.steps == []
+    assert report.error.startswith("lab state not restored, the run stops before Check: storage s3://")
+    assert f"state/{LAB}/s1.duckdb.gz does not match the checksum" in report.error and "\n" not in report.error
+    assert sorted(p.name for p in b.lab(LAB).paths.data_dir.iterdir()) == [".buildcpg.lock", "last_run.json", "raw"]
 
 
 def _start(ws: Workspace, env: dict[str, str]) -> subprocess.Popen[str]:
