@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +30,7 @@ from buildcpg_shared.pipeline.runner import LabRunner, RunReport
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.store import LabSnapshots
 from buildcpg_shared.store.published import sha256_of
-from buildcpg_shared.testing import cli_env, run_cli
+from buildcpg_shared.testing import cli_env, copy_workspace, keep_only_labs, run_cli
 from conftest import tiny_labs_workspace
 from s3_server import s3_server
 
@@ -350,6 +351,75 @@ def test_sigkill_mid_run_leaves_the_last_good_snapshot_for_b(tmp_path: Path, s3:
     on_b = _run(b)
     assert _step(on_b, "restore")[1].startswith(f"s1 of run {good.run_id}")
     assert _ledger(b.lab(LAB)) == [("items_1.csv", good.run_id)] and on_b.step("load").rows == 0  # type: ignore[union-attr]
+
+
+LAB1 = "lab1_sales_performance"
+
+
+def _lab1_copy(lab1_workspace: Path, root: Path) -> Workspace:
+    """A copy of the lab 1 workspace sharing the session's synced lab venv (same code, no second sync)."""
+    copy_workspace(lab1_workspace, root)
+    keep_only_labs(root, [LAB1])
+    venv = root / "labs" / LAB1 / ".venv"
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.symlink_to(lab1_workspace / "labs" / LAB1 / ".venv", target_is_directory=True)
+    return Workspace(root)
+
+
+def _july(ws: Workspace) -> None:
+    """A new month of sales: June's lines with new ids and July dates."""
+    raw = ws.lab(LAB1).paths.raw_dir
+    june = (raw / "sales_2026_06.csv").read_text()
+    (raw / "sales_2026_07.csv").write_text(june.replace(",2026-06-", ",2026-07-").replace("T0000", "T9000"))
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+def test_lab1_with_real_dbt_killed_mid_transform_on_a_then_b_restores_and_loads_only_the_new_month(
+    lab1_workspace: Path, tmp_path: Path, s3: dict[str, str]
+) -> None:
+    a, b = _lab1_copy(lab1_workspace, tmp_path / "A"), _lab1_copy(lab1_workspace, tmp_path / "B")
+    first = run_cli(a.root, "run", LAB1, "--no-sync", **s3)
+    assert first.returncode == 0, first.stdout + first.stderr
+    good = json.loads(a.lab(LAB1).paths.last_run_file.read_text())
+    assert [s["name"] for s in good["steps"]][-2:] == ["publish", "snapshot"]
+    assert _snapshots(a).current(LAB1)[0].run_id == good["run_id"]  # type: ignore[index]
+
+    _july(a)
+    _july(b)
+    lab_a = a.lab(LAB1)
+    run = subprocess.Popen(
+        [str(lab_a.paths.venv_python), "-m", "buildcpg_shared.cli.lab", "--lab-dir", str(lab_a.paths.root), "run"],
+        env=cli_env(**s3),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert run.stdout is not None
+    seen = []
+    for line in run.stdout:
+        seen.append(line)
+        if re.search(r"\[\s*\d+/\d+\] ", line):  # dbt finished its first model: Transform is under way
+            break
+    run.send_signal(signal.SIGKILL)
+    run.communicate(timeout=60)
+    assert run.returncode == -signal.SIGKILL, "".join(seen)
+    assert any(" load " in line for line in seen) and not any(" transform " in line for line in seen), seen
+    snapshots = _snapshots(a)
+    assert snapshots.versions(LAB1) == [1] and snapshots.current(LAB1)[0].run_id == good["run_id"]  # type: ignore[index]
+
+    # B, with no database, takes the lab: A's last good state first, then only July loads
+    took = run_cli(b.root, "run", LAB1, "--no-sync", **s3)
+    assert took.returncode == 0, took.stdout + took.stderr
+    on_b = json.loads(b.lab(LAB1).paths.last_run_file.read_text())
+    steps = {s["name"]: s for s in on_b["steps"]}
+    assert steps["restore"]["detail"].startswith(f"s1 of run {good['run_id']}")
+    assert steps["load"]["detail"].startswith("1 file(s) loaded"), steps["load"]
+    assert steps["transform"]["status"] != "skipped" and steps["snapshot"]["status"] == "ok"
+    with duckdb.connect(str(b.lab(LAB1).paths.database()), read_only=True) as con:
+        loaded = dict(con.execute("select file, run_id from _buildcpg.ledger").fetchall())
+    assert loaded.pop("sales_2026_07.csv") == on_b["run_id"]
+    assert set(loaded.values()) == {good["run_id"]}  # everything else: A's good run, restored
+    assert snapshots.versions(LAB1) == [1, 2] and snapshots.current(LAB1)[0].run_id == on_b["run_id"]  # type: ignore[index]
 
 
 def test_embedded_runs_no_snapshot_code(tmp_path: Path) -> None:
