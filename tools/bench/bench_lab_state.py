@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+from bench_object_store import _free_port, _wait_for  # moto's start-up, the same as there
 from buildcpg_shared.pipeline import lab_state
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.store import LabSnapshots, ObjectStore
@@ -37,22 +37,6 @@ from buildcpg_shared.store.snapshots import compress
 
 BUCKET = "bench-lab-state"
 LAB = "lab_bench"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"moto did not start on 127.0.0.1:{port}")
 
 
 def _workspace(root: Path) -> Workspace:
@@ -162,13 +146,14 @@ def main() -> None:
             rows = [
                 ("bare upload (upload_new, uncompressed)", bare_up, mb, bare_up),
                 ("snapshot (gzip 1 + sha256 + upload + pointer)", snap_s, sent / 1e6, bare_up),
-                ("  of which gzip level 1 + sha256 alone", gz_s, 0.0, bare_up),
+                ("  of which gzip level 1 + sha256 alone", gz_s, None, bare_up),
                 ("unchanged rerun (fingerprint = marker)", again_s, 0.0, bare_up),
                 ("bare download (chunks, uncompressed)", bare_down, mb, bare_down),
                 ("restore (download + gunzip + sha256 + move)", restore_s, sent / 1e6, bare_down),
             ]
             for name, seconds, moved, base in rows:
-                print(f"{name:<44}{seconds:>9.3f}{moved:>9.0f}{seconds / base:>8.2f}x")
+                sent_text = "" if moved is None else f"{moved:.0f}"
+                print(f"{name:<44}{seconds:>9.3f}{sent_text:>9}{seconds / base:>8.2f}x")
     finally:
         server.terminate()
         server.wait(timeout=30)
