@@ -144,6 +144,20 @@ def test_b_restores_a_state_loads_only_what_is_new_and_uploads_nothing_unchanged
     assert [p.suffix for p in a.lab(LAB).paths.damaged_dir.iterdir()] == [".duckdb"]
 
 
+def test_an_emptied_storage_gets_the_state_again_from_an_unchanged_run(tmp_path: Path, s3: dict[str, str]) -> None:
+    import boto3
+
+    a, _ = _pair(tmp_path)
+    _run(a)
+    bucket, prefix = s3["BUILDCPG_STORAGE"].removeprefix("s3://").split("/", 1)
+    client = boto3.client("s3")
+    for name in (f"state/{LAB}/CURRENT.json", f"state/{LAB}/s1.duckdb.gz"):
+        client.delete_object(Bucket=bucket, Key=f"{prefix}/{name}")
+    again = _run(a)  # nothing changed locally, but storage lost the state: it goes up again
+    assert _step(again, "restore") == ("skipped", "no snapshot on storage yet")
+    assert _step(again, "snapshot")[0] == "ok" and _pointer_version(a) == 1
+
+
 def test_a_rebuild_never_restores(tmp_path: Path, s3: dict[str, str]) -> None:
     a, b = _pair(tmp_path)
     first = _run(a)

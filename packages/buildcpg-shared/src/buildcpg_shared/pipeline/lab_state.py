@@ -106,6 +106,11 @@ def _restore(lab: Lab, database: Path, snapshots: LabSnapshots) -> StepRecord:
     with timed(record):
         found = snapshots.current(lab.name)
         marker = read_marker(paths.state_marker)
+        if marker is not None and (found is None or found[0].version < marker.version):
+            # storage holds less than the local database was uploaded as (emptied, or another storage):
+            # forget the marker, so this run's snapshot goes up even when nothing changed
+            with contextlib.suppress(OSError):
+                paths.state_marker.unlink()
         if found is None:
             record.status, record.detail = Status.SKIPPED, "no snapshot on storage yet"
             return record
