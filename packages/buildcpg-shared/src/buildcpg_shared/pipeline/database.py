@@ -82,8 +82,9 @@ def reset_for_full_refresh(con: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
-def move_aside(paths: LabPaths, database: Path) -> Path | None:
-    """``--rebuild``: move the database (and its .wal) to data/damaged/<name>.<UTC stamp>.duckdb; never delete.
+def move_aside(paths: LabPaths, database: Path, purpose: str = "--rebuild") -> Path | None:
+    """``--rebuild`` (or a restore, ``purpose``): move the database (and its .wal) to
+    data/damaged/<name>.<UTC stamp>.duckdb; never delete.
 
     Returns where it went, or None when there was no database. Same file system, so a rename.
     """
@@ -98,5 +99,5 @@ def move_aside(paths: LabPaths, database: Path) -> Path | None:
             os.replace(wal, target.with_name(target.name + ".wal"))
         os.replace(database, target)
     except OSError as err:
-        raise StepError(f"{paths.name}: cannot move the database aside for --rebuild: {os_problem(err)}") from err
+        raise StepError(f"{paths.name}: cannot move the database aside for {purpose}: {os_problem(err)}") from err
     return target

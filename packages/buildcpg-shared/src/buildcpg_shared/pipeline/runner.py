@@ -19,7 +19,7 @@ import duckdb
 
 from buildcpg_shared.errors import BuildCPGError, DamagedDatabaseError, LabBusyError, is_damage
 from buildcpg_shared.lab_lock import LabLock
-from buildcpg_shared.pipeline import fingerprint
+from buildcpg_shared.pipeline import fingerprint, lab_state
 from buildcpg_shared.pipeline.database import connect_for_run, move_aside, reset_for_full_refresh
 from buildcpg_shared.pipeline.dbt_invoke import DbtSession
 from buildcpg_shared.pipeline.guard import check_database_location, check_identity
@@ -33,7 +33,8 @@ from buildcpg_shared.pipeline.run_steps.publish import run_publish
 from buildcpg_shared.pipeline.run_steps.transform import run_build, run_test, run_transform
 from buildcpg_shared.quality import DbtArtifacts
 from buildcpg_shared.registry import Lab
-from buildcpg_shared.run_record import STEP_NAMES, Status
+from buildcpg_shared.run_record import STEP_NAMES, Status, lab_status
+from buildcpg_shared.store import LabSnapshots
 
 __all__ = ["LabRunner", "RunReport"]
 
@@ -64,6 +65,8 @@ class LabRunner:
         self.threads = threads  # dbt threads; None: the machine's cores (dbt_invoke.dbt_threads)
         self.database = self.paths.database()
         self._dbt: DbtSession | None = None
+        self._snapshots: LabSnapshots | None = None  # shared storage: lab state follows the lab (lab_state.py)
+        self._state_key = ""  # the lab state's fingerprint when the run's connection closed
         self.stop_reason = ""  # why the run is being stopped from outside (set before interrupting it)
         self.report = RunReport(
             lab=lab.name, run_id=uuid.uuid4().hex[:12], started_at=now_utc(), database=str(self.database)
@@ -108,9 +111,31 @@ class LabRunner:
         con = connect_for_run(self.lab.name, self.database, self.paths)
         try:
             self._steps_on(con, set(self.steps))
+            if self._snapshots is not None:  # the file must be whole on its own before it is copied
+                self._close_dbt()
+                self._state_key = lab_state.state_fingerprint(con)
+                con.execute("checkpoint")
         finally:
             self._close_dbt()
             con.close()
+
+    def _with_state(self) -> None:
+        """The steps, with shared storage between the newest snapshot (restored first, unless
+        ``--rebuild``) and a new one after a good run (lab_state.py). Under the lock and the lease."""
+        self._snapshots = lab_state.lab_snapshots(self.lab)
+        if self._snapshots is None:  # the embedded default
+            self._steps()
+            return
+        if not self.rebuild:
+            restored = lab_state.restore(self.lab, self.database, self._snapshots)
+            self.reporter.finish_step(restored)
+        self._steps()
+        if lab_status(self.report.steps).passed:
+            self.reporter.finish_step(
+                lab_state.snapshot(
+                    self.lab, self.database, self._snapshots, run_id=self.report.run_id, state_key=self._state_key
+                )
+            )
 
     def _steps_on(self, con: duckdb.DuckDBPyConnection, want: set[str]) -> None:
         ctx = StepContext(self.lab, con, self.report.run_id, self.reporter)
@@ -201,8 +226,11 @@ class LabRunner:
             check_database_location(self.paths, self.database)
             self.lab.config  # noqa: B018 - validate lab.yaml before taking the lock
             with LabLock(self.paths.lock_file, self.lab.name, wait=self.wait), self._lease():
-                self._steps()
+                self._with_state()
             self.report.settle()  # status and error from the steps (run_record: the one rule)
+            snapped = self.report.step(lab_state.SNAPSHOT)
+            if snapped is not None and snapped.status == Status.WARN:  # passed, but `runs` says why it warns
+                self.report.error = f"snapshot failed: {snapped.detail}"
         except LabBusyError as err:
             self.report.status = Status.BUSY  # not run: another run of this lab holds the lock
             self.report.error = str(err)

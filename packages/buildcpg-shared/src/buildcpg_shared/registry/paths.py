@@ -77,6 +77,11 @@ class LabPaths:
         return self.data_dir / "damaged"
 
     @property
+    def state_marker(self) -> Path:
+        """With shared storage: the state snapshot the local database came from or was uploaded as."""
+        return self.data_dir / ".state_version"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / ".buildcpg.lock"
 

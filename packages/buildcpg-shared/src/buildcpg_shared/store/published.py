@@ -7,8 +7,9 @@ Layout under the storage prefix::
 
 A writer uploads ``v<N>`` create-only, then moves the pointer with a conditional write: ``If-Match``
 on the pointer's ETag it read before choosing ``N`` (create-only for the first). A writer that was
-slower, or stale, finds the condition false and loses with one line: the pointer never goes back. A
-reader reads the pointer, then that version, and checks its sha256: old or new, never a mix.
+slower, or stale, finds the condition false and loses with one line: the pointer never goes back
+(the protocol, shared with lab state snapshots, is ``store/versioned.py``). A reader reads the
+pointer, then that version, and checks its sha256: old or new, never a mix.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from buildcpg_shared.errors import StaleWriterError, StorageError
+from buildcpg_shared.errors import StorageError
 from buildcpg_shared.store.client import CHUNK, ObjectStore
+from buildcpg_shared.store.versioned import POINTER, NextVersion, VersionedObjects
 
-POINTER = "CURRENT.json"
-_VERSION_NAME = re.compile(r"^v(\d+)\.duckdb$")
+__all__ = ["POINTER", "NextVersion", "Pointer", "SharedGold", "lab_prefix", "sha256_of", "version_name"]
 _READ_TRIES = 3  # a version pruned between reading the pointer and the object: read the pointer again
 
 
@@ -66,14 +66,6 @@ class Pointer:
         )
 
 
-@dataclass(frozen=True)
-class NextVersion:
-    """The version a writer will publish and the pointer's ETag it must still find (None: no pointer yet)."""
-
-    version: int
-    etag: str | None
-
-
 class SharedGold:
     """Published serving copies of every lab on one object store."""
 
@@ -85,66 +77,53 @@ class SharedGold:
     def from_url(cls, url: str, keep_versions: int = 10) -> SharedGold:
         return cls(ObjectStore(url), keep_versions)
 
+    def objects(self, lab: str) -> VersionedObjects:
+        """The lab's ``v<N>.duckdb`` objects and their pointer (the shared write protocol)."""
+        return VersionedObjects(
+            self.store, lab_prefix(lab), letter="v", suffix=".duckdb", keep_versions=self.keep_versions
+        )
+
     def current(self, lab: str) -> tuple[Pointer, str] | None:
         """(the pointer, its ETag), or None when the lab has never published to storage."""
-        found = self.store.get_json(lab_prefix(lab) + POINTER)
+        objects = self.objects(lab)
+        found = objects.pointer()
         if found is None:
             return None
         data, etag = found
         try:
             return Pointer.from_json(data), etag
         except (KeyError, ValueError) as err:
-            where = f"storage {self.store.where.url}: {lab_prefix(lab)}{POINTER}"
-            raise StorageError(f"{where} is damaged ({err})") from None
+            raise objects.damaged(err) from None
 
     def versions(self, lab: str) -> list[int]:
         """Every version object of a lab on storage, oldest first."""
-        prefix = lab_prefix(lab)
-        found = (_VERSION_NAME.match(name[len(prefix) :]) for name in self.store.names(prefix))
-        return sorted(int(m.group(1)) for m in found if m)
+        return self.objects(lab).versions()
 
     def next_version(self, lab: str, at_least: int = 1) -> NextVersion:
         """A version above the pointer's and above every object left by others (at least ``at_least``)."""
         current = self.current(lab)
-        highest = max([current[0].version if current else 0, *self.versions(lab), at_least - 1])
-        return NextVersion(highest + 1, current[1] if current else None)
+        return self.objects(lab).next_version(
+            current[0].version if current else None, current[1] if current else None, at_least
+        )
 
     def publish(self, lab: str, file: Path, *, run_id: str, next_version: NextVersion) -> Pointer:
         """Upload ``file`` as ``next_version`` (create-only), then move the pointer to it (conditional),
         then prune. ``StaleWriterError`` when another writer got there first; ``StorageError`` on a fault.
         Either way the pointer still names the last complete version."""
-        key = version_name(lab, next_version.version)
         pointer = Pointer(
             version=next_version.version,
             run_id=run_id,
-            key=key,
+            key=version_name(lab, next_version.version),
             sha256=sha256_of(file),
             published_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        self.store.upload_new(key, file)
-        try:
-            self.store.put_json(lab_prefix(lab) + POINTER, asdict(pointer), if_match=next_version.etag)
-        except StaleWriterError:
-            now = self.current(lab)
-            newer = f" (it names v{now[0].version})" if now else ""
-            with contextlib.suppress(StorageError):
-                self.store.delete(key)  # never named by the pointer: nobody reads it
-            raise StaleWriterError(
-                f"storage {self.store.where.url}: {lab} v{pointer.version} not published: another writer moved "
-                f"{lab_prefix(lab)}{POINTER} meanwhile{newer}"
-            ) from None
-        self.prune(lab, pointer.version)
+        self.objects(lab).put(file, next_version, asdict(pointer), subject=lab, verb="published")
         return pointer
 
     def prune(self, lab: str, current: int) -> list[int]:
         """Delete versions older than the newest ``keep_versions`` up to ``current`` (never ``current``,
         never one above it: another writer may be about to name it). The versions deleted."""
-        below = [v for v in self.versions(lab) if v < current]
-        keep = self.keep_versions - 1  # the current one counts
-        doomed = below[: max(0, len(below) - keep)]
-        for version in doomed:
-            self.store.delete(version_name(lab, version))
-        return doomed
+        return self.objects(lab).prune(current)
 
     def pull(self, lab: str, dest: Path) -> Pointer:
         """The current version into ``dest``: streamed to a temporary beside it, checksum checked, then
