@@ -137,7 +137,16 @@ def lineage_svg(manifest: dict[str, Any]) -> str:
         .encode(x=axis_x, y=axis_y, x2="x2:Q", y2="y2:Q")
     )
     base = alt.Chart(alt.Data(values=points))
-    dots = base.mark_circle(size=60).encode(x=axis_x, y=axis_y, color=alt.Color("layer", type="nominal", legend=None))
+    dots = base.mark_circle(size=60).encode(
+        x=axis_x,
+        y=axis_y,
+        color=alt.Color(
+            "layer",
+            type="nominal",
+            scale=alt.Scale(domain=[layer for layer in LAYERS if layer in used]),
+            legend=alt.Legend(title="layer", orient="bottom"),
+        ),
+    )
     labels = base.mark_text(align="left", dx=6, fontSize=10).encode(x=axis_x, y=axis_y, text="name:N")
     width = 190 * len(used)
     return to_svg(alt.layer(lines, dots, labels).properties(width=width, height=height, title="dbt lineage"))
