@@ -16,33 +16,59 @@ from buildcpg_shared.report.charts import to_svg
 LAYERS = ("source", "staging", "intermediate", "marts", "other")
 
 
+PASSED = ("pass", "success")
+FAILED = ("fail", "error", "runtime error")
+
+
 def test_history(con: duckdb.DuckDBPyConnection, runs: int = 10) -> dict[str, Any]:
-    """``{"runs": [run ids, oldest first], "tests": [{"name", "relation", "statuses": [...]}]}`` over the last
-    ``runs`` recorded runs; tests failing now first. A status is "" where the test did not run."""
+    """``{"runs": [run ids, oldest first], "runs_at": [their times], "tests": [...]}`` over the last ``runs``
+    recorded runs; tests failing now first. A test: name, relation (its model), unique_id, ``statuses`` ("" where
+    it did not run), ``last_pass`` (newest pass in all the history) and ``first_failure`` (the first failure since
+    that pass: when a test failing now began to fail; None for a test passing now)."""
+    empty: dict[str, Any] = {"runs": [], "runs_at": [], "tests": []}
     if not store.has_table(con, store.TEST_RESULTS):
-        return {"runs": [], "tests": []}
-    run_ids = [
-        r[0]
-        for r in con.execute(
-            f"""select run_id from {store.TEST_RESULTS} where kind = 'test' group by run_id
-                order by max(recorded_at) desc limit ?""",
-            [runs],
-        ).fetchall()
-    ][::-1]
-    if not run_ids:
-        return {"runs": [], "tests": []}
+        return empty
+    recent = con.execute(
+        f"""select run_id, max(recorded_at) as seen_at from {store.TEST_RESULTS} where kind = 'test' group by run_id
+            order by seen_at desc limit ?""",
+        [runs],
+    ).fetchall()[::-1]
+    if not recent:
+        return empty
+    run_ids = [r[0] for r in recent]
     rows = con.execute(
-        f"""select name, any_value(relation), run_id, any_value(status) from {store.TEST_RESULTS}
-            where kind = 'test' and run_id in (select unnest(?)) group by name, run_id""",
-        [run_ids],
+        f"""with per_run as (
+              select name, run_id, any_value(relation) as relation, any_value(unique_id) as unique_id,
+                     any_value(status) as status, max(recorded_at) as seen_at
+              from {store.TEST_RESULTS} where kind = 'test' group by name, run_id),
+            passes as (
+              select name, max(seen_at) as last_pass from per_run where status in (select unnest(?)) group by name),
+            since as (
+              select p.name, min(p.seen_at) as first_failure from per_run p left join passes using (name)
+              where p.status in (select unnest(?)) and p.seen_at > coalesce(passes.last_pass, timestamp '0001-01-01')
+              group by p.name)
+            select r.name, r.relation, r.unique_id, r.run_id, r.status, passes.last_pass, since.first_failure
+            from per_run r left join passes using (name) left join since using (name)
+            where r.run_id in (select unnest(?))""",
+        [list(PASSED), list(FAILED), run_ids],
     ).fetchall()
     by_test: dict[str, dict[str, Any]] = {}
-    for name, relation, run_id, status in rows:
-        entry = by_test.setdefault(name, {"name": name, "relation": relation, "statuses": [""] * len(run_ids)})
+    for name, relation, unique_id, run_id, status, last_pass, first_failure in rows:
+        entry = by_test.setdefault(
+            name,
+            {
+                "name": name,
+                "relation": relation,
+                "unique_id": unique_id,
+                "statuses": [""] * len(run_ids),
+                "last_pass": last_pass,
+                "first_failure": first_failure,
+            },
+        )
         entry["statuses"][run_ids.index(run_id)] = status
-    rank = {"error": 0, "fail": 0, "warn": 1}
+    rank = {"error": 0, "fail": 0, "runtime error": 0, "warn": 1}
     tests = sorted(by_test.values(), key=lambda t: (rank.get(t["statuses"][-1], 2), t["name"]))
-    return {"runs": run_ids, "tests": tests}
+    return {"runs": run_ids, "runs_at": [r[1] for r in recent], "tests": tests}
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Render and write the report: inline CSS and SVG, no script, no server, no network."""
+"""Render and write the report: inline CSS, SVG and one small inline script (the test table's filters); no
+server, no network."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab
 from buildcpg_shared.report.history import dbt_history
 from buildcpg_shared.report.overview import overview_row
+from buildcpg_shared.report.test_table import cross_lab_tests
 from buildcpg_shared.report.timefmt import utc_text
 
 
@@ -47,7 +49,9 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
         stale_after = dispatcher.stale_after_hours(lab) if dispatcher and not data["broken"] else None
         data["overview"] = overview_row(data, health, stale_after)
         collected.append(data)
-    return env.get_template("report.html.j2").render(labs=collected, generated_at=utc_text(datetime.now(UTC)))
+    return env.get_template("report.html.j2").render(
+        labs=collected, tests=cross_lab_tests(collected), generated_at=utc_text(datetime.now(UTC))
+    )
 
 
 def write_report(labs: list[Lab], out: Path, workspace: Workspace | None = None) -> Path:
