@@ -14,7 +14,9 @@ import duckdb
 import yaml
 from buildcpg_shared.history import History
 from buildcpg_shared.quality import store
+from buildcpg_shared.quality.run_times import kept_file_name
 from buildcpg_shared.registry import Workspace
+from buildcpg_shared.registry.paths import LabPaths
 from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
 
 UPSTREAM, DOWNSTREAM, ADOPTED = "lab1_upstream", "lab2_downstream", "lab3_adopted"
@@ -22,7 +24,7 @@ RUNS = 6
 LONG_TEST = "accepted_values_orders_status__" + "__".join(f"state_number_{i}_of_many" for i in range(14))
 FAILING_STORED = "not_null_orders_customer_id"  # failing in the last two runs; rows in dbt_test__audit
 FAILING_COMPILED = "positive_orders_amount"  # failing in the last run; rows from its compiled SQL
-SLOW_MODEL = "fct_orders"  # its time jumps in the last run
+SLOW_MODEL = "fct_orders"  # its time jumps in the upstream lab's last run
 LONG_WORD = "_".join(f"generated_column_name_part_{i}" for i in range(8))  # no space to wrap at: 230 chars
 LONG_REASON = f"transform failed: fct_orders (models/marts/fct_orders.sql): Binder Error: {LONG_WORD} " + " ".join(
     f"Referenced column customer_identifier_{i} not found in FROM clause" for i in range(12)
@@ -96,7 +98,7 @@ def _run_results(lab: str, i: int) -> dict[str, Any]:
     """dbt's run_results.json of the build of run ``i``: model times (one model slowing down) and tests."""
     results: list[dict[str, Any]] = []
     for model, seconds in (("stg_orders", 0.4), (SLOW_MODEL, 1.0), ("dim_customers", 0.6)):
-        if model == SLOW_MODEL and i == RUNS - 1:
+        if model == SLOW_MODEL and i == RUNS - 1 and lab == UPSTREAM:
             seconds = 3.5  # 3.5x its median: flagged
         results.append({"unique_id": f"model.{lab}.{model}", "status": "success", "execution_time": seconds + i * 0.01})
     for uid, _name, _model, status, failures in _tests(lab, i):
@@ -186,11 +188,11 @@ def build_report_workspace(root: Path) -> Workspace:
         target = lab / "dbt" / "target"
         target.mkdir(parents=True)
         (target / "manifest.json").write_text(json.dumps(_manifest(name)))
-        kept = lab / "data" / ".buildcpg_run_results"
+        kept = LabPaths.for_dir(lab).run_results_dir
         kept.mkdir(parents=True)
         for i in range(RUNS):
             text = json.dumps(_run_results(name, i))
-            (kept / f"{name}-r{i + 1}.json").write_text(text)
+            (kept / kept_file_name(f"{name}-r{i + 1}", run_at(i))).write_text(text)
             if i == RUNS - 1:
                 (target / "run_results.build.json").write_text(text)
     for i in range(RUNS):

@@ -12,6 +12,7 @@ import duckdb
 from buildcpg_shared.node_errors import dbt_error_line, kept_run_results
 from buildcpg_shared.quality import store
 from buildcpg_shared.report.charts import to_svg
+from buildcpg_shared.report.run_times import run_time_trends
 
 LAYERS = ("source", "staging", "intermediate", "marts", "other")
 
@@ -183,7 +184,14 @@ def _label_expr(used: list[str]) -> str:
     return f"[{names}][datum.value]"
 
 
-def dbt_history(target: Path) -> dict[str, Any]:
-    """Model run times and the lineage graph from a lab's dbt ``target/`` folder."""
+def dbt_history(target: Path, kept_dir: Path | None = None) -> dict[str, Any]:
+    """Model run times, their trends over the runs kept in ``kept_dir``, and the lineage graph from a lab's dbt
+    ``target/`` folder."""
     manifest = _read_json(target / "manifest.json")
-    return {"run_times": model_run_times(target, manifest), "lineage_svg": lineage_svg(manifest) if manifest else ""}
+    no_trends: dict[str, Any] = {"runs": [], "models": [], "flagged": [], "svg": ""}
+    trends = run_time_trends(kept_dir, manifest.get("nodes", {})) if kept_dir else no_trends
+    return {
+        "run_times": model_run_times(target, manifest),
+        "trends": trends,
+        "lineage_svg": lineage_svg(manifest) if manifest else "",
+    }

@@ -19,6 +19,7 @@ from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab
 from buildcpg_shared.report.history import dbt_history
 from buildcpg_shared.report.overview import overview_row
+from buildcpg_shared.report.run_times import SLOWER_FACTOR
 from buildcpg_shared.report.test_table import cross_lab_tests
 from buildcpg_shared.report.timefmt import utc_text
 
@@ -44,13 +45,16 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
         data["score_svg"] = score_history_svg(data["history"], lab_score["threshold"] if lab_score else None)
         data["charts"] = _declared_charts(lab)
         data["reads"] = upstreams_of(lab)  # the cross-lab lineage: labs whose published gold it reads
-        data["dbt"] = dbt_history(lab.paths.dbt_dir / "target")
+        data["dbt"] = dbt_history(lab.paths.dbt_dir / "target", lab.paths.run_results_dir)
         health = history.health(lab.name) if history else None
         stale_after = dispatcher.stale_after_hours(lab) if dispatcher and not data["broken"] else None
         data["overview"] = overview_row(data, health, stale_after)
         collected.append(data)
     return env.get_template("report.html.j2").render(
-        labs=collected, tests=cross_lab_tests(collected), generated_at=utc_text(datetime.now(UTC))
+        labs=collected,
+        tests=cross_lab_tests(collected),
+        slower_factor=SLOWER_FACTOR,
+        generated_at=utc_text(datetime.now(UTC)),
     )
 
 
