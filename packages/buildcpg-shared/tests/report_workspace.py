@@ -112,17 +112,30 @@ def _run_results(lab: str, i: int) -> dict[str, Any]:
     return {"metadata": {"generated_at": run_at(i).isoformat()}, "results": results}
 
 
+SEED = "country_codes"
+
+
 def _manifest(lab: str) -> dict[str, Any]:
-    nodes: dict[str, Any] = {}
+    """A seed, a staging model and two marts; the adopted lab keeps its models outside dbt's layer folders."""
+    nodes: dict[str, Any] = {
+        f"seed.{lab}.{SEED}": {"resource_type": "seed", "name": SEED, "original_file_path": f"seeds/{SEED}.csv"}
+    }
     for model, folder in (("stg_orders", "staging"), (SLOW_MODEL, "marts"), ("dim_customers", "marts")):
-        nodes[f"model.{lab}.{model}"] = {
-            "resource_type": "model",
-            "name": model,
-            "original_file_path": f"models/{folder}/{model}.sql",
-        }
+        path = f"models/{model}.sql" if lab == ADOPTED else f"models/{folder}/{model}.sql"
+        nodes[f"model.{lab}.{model}"] = {"resource_type": "model", "name": model, "original_file_path": path}
     for uid, name, _model, _status, _f in _tests(lab, RUNS - 1):
-        nodes[uid] = {"resource_type": "test", "name": name, "original_file_path": f"tests/{name}.sql"}
-    parent_map = {f"model.{lab}.{SLOW_MODEL}": [f"model.{lab}.stg_orders"]}
+        tested = SLOW_MODEL if name in (FAILING_STORED, FAILING_COMPILED) else "dim_customers"
+        nodes[uid] = {
+            "resource_type": "test",
+            "name": name,
+            "original_file_path": f"tests/{name}.sql",
+            "attached_node": f"model.{lab}.{tested}",
+        }
+    parent_map = {
+        f"model.{lab}.stg_orders": [f"seed.{lab}.{SEED}"],
+        f"model.{lab}.{SLOW_MODEL}": [f"model.{lab}.stg_orders"],
+        f"model.{lab}.dim_customers": [f"model.{lab}.{SLOW_MODEL}"],
+    }
     return {"nodes": nodes, "sources": {}, "parent_map": parent_map}
 
 

@@ -6,16 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import duckdb
 
 from buildcpg_shared.node_errors import dbt_error_line, kept_run_results
 from buildcpg_shared.quality import store
-from buildcpg_shared.report.charts import to_svg
+from buildcpg_shared.report.lineage import lineage_svg, node_statuses
 from buildcpg_shared.report.run_times import run_time_trends
-
-LAYERS = ("source", "staging", "intermediate", "marts", "other")
-
 
 PASSED = ("pass", "success")
 FAILED = ("fail", "error", "runtime error")
@@ -95,6 +91,7 @@ def model_run_times(target: Path, manifest: dict[str, Any] | None = None) -> lis
         status = str(result.get("status", ""))
         out.append(
             {
+                "unique_id": uid,
                 "name": node.get("name") or uid.rsplit(".", 1)[-1],
                 "status": status,
                 "seconds": float(result.get("execution_time") or 0.0),
@@ -105,93 +102,19 @@ def model_run_times(target: Path, manifest: dict[str, Any] | None = None) -> lis
     return sorted(out, key=lambda m: -m["seconds"])
 
 
-def _layer(node: dict[str, Any]) -> str:
-    if node.get("resource_type") == "source":
-        return "source"
-    path = str(node.get("original_file_path", ""))
-    for layer in ("staging", "intermediate", "marts"):
-        if f"/{layer}/" in f"/{path}":
-            return layer
-    return "other"
-
-
-def _node_label(node: dict[str, Any], uid: str) -> str:
-    """A node's name; an input (another lab's published table) is named by its lab and table."""
-    meta = node.get("meta") or (node.get("config") or {}).get("meta") or {}
-    if node.get("resource_type") == "source" and meta.get("upstream_lab"):
-        return f"{meta['upstream_lab']}.{meta.get('upstream_table', '')}"
-    return str(node.get("name", uid))
-
-
-def lineage_svg(manifest: dict[str, Any]) -> str:
-    """Sources and models placed by layer (left to right) with an edge per dependency ("" without a manifest)."""
-    nodes = {
-        uid: node
-        for uid, node in {**manifest.get("sources", {}), **manifest.get("nodes", {})}.items()
-        if node.get("resource_type") in ("source", "model")
-    }
-    if not nodes:
-        return ""
-    placed: dict[str, tuple[int, int]] = {}
-    counts = dict.fromkeys(LAYERS, 0)
-    for uid in sorted(nodes, key=lambda u: (LAYERS.index(_layer(nodes[u])), nodes[u].get("name", ""))):
-        layer = _layer(nodes[uid])
-        placed[uid] = (LAYERS.index(layer), counts[layer])
-        counts[layer] += 1
-    used = [layer for layer in LAYERS if counts[layer]]
-    column = {LAYERS.index(layer): i for i, layer in enumerate(used)}
-    points = [
-        {"x": column[c], "y": -r, "name": _node_label(nodes[uid], uid), "layer": _layer(nodes[uid])}
-        for uid, (c, r) in placed.items()
-    ]
-    edges = [
-        {"x": column[placed[p][0]], "y": -placed[p][1], "x2": column[placed[uid][0]], "y2": -placed[uid][1]}
-        for uid in placed
-        for p in manifest.get("parent_map", {}).get(uid, [])
-        if p in placed
-    ]
-    height = max(120, 22 * max(counts.values()))
-    axis_x = alt.X(
-        "x",
-        type="quantitative",
-        axis=alt.Axis(values=list(range(len(used))), labelExpr=_label_expr(used), title=None),
-        scale=alt.Scale(domain=[-0.2, len(used) - 0.2]),
-    )
-    axis_y = alt.Y("y", type="quantitative", axis=None)
-    lines = (
-        alt.Chart(alt.Data(values=edges))
-        .mark_rule(color="#b8c2cc", strokeWidth=1)
-        .encode(x=axis_x, y=axis_y, x2="x2:Q", y2="y2:Q")
-    )
-    base = alt.Chart(alt.Data(values=points))
-    dots = base.mark_circle(size=60).encode(
-        x=axis_x,
-        y=axis_y,
-        color=alt.Color(
-            "layer",
-            type="nominal",
-            scale=alt.Scale(domain=[layer for layer in LAYERS if layer in used]),
-            legend=alt.Legend(title="layer", orient="bottom"),
-        ),
-    )
-    labels = base.mark_text(align="left", dx=6, fontSize=10).encode(x=axis_x, y=axis_y, text="name:N")
-    width = 190 * len(used)
-    return to_svg(alt.layer(lines, dots, labels).properties(width=width, height=height, title="dbt lineage"))
-
-
-def _label_expr(used: list[str]) -> str:
-    names = ", ".join(f"'{layer}'" for layer in used)
-    return f"[{names}][datum.value]"
-
-
-def dbt_history(target: Path, kept_dir: Path | None = None) -> dict[str, Any]:
+def dbt_history(
+    target: Path, kept_dir: Path | None = None, test_status: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Model run times, their trends over the runs kept in ``kept_dir``, and the lineage graph from a lab's dbt
-    ``target/`` folder."""
+    ``target/`` folder, its nodes coloured by their last build result and ``test_status`` (test id: status)."""
     manifest = _read_json(target / "manifest.json")
     no_trends: dict[str, Any] = {"runs": [], "models": [], "flagged": [], "svg": ""}
     trends = run_time_trends(kept_dir, manifest.get("nodes", {})) if kept_dir else no_trends
+    run_times = model_run_times(target, manifest)
+    statuses = node_statuses(manifest, {m["unique_id"]: m["status"] for m in run_times}, test_status or {})
     return {
-        "run_times": model_run_times(target, manifest),
+        "run_times": run_times,
         "trends": trends,
-        "lineage_svg": lineage_svg(manifest) if manifest else "",
+        "lineage_svg": lineage_svg(manifest, statuses) if manifest else "",
+        "node_statuses": statuses,
     }

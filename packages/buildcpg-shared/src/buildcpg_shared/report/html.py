@@ -18,6 +18,7 @@ from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab
 from buildcpg_shared.report.history import dbt_history
+from buildcpg_shared.report.lineage import labs_graph_svg
 from buildcpg_shared.report.overview import overview_row
 from buildcpg_shared.report.run_times import SLOWER_FACTOR
 from buildcpg_shared.report.test_table import cross_lab_tests
@@ -30,6 +31,14 @@ def _declared_charts(lab: Lab) -> list[dict[str, str]]:
     except BuildCPGError:
         return []
     return lab_charts(lab.paths.serving_file, specs)
+
+
+def _inputs(lab: Lab) -> list[dict[str, str]]:
+    """The published gold tables of other labs that ``lab`` reads (none for a broken lab.yaml)."""
+    try:
+        return [{"name": name, "lab": i.lab, "table": i.table} for name, i in lab.config.inputs.items()]
+    except BuildCPGError:
+        return []
 
 
 def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
@@ -45,7 +54,9 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
         data["score_svg"] = score_history_svg(data["history"], lab_score["threshold"] if lab_score else None)
         data["charts"] = _declared_charts(lab)
         data["reads"] = upstreams_of(lab)  # the cross-lab lineage: labs whose published gold it reads
-        data["dbt"] = dbt_history(lab.paths.dbt_dir / "target", lab.paths.run_results_dir)
+        data["inputs"] = _inputs(lab)
+        last_tests = {t["unique_id"]: t["statuses"][-1] for t in data["test_history"]["tests"] if t["statuses"]}
+        data["dbt"] = dbt_history(lab.paths.dbt_dir / "target", lab.paths.run_results_dir, last_tests)
         health = history.health(lab.name) if history else None
         stale_after = dispatcher.stale_after_hours(lab) if dispatcher and not data["broken"] else None
         data["overview"] = overview_row(data, health, stale_after)
@@ -53,6 +64,7 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
     return env.get_template("report.html.j2").render(
         labs=collected,
         tests=cross_lab_tests(collected),
+        labs_graph_svg=labs_graph_svg(collected),
         slower_factor=SLOWER_FACTOR,
         generated_at=utc_text(datetime.now(UTC)),
     )
