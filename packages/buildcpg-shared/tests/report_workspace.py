@@ -1,7 +1,8 @@
 """A workspace whose report has something to show, written directly (no dbt, no venvs): 6 recorded runs of
 three labs, a test failing for the last two runs (its rows stored by dbt's ``store_failures``) and one failing
 through its compiled SQL, a model that got slow, an upstream lab that failed with a very long reason, a
-downstream lab skipped because of it, and an adopted-like lab whose score has most parts n/a."""
+downstream lab skipped because of it, a monitored column whose mean jumps in the last run, and an adopted-like
+lab whose score has most parts n/a."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import duckdb
 import yaml
 from buildcpg_shared.history import History
-from buildcpg_shared.quality import store
+from buildcpg_shared.quality import monitors, store
 from buildcpg_shared.quality.run_times import kept_file_name
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.registry.paths import LabPaths
@@ -29,6 +30,8 @@ LONG_WORD = "_".join(f"generated_column_name_part_{i}" for i in range(8))  # no 
 LONG_REASON = f"transform failed: fct_orders (models/marts/fct_orders.sql): Binder Error: {LONG_WORD} " + " ".join(
     f"Referenced column customer_identifier_{i} not found in FROM clause" for i in range(12)
 )
+MONITORED = "gold.orders.amount"
+MONITORED_MEANS = [10.0, 10.2, 9.9, 10.1, 10.0, 55.0]  # the last run's is an anomaly
 START = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 
 
@@ -45,6 +48,8 @@ def _lab_yaml(name: str, reads: str | None, chart: bool) -> dict[str, Any]:
     }
     if reads:
         config["inputs"] = {f"from_{reads}": {"lab": reads, "table": "gold.orders"}}
+    if name == UPSTREAM:  # a monitored column whose mean jumps in the last run
+        config["monitors"] = {"columns": [MONITORED], "min_runs": 3}
     if chart:  # two series as horizontal bars: the case that once drew no legend
         config["report"] = {
             "charts": [
@@ -162,6 +167,12 @@ def _lab_database(path: Path, lab: str, adopted: bool) -> None:
             ]
             marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
             con.execute(f"insert into {store.TEST_RESULTS} values {marks}", [v for r in rows for v in r])
+            if lab == UPSTREAM:
+                monitors.ensure_table(con)
+                con.execute(
+                    f"insert into {monitors.COLUMN_PROFILES} values (?, ?, ?, 'mean', ?), (?, ?, ?, 'null_rate', 0)",
+                    [run_id, at, MONITORED, MONITORED_MEANS[i], run_id, at, MONITORED],
+                )
             con.execute(
                 f"insert into {store.QUALITY_HISTORY} values (?, ?, 'lab', ?, 80, true, 40, ?, '')",
                 [run_id, at, 100.0 if adopted else 90.0 + i, _parts(not adopted)],

@@ -1,6 +1,6 @@
-"""The morning report of a workspace with history (6 runs), failing tests, a model that got slow, a failed
-upstream and its skipped downstream: every part issue 26 delivered appears, and the file loads offline in
-headless Chromium without console errors and no element wider than the viewport at 1280 px."""
+"""The morning report of a workspace with history (6 runs), failing tests, a model that got slow, a column
+anomaly, a failed upstream and its skipped downstream: every part issue 26 delivered appears, and the file
+loads offline in headless Chromium without console errors and no element wider than the viewport at 1280 px."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def test_every_delivered_part_appears_and_loads_offline(tmp_path: Path) -> None:
         "graph across labs": '<figure class="labs-graph"><svg',
         "dated score axis": "scored at (UTC)",
         "score with most parts n/a": "parts measured",
+        "column anomaly": '<figure class="monitor-chart"><svg',
     }
     missing = [name for name, marker in parts.items() if marker not in html]
     assert not missing, missing

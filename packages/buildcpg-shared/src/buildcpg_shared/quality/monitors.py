@@ -125,12 +125,11 @@ def band(past: list[float], k: float) -> tuple[float, float, float]:
     return median - half, median + half, median
 
 
-def run_monitors(con: duckdb.DuckDBPyConnection, config: MonitorsConfig, run_id: str) -> MonitorResult:
-    """Profile this run's monitored columns, check each value against the band of its past runs, keep the values."""
-    ensure_table(con)
-    values, missing = profile(con, config.columns)
-    history = _history(con, run_id, config.window)
-    result = MonitorResult(missing=missing)
+def check(
+    values: dict[tuple[str, str], float | None], history: dict[tuple[str, str], list[float]], config: MonitorsConfig
+) -> MonitorResult:
+    """Each value against the band of its past values (learning while fewer than ``min_runs``)."""
+    result = MonitorResult()
     for (column, metric), value in values.items():
         past = history.get((column, metric), [])
         if value is None:
@@ -142,11 +141,39 @@ def run_monitors(con: duckdb.DuckDBPyConnection, config: MonitorsConfig, run_id:
         low, high, median = band(past, config.k)
         if not low <= value <= high:
             result.anomalies.append(Anomaly(column, metric, value, low, high, median))
+    return result
+
+
+def run_monitors(con: duckdb.DuckDBPyConnection, config: MonitorsConfig, run_id: str) -> MonitorResult:
+    """Profile this run's monitored columns, check each value against the band of its past runs, keep the values."""
+    ensure_table(con)
+    values, missing = profile(con, config.columns)
+    result = check(values, _history(con, run_id, config.window), config)
+    result.missing = missing
     rows = [(run_id, column, metric, value) for (column, metric), value in values.items()]
     if rows:
         marks = ", ".join([f"(?, {UTC_NOW_SQL}, ?, ?, ?)"] * len(rows))
         con.execute(f"insert into {COLUMN_PROFILES} values {marks}", [v for row in rows for v in row])
     return result
+
+
+def latest_check(con: duckdb.DuckDBPyConnection, config: MonitorsConfig) -> tuple[str, MonitorResult] | None:
+    """The newest profiled run and its check against the runs before it, read-only (the report); None when
+    nothing was profiled yet."""
+    if not table_exists(con, META_SCHEMA, "column_profiles"):
+        return None
+    newest = con.execute(
+        f"select run_id from {COLUMN_PROFILES} group by run_id order by max(profiled_at) desc limit 1"
+    ).fetchall()
+    if not newest:
+        return None
+    run_id = str(newest[0][0])
+    monitored = set(config.columns)
+    rows = con.execute(
+        f"select column_name, metric, value from {COLUMN_PROFILES} where run_id = ?", [run_id]
+    ).fetchall()
+    values = {(str(c), str(m)): (None if v is None else float(v)) for c, m, v in rows if str(c) in monitored}
+    return run_id, check(values, _history(con, run_id, config.window), config)
 
 
 def series(con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]], runs: int) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from buildcpg_shared.quality import store
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.failing_rows import failing_rows
 from buildcpg_shared.report.history import FAILED, test_history
+from buildcpg_shared.report.monitors import monitor_view
 from buildcpg_shared.run_record import LabRunRecord
 from buildcpg_shared.serving.version import published_version
 
@@ -64,6 +65,7 @@ def collect_lab(lab: Lab, history_limit: int = 30, recorded: LabRunRecord | None
         "freshness": [],
         "test_history": {"runs": [], "runs_at": [], "tests": []},
         "failing_rows": {},
+        "monitors": None,
         "broken": bool(broken),
         "damaged": False,
     }
@@ -91,6 +93,7 @@ def _read_lab(lab: Lab, data: dict[str, Any], history_limit: int) -> None:
         data["quarantine"] = store.quarantine_by_reason(reader.con)
         data["freshness"] = store.freshness(reader.con)
         data["test_history"] = test_history(reader.con)
+        data["monitors"] = monitor_view(reader.con, lab.config.monitors)
         failing = [t["unique_id"] for t in data["test_history"]["tests"] if t["statuses"][-1] in FAILED]
         if reader.source == "database":
             data["failing_rows"] = failing_rows(reader.con, lab.paths.dbt_dir / "target", failing)

@@ -62,6 +62,12 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     score = (data.get("latest") or {}).get("lab")
     if score and not score.get("passed"):
         red.append(f"score {score['score']:.1f} below {score['threshold']:g}")
+    monitors = data.get("monitors") or {}
+    if monitors.get("anomalies"):
+        first = monitors["anomalies"][0]
+        text = f"column anomaly: {first['column']} {first['metric']} {first['value']:.4g} outside its band"
+        more = len(monitors["anomalies"]) - 1
+        (red if monitors.get("severity") == "error" else amber).append(text + (f" (+{more} more)" if more else ""))
     incidents = list(health.open_incidents) if health else []
     if incidents:
         red.append(f"open incident: {', '.join(incidents)}")
