@@ -23,6 +23,8 @@ from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
 UPSTREAM, DOWNSTREAM, ADOPTED = "lab1_upstream", "lab2_downstream", "lab3_adopted"
 RUNS = 6
 LONG_TEST = "accepted_values_orders_status__" + "__".join(f"state_number_{i}_of_many" for i in range(14))
+# a test on several models: dbt's models joined by "," with no space (a relationships test, say)
+LONG_MODELS = ",".join(f"silver.int_sales_lines_checked_part_{i}" for i in range(6))
 FAILING_STORED = "not_null_orders_customer_id"  # failing in the last two runs; rows in dbt_test__audit
 FAILING_COMPILED = "positive_orders_amount"  # failing in the last run; rows from its compiled SQL
 SLOW_MODEL = "fct_orders"  # its time jumps in the upstream lab's last run
@@ -84,7 +86,7 @@ def _parts(all_measured: bool) -> str:
 def _tests(lab: str, i: int) -> list[tuple[str, str, str, str | None, int]]:
     """(unique_id, name, model, status, failures) of run ``i``."""
     out = [
-        (f"test.{lab}.{LONG_TEST}", LONG_TEST, "orders", "pass", 0),
+        (f"test.{lab}.{LONG_TEST}", LONG_TEST, LONG_MODELS, "pass", 0),
         (f"test.{lab}.unique_orders_order_id", "unique_orders_order_id", "orders", "pass", 0),
     ]
     if lab == UPSTREAM:
