@@ -22,7 +22,7 @@ from buildcpg_shared.report.lineage import labs_graph_svg
 from buildcpg_shared.report.overview import overview_row
 from buildcpg_shared.report.run_times import SLOWER_FACTOR
 from buildcpg_shared.report.test_table import cross_lab_tests
-from buildcpg_shared.report.timefmt import utc_text
+from buildcpg_shared.report.timefmt import utc_minute, utc_text
 
 
 def _declared_charts(lab: Lab) -> list[dict[str, str]]:
@@ -45,6 +45,7 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
     """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given)."""
     env = Environment(loader=PackageLoader("buildcpg_shared.report", "templates"), autoescape=select_autoescape())
     env.filters["utc"] = utc_text
+    env.filters["utc_minute"] = utc_minute
     history = history_for(workspace) if workspace else None
     dispatcher = AlertDispatcher(workspace, history) if workspace and history else None
     collected: list[dict[str, Any]] = []
