@@ -1,5 +1,5 @@
 """The report's charts: Vega-Lite specs built with Altair, rendered to static SVG by vl-convert (no browser,
-no network, no script in the report)."""
+no network: the charts need no script in the report)."""
 
 from __future__ import annotations
 
