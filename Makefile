@@ -68,6 +68,7 @@ bench: sync ## benchmarks, ratios measured side by side (BENCH_ARGS="--trials 5 
 	$(UV) run --locked python tools/bench/bench_lab_runner.py $(BENCH_ARGS)
 	$(UV) run --locked python tools/bench/bench_labs.py
 	$(UV) run --locked python tools/bench/bench_platform.py
+	$(UV) run --locked python tools/bench/bench_report.py
 
 new-lab: uv ## a new lab from the template, locked and synced: NAME=lab<N>_<words> [FROM_DBT=dbt/project GOLD=marts]
 	@test -n "$(NAME)" || { echo "usage: make new-lab NAME=lab<N>_<words> [FROM_DBT=path/to/dbt/project]"; exit 2; }

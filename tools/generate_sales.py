@@ -482,6 +482,32 @@ def write_table(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
+BREAK_KINDS = ("null", "zero", "x100")  # a broken feed: a column emptied, zeroed, or in cents instead of units
+
+
+def parse_break(spec: str) -> tuple[str, str, float]:
+    """``KIND:COLUMN[:SHARE]`` (e.g. ``null:discount_pct:0.4``, ``x100:unit_price``) → (kind, column, share)."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in BREAK_KINDS or parts[1] not in SALES_COLUMNS[1:]:
+        raise ValueError(f"--break {spec!r}: expected KIND:COLUMN[:SHARE], KIND one of {', '.join(BREAK_KINDS)}")
+    share = float(parts[2]) if len(parts) == 3 else 1.0
+    if not 0 < share <= 1:
+        raise ValueError(f"--break {spec!r}: SHARE must be in (0, 1]")
+    return parts[0], parts[1], share
+
+
+def break_row(row: list[str], kind: str, index: int) -> list[str]:
+    """The line with column ``index`` broken the way ``kind`` says (the column monitors' test feed)."""
+    value = row[index]
+    if kind == "null":
+        row[index] = ""
+    elif kind == "zero":
+        row[index] = "0"
+    elif value:
+        row[index] = str(round(float(value) * 100, 2))
+    return row
+
+
 def generate(
     out: Path,
     rows: int,
@@ -493,8 +519,13 @@ def generate(
     dirty: bool,
     single_file: bool,
     truth: Path | None = None,
+    broken: tuple[str, str, float] | None = None,
 ) -> Summary:
-    """Write all files into ``out`` (and the true lift of each promotion into ``truth``, when given)."""
+    """Write all files into ``out`` (and the true lift of each promotion into ``truth``, when given).
+
+    ``broken`` (kind, column, share) breaks that share of the sales lines' column (``--break``): drawn from its
+    own random stream, so every other value stays the bytes an unbroken run writes."""
+    break_rng = random.Random(seed + 1)
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     end = add_months(start, months)
@@ -602,6 +633,8 @@ def generate(
                         money(revenue_cents(units, price[sku], promo.discount_bp)),
                         promo.promo_id,
                     ]
+                if broken is not None and break_rng.random() < broken[2]:
+                    row = break_row(row, broken[0], SALES_COLUMNS.index(broken[1]))
                 kind = plan.get(index)
                 if kind is not None:
                     row = apply_dirty(kind, row, last_row, day)
@@ -710,7 +743,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also write each promotion's true lift (promo_id, sku, discount_pct, ran_at_till, "
         "true_lift_pct) to this CSV file; keep it outside --out so the lab does not load it",
     )
+    parser.add_argument(
+        "--break",
+        dest="broken",
+        metavar="KIND:COLUMN[:SHARE]",
+        help="break a sales column like a broken feed: null (emptied), zero, or x100 (cents for units) in SHARE of "
+        "the lines (default all), e.g. null:discount_pct:0.5; column monitors (lab.yaml monitors:) catch it",
+    )
     args = parser.parse_args(argv)
+    if args.broken:
+        try:
+            args.broken = parse_break(args.broken)
+        except ValueError as err:
+            parser.error(str(err))
     if args.rows < 1 or args.stores < 1 or args.skus < 1 or args.months < 1:
         parser.error("--rows, --stores, --skus and --months must be positive")
     if args.dirty and args.rows < MIN_DIRTY_ROWS:
@@ -732,6 +777,7 @@ def main(argv: list[str] | None = None) -> None:
         args.dirty,
         args.single_file,
         args.truth,
+        args.broken,
     )
     print(summary.line(args.out))
 

@@ -225,12 +225,15 @@ def postgres_bin_or_skip() -> Path:
     did_not_run("no PostgreSQL server binaries: the test did not run (apt-get install postgresql)")
 
 
-def chromium_dump_dom(chromium: str, page: Path, profile: Path) -> subprocess.CompletedProcess[str]:
-    """Load ``page`` in headless Chromium, offline, and return the rendered DOM (stdout) and its
-    console log (stderr, ``--enable-logging``): what the report tests check."""
+def chromium_dump_dom(
+    chromium: str, page: Path, profile: Path, width: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Load ``page`` in headless Chromium, offline (a viewport ``width`` px wide when given), and return the
+    rendered DOM after its scripts ran (stdout) and its console log (stderr, ``--enable-logging``)."""
     return subprocess.run(
         [
             chromium,
+            *([f"--window-size={width},900"] if width else []),
             "--headless",
             "--no-sandbox",
             "--disable-gpu",

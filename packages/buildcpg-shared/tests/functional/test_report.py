@@ -134,12 +134,19 @@ def test_report_of_failed_stale_and_healthy_labs(tmp_path: Path) -> None:
     assert transform["status"] == "failed"
     assert f"stg_sales ({STG_SALES}): Binder Error" in transform["detail"] and "sale_datez" in transform["detail"]
 
+    # every run that built kept its own dbt run_results (the report's run-time trends)
+    kept = {
+        name: sorted((root / "labs" / name / "data" / ".buildcpg_run_results").glob("*.json"))
+        for name in (FAILED, STALE, HEALTHY)
+    }
+    assert {name: len(files) for name, files in kept.items()} == {FAILED: 2, STALE: 1, HEALTHY: 1}
+
     out = tmp_path / "report.html"
     result = run_cli(root, "report", "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     html = out.read_text()
     assert not re.search(r"https?://(?!www\.w3\.org/(2000/svg|1999/xlink))", html)  # offline: namespaces only
-    assert "<script" not in html
+    assert "<script src" not in html and html.count("<script>") == 1  # only the test filters, inline
 
     states = dict(re.findall(r'data-overview="([^"]+)" data-status="([^"]+)"', html))
     assert states == {FAILED: "red", STALE: "red", HEALTHY: "green"}
@@ -151,6 +158,7 @@ def test_report_of_failed_stale_and_healthy_labs(tmp_path: Path) -> None:
     failed_section = html[html.index(f'data-lab="{FAILED}"') :]
     failed_section = failed_section[: failed_section.index("</section>")]
     assert "Binder Error" in failed_section and STG_SALES in failed_section
+    assert 'class="run-trends"' in failed_section and '<figure class="trend-chart"><svg' in failed_section
 
     for name in (FAILED, STALE, HEALTHY):
         section = html[html.index(f'data-lab="{name}"') :]

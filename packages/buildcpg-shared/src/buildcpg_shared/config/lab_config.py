@@ -421,6 +421,35 @@ class ReportConfig(_Strict):
 # --- end report ---
 
 
+# --- monitors: column monitors of gold (and silver) tables (issue 26; docs/quality.md "Column monitors") ---
+_MONITORED_RE = re.compile(r"(gold|silver)\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
+
+
+class MonitorsConfig(_Strict):
+    """The ``monitors:`` block: columns whose null rate, distinct count, mean, min and max are kept per run;
+    a value outside median ± k x MAD of the last ``window`` runs is an anomaly."""
+
+    columns: list[str] = Field(min_length=1, description="<gold|silver>.<table>.<column>")
+    k: float = Field(default=4.0, gt=0, description="band width in (scaled) median absolute deviations")
+    window: int = Field(default=14, ge=3, le=365, description="past runs the band is learned from")
+    min_runs: int = Field(default=5, ge=3, description="past runs needed before a value can be an anomaly")
+    severity: Literal["error", "warn"] = Field(
+        default="error", description="error: an anomaly fails Inspect (alerts like a failed test); warn: warns"
+    )
+    weight: float = Field(default=10, ge=0, description="weight of the 'monitors' part of the quality score")
+
+    @field_validator("columns")
+    @classmethod
+    def _plain_columns(cls, value: list[str]) -> list[str]:
+        for column in value:
+            if not _MONITORED_RE.fullmatch(column):
+                raise ValueError(f"monitored column {column!r} is not <gold|silver>.<table>.<column>")
+        return value
+
+
+# --- end monitors ---
+
+
 class InputConfig(_Strict):
     """One published gold table of another lab that this lab reads (``inputs:`` in lab.yaml).
 
@@ -489,6 +518,9 @@ class LabConfig(_Strict):
     timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
     forecast: ForecastConfig | None = Field(default=None, description="frequency and backtest of a forecasting lab")
     report: ReportConfig = Field(default_factory=ReportConfig, description="charts of gold tables in the report")
+    monitors: MonitorsConfig | None = Field(
+        default=None, description="column monitors: null rate, distinct, mean, min, max per run, with anomaly bands"
+    )
     inputs: dict[str, InputConfig] = Field(
         default_factory=dict, description="published gold tables of other labs this lab reads (docs/lab-graph.md)"
     )

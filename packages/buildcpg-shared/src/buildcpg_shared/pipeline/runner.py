@@ -32,6 +32,7 @@ from buildcpg_shared.pipeline.run_steps.load import run_load
 from buildcpg_shared.pipeline.run_steps.publish import run_publish
 from buildcpg_shared.pipeline.run_steps.transform import run_build, run_test, run_transform
 from buildcpg_shared.quality import DbtArtifacts
+from buildcpg_shared.quality.run_times import keep_run_times
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.run_record import STEP_NAMES, Status, lab_status
 from buildcpg_shared.store import LabSnapshots
@@ -161,6 +162,7 @@ class LabRunner:
         build_key = fingerprint.build_key(self.paths, con)
 
         artifacts: DbtArtifacts | None = None  # set when dbt test ran in this run
+        built_since = time.time()
         dbt_steps = [s for s in ("transform", "test") if s in want]
         if dbt_steps and up_to_date:
             for name in dbt_steps:
@@ -190,6 +192,8 @@ class LabRunner:
             self._close_dbt()
             if not ok:
                 fingerprint.set_state(con, "last_good_build", None)
+        if dbt_steps and not up_to_date:  # this run's model times, kept per run for the report's trends
+            keep_run_times(self.paths.dbt_dir / "target", self.paths.run_results_dir, self.report.run_id, built_since)
         if "inspect" in want:
             finish(run_inspect(ctx, artifacts, self.report.names_with(Status.FAILED), expects_gold="transform" in want))
         if self.report.names_with(Status.FAILED):  # a step that failed is never "up to date" next time

@@ -18,6 +18,7 @@ import duckdb
 from buildcpg_shared.config.lab_config import LabConfig
 from buildcpg_shared.quality import store
 from buildcpg_shared.quality.artifacts import DbtArtifacts
+from buildcpg_shared.quality.monitors import MonitorResult, run_monitors
 from buildcpg_shared.quality.score import PART_NAMES, QualityPart, QualityScore, score_lab
 
 GATING_STEPS = ("transform", "test")
@@ -61,12 +62,14 @@ def score_run(
     gate = run_gate(failed_steps)
     if artifacts is None and not gate:
         return _carry(con, config)
+    monitors: MonitorResult | None = None
     if artifacts is None:
         score = _gated_carry(con, config, gate)
     else:
         window = config.quality.volume.window
         previous = {s: store.recent_row_counts(con, s, window) for s in [store.LAB_SCOPE, *gold_tables]}
-        score = score_lab(con, config, artifacts, gold_tables, previous, run_id=run_id, gate=gate)
+        monitors = run_monitors(con, config.monitors, run_id) if config.monitors and not gate else None
+        score = score_lab(con, config, artifacts, gold_tables, previous, run_id=run_id, gate=gate, monitors=monitors)
         store.record_artifacts(con, run_id, artifacts)
     store.record_score(con, run_id, score)
     quality = RunQuality(data=score.to_dict())
@@ -81,6 +84,17 @@ def score_run(
         quality.status = "failed"
         weakest = min((p for p in score.parts if p.value is not None), key=lambda p: p.value or 0.0)
         quality.note += f": below the threshold; weakest part {weakest.name} ({weakest.detail})"
+    if monitors is not None and monitors.anomalies and config.monitors and not score.gate:
+        # an anomaly alerts like a failed test: Inspect fails (the run fails, the 'failed' incident opens)
+        shown = "; ".join(a.describe() for a in monitors.anomalies[:3])
+        more = len(monitors.anomalies) - 3
+        quality.note += f"; column anomaly: {shown}" + (f" (+{more} more)" if more > 0 else "")
+        if config.monitors.severity == "error":
+            quality.status = "failed"
+        elif quality.status == "ok":
+            quality.status = "warn"
+    if quality.data is not None and monitors is not None:
+        quality.data["monitors"] = monitors.to_dict()
     return quality
 
 

@@ -8,6 +8,8 @@ score = 100 x sum(weight x value) / sum(weight), over the parts that apply (valu
                    table: columns with a ``not_null`` test)
 * ``uniqueness``   distinct / non-null values of key columns (columns with a ``unique`` test)
 * ``freshness``    dbt source freshness of the upstream sources: pass 1, warn 0.5, error 0
+* ``monitors``     only with ``monitors:`` in lab.yaml: share of the monitored column values inside their band
+                   (median ± k x MAD of past runs); flagged on any anomaly (quality/monitors.py)
 * ``volume``       1, or 0 (flagged) when the table is empty, when its size is a sudden drop or spike
                    against the median of its recent sizes, or (lab) when this run's new rows are far
                    from the typical increment of recent runs (like with like: never against a full load)
@@ -28,6 +30,7 @@ import duckdb
 from buildcpg_shared.config.lab_config import LabConfig, QualityWeights, VolumeConfig
 from buildcpg_shared.ingest.ledger import LEDGER
 from buildcpg_shared.quality.artifacts import DbtArtifacts
+from buildcpg_shared.quality.monitors import MonitorResult
 from buildcpg_shared.schema import RAW_SCHEMA, qualified, quote_ident
 
 TEST_VALUE = {"pass": 1.0, "success": 1.0, "warn": 0.5, "fail": 0.0, "error": 0.0, "runtime error": 0.0}
@@ -212,6 +215,18 @@ def ledger_increments(con: duckdb.DuckDBPyConnection, run_id: str, window: int) 
     return loaded.get(run_id, 0), earlier[-window:]
 
 
+def monitors_part(weight: float, result: MonitorResult) -> QualityPart:
+    """Share of monitored values inside their band; flagged on any anomaly; n/a while every band is learning."""
+    if not result.checked:
+        why = f"learning: {result.learning} value(s) need more past runs" if result.learning else "nothing profiled"
+        return QualityPart("monitors", weight, None, why)
+    bad = len(result.anomalies)
+    detail = f"{result.checked - bad}/{result.checked} value(s) in their band"
+    if bad:
+        detail += "; " + "; ".join(a.describe() for a in result.anomalies[:3])
+    return QualityPart("monitors", weight, (result.checked - bad) / result.checked, detail, flagged=bool(bad))
+
+
 def score_lab(
     con: duckdb.DuckDBPyConnection,
     config: LabConfig,
@@ -220,11 +235,13 @@ def score_lab(
     previous_rows: dict[str, list[int]],
     run_id: str = "",
     gate: str = "",
+    monitors: MonitorResult | None = None,
 ) -> QualityScore:
     """Score the lab and each gold table (``schema.table``) from this run's artifacts and data.
 
     ``previous_rows`` maps a scope (``lab`` or ``gold.<t>``) to the row counts of its recent runs;
-    ``run_id`` finds this run's new rows in the ledger; ``gate`` (e.g. "test failed") zeroes the lab score.
+    ``run_id`` finds this run's new rows in the ledger; ``gate`` (e.g. "test failed") zeroes the lab score;
+    ``monitors`` (this run's column monitors, when lab.yaml has ``monitors:``) adds the lab part ``monitors``.
     """
     weights: QualityWeights = config.quality.weights
     rule = config.quality.volume
@@ -280,6 +297,7 @@ def score_lab(
             _columns_part("uniqueness", weights.uniqueness, gold_keys, "gold key column(s)"),
             freshness_part(weights.freshness, fresh),
             volume,
+            *([monitors_part(config.monitors.weight, monitors)] if monitors is not None and config.monitors else []),
         ],
         threshold=config.quality.min_score,
         row_count=loaded,

@@ -82,6 +82,11 @@ class LabPaths:
         return self.data_dir / ".state_version"
 
     @property
+    def run_results_dir(self) -> Path:
+        """dbt's ``run_results.json`` of each run, kept per run id for run-time trends (git-ignored, pruned)."""
+        return self.data_dir / ".buildcpg_run_results"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / ".buildcpg.lock"
 

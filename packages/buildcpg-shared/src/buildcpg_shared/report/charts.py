@@ -1,5 +1,5 @@
 """The report's charts: Vega-Lite specs built with Altair, rendered to static SVG by vl-convert (no browser,
-no network, no script in the report)."""
+no network: the charts need no script in the report)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,14 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def utc_iso(value: Any) -> str:
+    """An ISO time Vega reads as UTC (``...Z``); a naive datetime is taken as UTC, like everywhere in the report."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _vega_type(duck_type: str) -> str:
     upper = duck_type.upper()
     if upper.startswith(("DATE", "TIMESTAMP")):
@@ -66,17 +74,22 @@ def spec_chart(spec: ChartSpec, rows: list[dict[str, Any]], types: dict[str, str
     x = alt.X(spec.x, type=x_type, sort=None, title=spec.x)
     if len(spec.y) > 1:
         base = base.transform_fold(spec.y, as_=["series", "value"])
-        y = alt.Y("value", type="quantitative", title=", ".join(spec.y), aggregate=agg)
+        y_title = ", ".join(spec.y)
+        y = alt.Y("value", type="quantitative", title=y_title, aggregate=agg)
         color: Any = alt.Color("series", type="nominal", title=None)
     else:
-        y = alt.Y(spec.y[0], type="quantitative", title=f"{spec.aggregate or ''} {spec.y[0]}".strip(), aggregate=agg)
-        color = alt.Color(spec.color, type="nominal", title=spec.color) if spec.color else alt.Undefined
-    if spec.horizontal:
-        bars = base.mark_bar().encode(
+        y_title = f"{spec.aggregate or ''} {spec.y[0]}".strip()
+        y = alt.Y(spec.y[0], type="quantitative", title=y_title, aggregate=agg)
+        # one series still gets a legend: a single entry naming what is drawn
+        color = alt.Color(spec.color, type="nominal", title=spec.color) if spec.color else alt.datum(y_title)
+    if spec.horizontal:  # several y columns: one bar per column and category, side by side, with a legend
+        many = len(spec.y) > 1
+        return base.mark_bar().encode(
             y=alt.Y(spec.x, type="nominal", sort=None, title=None),
-            x=alt.X(spec.y[0], type="quantitative", aggregate=agg),
+            x=alt.X("value" if many else spec.y[0], type="quantitative", aggregate=agg, title=y_title),
+            yOffset=alt.YOffset("series", type="nominal") if many else alt.Undefined,
+            color=color,
         )
-        return bars.encode(color=color) if spec.color else bars
     marks = {"line": base.mark_line(point=len(rows) < 60), "bar": base.mark_bar(), "area": base.mark_area()}
     mark = marks.get(spec.mark) or base.mark_point(filled=True, size=90)
     layers = [mark.encode(x=x, y=y, color=color)]
@@ -115,17 +128,31 @@ def lab_charts(serving: Path, specs: list[ChartSpec]) -> list[dict[str, str]]:
 
 
 def score_history_svg(history: list[dict[str, Any]], threshold: float | None) -> str:
-    """The lab score over the last scored runs, with the threshold as a dashed rule ("" without runs)."""
+    """The lab score over the last scored runs on a dated axis, the threshold as a dashed rule, with a legend
+    ("" without runs)."""
     if not history:
         return ""
-    rows = [{"run": i + 1, "score": float(h["score"]), "at": str(h["scored_at"])[:16]} for i, h in enumerate(history)]
+    rows = [{"at": utc_iso(h["scored_at"]), "score": float(h["score"]), "series": "lab score"} for h in history]
+    names = ["lab score"] + ([f"threshold {threshold:g}"] if threshold is not None else [])
+    color = alt.Color(
+        "series",
+        type="nominal",
+        scale=alt.Scale(domain=names, range=["#2563eb", "#c62828"][: len(names)]),
+        legend=alt.Legend(title=None, orient="bottom"),
+    )
+    x = alt.X(
+        "at",
+        type="temporal",
+        title="scored at (UTC)",
+        axis=alt.Axis(format="%b %d %H:%M", labelAngle=-30, tickCount=6),
+        scale=alt.Scale(type="utc"),
+    )
+    y = alt.Y("score", type="quantitative", scale=alt.Scale(domain=[0, 100]), title="score")
     base = alt.Chart(alt.Data(values=rows)).properties(width=WIDTH, height=140, title="lab score per run")
     line = base.mark_line(point=True).encode(
-        x=alt.X("run", type="ordinal", title="scored run"),
-        y=alt.Y("score", type="quantitative", scale=alt.Scale(domain=[0, 100]), title="score"),
-        tooltip=[alt.Tooltip("at", type="nominal"), alt.Tooltip("score", type="quantitative")],
+        x=x, y=y, color=color, tooltip=[alt.Tooltip("at", type="temporal"), alt.Tooltip("score", type="quantitative")]
     )
     if threshold is None:
         return to_svg(line)
-    rule = alt.Chart(alt.Data(values=[{"threshold": threshold}])).mark_rule(color="#c62828", strokeDash=[4, 3])
-    return to_svg(alt.layer(line, rule.encode(y=alt.Y("threshold", type="quantitative", title="score"))))
+    rule = alt.Chart(alt.Data(values=[{"score": threshold, "series": names[1]}])).mark_rule(strokeDash=[4, 3])
+    return to_svg(alt.layer(line, rule.encode(y=y, color=color)))

@@ -9,7 +9,9 @@ from buildcpg_shared.errors import BuildCPGError, DamagedDatabaseError, is_damag
 from buildcpg_shared.inspect.readonly import damaged, open_lab
 from buildcpg_shared.quality import store
 from buildcpg_shared.registry import Lab
-from buildcpg_shared.report.history import test_history
+from buildcpg_shared.report.failing_rows import failing_rows
+from buildcpg_shared.report.history import FAILED, test_history
+from buildcpg_shared.report.monitors import monitor_view
 from buildcpg_shared.run_record import LabRunRecord
 from buildcpg_shared.serving.version import published_version
 
@@ -61,7 +63,9 @@ def collect_lab(lab: Lab, history_limit: int = 30, recorded: LabRunRecord | None
         "failed_tests": [],
         "quarantine": [],
         "freshness": [],
-        "test_history": {"runs": [], "tests": []},
+        "test_history": {"runs": [], "runs_at": [], "tests": []},
+        "failing_rows": {},
+        "monitors": None,
         "broken": bool(broken),
         "damaged": False,
     }
@@ -89,6 +93,13 @@ def _read_lab(lab: Lab, data: dict[str, Any], history_limit: int) -> None:
         data["quarantine"] = store.quarantine_by_reason(reader.con)
         data["freshness"] = store.freshness(reader.con)
         data["test_history"] = test_history(reader.con)
+        data["monitors"] = monitor_view(reader.con, lab.config.monitors)
+        failing = [t["unique_id"] for t in data["test_history"]["tests"] if t["statuses"][-1] in FAILED]
+        if reader.source == "database":
+            data["failing_rows"] = failing_rows(reader.con, lab.paths.dbt_dir / "target", failing)
+        else:  # the serving copy holds gold only
+            why = "failing rows not read: a run is writing the lab (read from its serving copy)"
+            data["failing_rows"] = {uid: {"columns": [], "rows": [], "source": "", "error": why} for uid in failing}
     except Exception as err:
         if reader.source == "database" and is_damage(err):  # a damaged block found while reading
             raise damaged(lab, err) from err

@@ -1,4 +1,5 @@
-"""Render and write the report: inline CSS and SVG, no script, no server, no network."""
+"""Render and write the report: inline CSS, SVG and one small inline script (the test table's filters); no
+server, no network."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.report.charts import lab_charts, score_history_svg
 from buildcpg_shared.report.collect import collect_lab
 from buildcpg_shared.report.history import dbt_history
+from buildcpg_shared.report.lineage import labs_graph_svg
 from buildcpg_shared.report.overview import overview_row
-from buildcpg_shared.report.timefmt import utc_text
+from buildcpg_shared.report.run_times import SLOWER_FACTOR
+from buildcpg_shared.report.test_table import cross_lab_tests
+from buildcpg_shared.report.timefmt import utc_minute, utc_text
 
 
 def _declared_charts(lab: Lab) -> list[dict[str, str]]:
@@ -29,10 +33,19 @@ def _declared_charts(lab: Lab) -> list[dict[str, str]]:
     return lab_charts(lab.paths.serving_file, specs)
 
 
+def _inputs(lab: Lab) -> list[dict[str, str]]:
+    """The published gold tables of other labs that ``lab`` reads (none for a broken lab.yaml)."""
+    try:
+        return [{"name": name, "lab": i.lab, "table": i.table} for name, i in lab.config.inputs.items()]
+    except BuildCPGError:
+        return []
+
+
 def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
     """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given)."""
     env = Environment(loader=PackageLoader("buildcpg_shared.report", "templates"), autoescape=select_autoescape())
     env.filters["utc"] = utc_text
+    env.filters["utc_minute"] = utc_minute
     history = history_for(workspace) if workspace else None
     dispatcher = AlertDispatcher(workspace, history) if workspace and history else None
     collected: list[dict[str, Any]] = []
@@ -42,12 +55,20 @@ def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
         data["score_svg"] = score_history_svg(data["history"], lab_score["threshold"] if lab_score else None)
         data["charts"] = _declared_charts(lab)
         data["reads"] = upstreams_of(lab)  # the cross-lab lineage: labs whose published gold it reads
-        data["dbt"] = dbt_history(lab.paths.dbt_dir / "target")
+        data["inputs"] = _inputs(lab)
+        last_tests = {t["unique_id"]: t["statuses"][-1] for t in data["test_history"]["tests"] if t["statuses"]}
+        data["dbt"] = dbt_history(lab.paths.dbt_dir / "target", lab.paths.run_results_dir, last_tests)
         health = history.health(lab.name) if history else None
         stale_after = dispatcher.stale_after_hours(lab) if dispatcher and not data["broken"] else None
         data["overview"] = overview_row(data, health, stale_after)
         collected.append(data)
-    return env.get_template("report.html.j2").render(labs=collected, generated_at=utc_text(datetime.now(UTC)))
+    return env.get_template("report.html.j2").render(
+        labs=collected,
+        tests=cross_lab_tests(collected),
+        labs_graph_svg=labs_graph_svg(collected),
+        slower_factor=SLOWER_FACTOR,
+        generated_at=utc_text(datetime.now(UTC)),
+    )
 
 
 def write_report(labs: list[Lab], out: Path, workspace: Workspace | None = None) -> Path:

@@ -11,6 +11,20 @@ from buildcpg_shared.serving.version import PublishedVersion
 RED, AMBER, GREEN = "red", "amber", "green"
 
 
+def score_coverage(score: dict[str, Any] | None) -> dict[str, Any]:
+    """How many of a score's parts were measured: ``too_few`` when most are n/a (the number then says little:
+    an adopted lab with only its tests measured would read 100/100)."""
+    parts = (score or {}).get("parts") or []
+    measured = [p for p in parts if p.get("value") is not None and float(p.get("weight") or 0) > 0]
+    missing = [str(p.get("name", "")) for p in parts if p not in measured]
+    return {
+        "measured": len(measured),
+        "parts": len(parts),
+        "missing": missing,
+        "too_few": bool(parts) and 2 * len(measured) < len(parts) and not (score or {}).get("gate"),
+    }
+
+
 def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hours: float | None) -> dict[str, Any]:
     """The status (with every reason for it), score, last success, freshness, rows published, open incidents."""
     red: list[str] = []
@@ -48,6 +62,12 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     score = (data.get("latest") or {}).get("lab")
     if score and not score.get("passed"):
         red.append(f"score {score['score']:.1f} below {score['threshold']:g}")
+    monitors = data.get("monitors") or {}
+    if monitors.get("anomalies"):
+        first = monitors["anomalies"][0]
+        text = f"column anomaly: {first['column']} {first['metric']} {first['value']:.4g} outside its band"
+        more = len(monitors["anomalies"]) - 1
+        (red if monitors.get("severity") == "error" else amber).append(text + (f" (+{more} more)" if more else ""))
     incidents = list(health.open_incidents) if health else []
     if incidents:
         red.append(f"open incident: {', '.join(incidents)}")
@@ -57,6 +77,7 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
         "status": RED if red else (AMBER if amber else GREEN),
         "reasons": red + amber,
         "score": score,
+        "coverage": score_coverage(score),
         "last_success": last_success,
         "freshness": freshness,
         "rows_published": published.rows if published else None,  # what BI reads now

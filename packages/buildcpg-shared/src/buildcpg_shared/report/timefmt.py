@@ -19,3 +19,9 @@ def utc_text(value: object) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def utc_minute(value: object) -> str:
+    """``2026-11-29 14:36`` (UTC, said in the column's header): for narrow table cells; "" for none."""
+    text = utc_text(value)
+    return text[:16] if text.endswith(" UTC") else text
