@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, get_current_context, task
 from airflow.sdk.exceptions import AirflowException
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.orchestrate.graph import lab_graph
@@ -62,13 +62,16 @@ def _workspace() -> Workspace:
     return Workspace(Path(override).resolve()) if override else Workspace.find(Path(__file__).resolve().parent)
 
 
-def run_lab(lab_name: str, steps: str = "", timeout: float | None = None) -> dict[str, Any]:
-    """Run one lab in its own venv through the run service (recorded, alerts); raise if it did not pass."""
+def run_lab(lab_name: str, steps: str = "", timeout: float | None = None, attempt: str = "") -> dict[str, Any]:
+    """Run one lab in its own venv through the run service (recorded, alerts); raise if it did not pass.
+
+    ``attempt`` (the DAG run and try number) is kept in the platform run's command, so the history
+    shows an attempt whose worker died (started, never finished) beside the retry that ran the lab."""
     workspace = _workspace()
     lab: Lab = workspace.lab(lab_name)
     options = RunOptions(steps=RunOptions.parse_steps(steps)) if steps else RunOptions()
     unready = sync_stale(workspace, [lab], print)  # missing or stale venv: synced; cannot be: its one line
-    recorder = RunRecorder(workspace, f"airflow {lab.name}", 1)
+    recorder = RunRecorder(workspace, f"airflow {lab.name}" + (f" ({attempt})" if attempt else ""), 1)
     progress = run_labs(workspace, [lab], options, jobs=1, timeout=timeout, run_id=recorder.run_id, unready=unready)
     recorder.finish(progress, check_stale=False)
     for delivery in recorder.deliveries:
@@ -117,7 +120,8 @@ def task_routing(lab: Lab) -> dict[str, Any]:
 def _lab_task(lab: Lab, steps: str, timeout: float | None) -> Any:
     @task(task_id=lab.name, **task_retries(lab), **task_routing(lab))
     def run() -> dict[str, Any]:
-        return run_lab(lab.name, steps, timeout)
+        ti = get_current_context()["ti"]
+        return run_lab(lab.name, steps, timeout, attempt=f"{ti.run_id} try {ti.try_number}")
 
     return run()
 
