@@ -21,15 +21,14 @@ needs only a checkout, uv and its environment (``BUILDCPG_STORAGE`` / ``BUILDCPG
 variables reach the lab process as they are). The worker never imports dbt: the lab runs in its own venv.
 
 Each task goes through the run service like every other way to run a lab (docs/orchestration.md):
-the lab process records its run in the workspace's ``.buildcpg/history.sqlite`` (its real start time,
-duration, steps and quality score) and opens or closes incidents through the same alert routes as
-``buildcpg run`` (buildcpg.yaml and lab.yaml), so a lab that keeps failing alerts once and recovers
-once. A task retries as often as the lab's ``retries`` (lab.yaml) says, ``retry_delay_s`` apart;
-each attempt is one recorded run.
+the lab process records its run in the workspace's history (``.buildcpg/history.sqlite``, or the
+shared state database of ``BUILDCPG_STATE``) with its real start time, duration, steps and quality
+score, and opens or closes incidents through the same alert routes as ``buildcpg run`` (buildcpg.yaml
+and lab.yaml), so a lab that keeps failing alerts once and recovers once. A task retries as often as
+the lab's ``retries`` (lab.yaml) says, ``retry_delay_s`` apart; each attempt is one recorded run.
 
-The workspace is ``$BUILDCPG_WORKSPACE``, else the folder above this file. Airflow workers need the
-workspace at the same path (a shared volume or an image with the repo and ``make sync`` done): see
-docs/airflow.md.
+The workspace is ``$BUILDCPG_WORKSPACE``, else the folder above this file: each worker has its own
+checkout (docs/airflow.md, "More than one machine").
 """
 
 from __future__ import annotations
@@ -78,7 +77,8 @@ def run_lab(lab_name: str, steps: str = "", timeout: float | None = None, attemp
         print(delivery_line(delivery))
     result = progress[lab.name]
     if not result.ok:
-        raise AirflowException(f"{lab.name}: {result.error} (log: {result.log})")
+        where = f" (log: {result.log})" if result.log else ""  # a lab that never started has no log
+        raise AirflowException(f"{lab.name}: {result.error}{where}")
     return {"lab": lab.name, "status": result.state, "duration_s": round(result.duration, 3), "quality": result.quality}
 
 

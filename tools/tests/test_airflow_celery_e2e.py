@@ -53,7 +53,7 @@ from s3_server import s3_server  # noqa: E402
 if os.environ.get("CI", "").lower() != "true" and os.environ.get("BUILDCPG_AIRFLOW_E2E") != "1":
     pytest.skip(
         "the Airflow Celery end-to-end env runs under CI=true (or BUILDCPG_AIRFLOW_E2E=1): it starts "
-        "Postgres, Redis, S3, Airflow and two workers (minutes, about 2-3 GB)",
+        "Postgres, Redis, S3, Airflow and two workers (7-10 minutes, about 3 GB)",
         allow_module_level=True,
     )
 
