@@ -61,6 +61,7 @@ def test_dags_come_from_the_registry(two_labs: Path) -> None:
     assert sorted(dag.task_ids) == ["lab1_sales_performance", "lab2_broken"]
     assert all(not dag.get_task(t).upstream_task_ids for t in dag.task_ids)  # labs in parallel
     assert dag.schedule == "0 0 * * *"
+    assert dag.max_active_runs == 1
 
     lab_yaml = two_labs / "labs" / "lab2_broken" / "lab.yaml"
     original = lab_yaml.read_text()
@@ -69,7 +70,8 @@ def test_dags_come_from_the_registry(two_labs: Path) -> None:
         own = _load_factory().build_dags()["buildcpg_lab2_broken"]
     finally:
         lab_yaml.write_text(original)
-    assert own.task_ids == ["lab2_broken"] and own.schedule == "30 5 * * *"
+    assert own.task_ids == ["lab2_broken"] and own.schedule == "30 5 * * *" and own.max_active_runs == 1
+    assert own.get_task("lab2_broken").pool == dag.get_task("lab2_broken").pool  # one slot for both DAGs
 
     lab_yaml.write_text("name: lab2_broken\nsources: [this is not a mapping\n")  # invalid YAML
     try:
@@ -135,3 +137,42 @@ def test_a_reader_waits_for_its_upstream_and_is_not_run_when_it_fails(two_labs: 
         shutil.rmtree(reader)
     assert states == {LAB: "success", "lab2_broken": "failed", "lab3_reader": "upstream_failed"}, states
     assert not (reader / "data" / "last_run.json").exists()  # the reader's lab process never started
+
+
+def test_queue_and_one_pool_slot_per_lab(two_labs: Path) -> None:
+    """Each lab's task takes the one slot of its own pool (never two runs of a lab at once); a lab with
+    `queue:` in lab.yaml goes to that queue, the others to Airflow's default queue."""
+    factory = _load_factory()
+    dag = factory.build_dags()["buildcpg_labs"]
+    pools = {t: (dag.get_task(t).pool, dag.get_task(t).pool_slots) for t in dag.task_ids}
+    assert pools == {LAB: (f"buildcpg_{LAB}", 1), "lab2_broken": ("buildcpg_lab2_broken", 1)}
+    assert dag.get_task(LAB).queue == "default"
+    specs = factory.pool_specs()
+    assert {name: spec["slots"] for name, spec in specs.items()} == {f"buildcpg_{LAB}": 1, "buildcpg_lab2_broken": 1}
+    printed = subprocess.run(
+        [sys.executable, str(two_labs / "tools" / "airflow_dags.py"), "pools"], capture_output=True, text=True
+    )
+    assert json.loads(printed.stdout) == specs, printed.stderr[-2000:]  # what `airflow pools import` reads
+
+    lab_yaml = two_labs / "labs" / "lab2_broken" / "lab.yaml"
+    original = lab_yaml.read_text()
+    lab_yaml.write_text(original + "queue: big-mem\n")
+    try:
+        dag = _load_factory().build_dags()["buildcpg_labs"]
+    finally:
+        lab_yaml.write_text(original)
+    assert (dag.get_task("lab2_broken").queue, dag.get_task(LAB).queue) == ("big-mem", "default")
+
+
+def test_a_task_syncs_a_stale_lab_venv_first(two_labs: Path) -> None:
+    """A venv synced from another uv.lock is synced again by the task before the lab runs (the same
+    check as `buildcpg run`); a current one is left alone (no uv call)."""
+    marker = two_labs / "labs" / LAB / ".venv" / ".buildcpg-synced"
+    current = marker.read_text()
+    marker.write_text("0" * 64 + "\n")  # as if synced from an older lock
+    factory = _load_factory()
+    result = factory.run_lab(LAB)
+    assert result["status"] in ("ok", "warn") and marker.read_text() == current
+    before = marker.stat().st_mtime_ns
+    factory.run_lab(LAB)
+    assert marker.stat().st_mtime_ns == before  # nothing changed: not synced again

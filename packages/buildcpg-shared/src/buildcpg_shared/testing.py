@@ -225,6 +225,18 @@ def postgres_bin_or_skip() -> Path:
     did_not_run("no PostgreSQL server binaries: the test did not run (apt-get install postgresql)")
 
 
+def redis_server_or_skip() -> str:
+    """The ``redis-server`` program (the Celery broker of the Airflow end-to-end env), or "did not run"
+    outside CI (with ``CI=true`` it is required; ``.ci/run`` installs Debian's ``redis-server``)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    did_not_run(
+        "no redis-server on PATH: the Airflow Celery test did not run. Install it (Debian: apt-get install "
+        "redis-server; macOS: brew install redis) to run it; under CI=true it is required"
+    )
+
+
 def chromium_dump_dom(
     chromium: str, page: Path, profile: Path, width: int | None = None
 ) -> subprocess.CompletedProcess[str]:

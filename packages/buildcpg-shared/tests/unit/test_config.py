@@ -213,3 +213,13 @@ def test_airflow_retries_default_to_zero_and_are_bounded(tmp_path: Path, tiny_la
         with pytest.raises(ConfigError, match=rf"^{path}: .*{key}") as info:
             load_lab_config(path)
         assert "\n" not in str(info.value)
+
+
+def test_airflow_queue_is_optional_and_a_plain_name(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    assert load_lab_config(_write(tmp_path, tiny_lab_yaml)).queue is None
+    assert load_lab_config(_write(tmp_path, tiny_lab_yaml + "queue: big-mem\n")).queue == "big-mem"
+    for bad in ('""', '"two words"', "[a, b]"):
+        path = _write(tmp_path, tiny_lab_yaml + f"queue: {bad}\n")
+        with pytest.raises(ConfigError, match=rf"^{path}: .*queue") as info:
+            load_lab_config(path)
+        assert "\n" not in str(info.value)

@@ -531,6 +531,11 @@ class LabConfig(_Strict):
         default=0, ge=0, le=10, description="Airflow: retries of a failed run of this lab (each attempt is recorded)"
     )
     retry_delay_s: float = Field(default=300, ge=0, le=86400, description="Airflow: seconds between two attempts")
+    queue: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Airflow: the Celery queue of this lab's task (workers started with -q <queue>); none: default",
+    )
 
     def dbt_vars(self) -> dict[str, object]:
         """Every dbt var lab.yaml sets: the freshness SLA, plus the forecast block when there is one."""
