@@ -14,7 +14,6 @@ reader reads the pointer, then that version, and checks its sha256: old or new, 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -22,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from buildcpg_shared.errors import StaleWriterError, StorageError
-from buildcpg_shared.store.client import CHUNK, ObjectStore
+from buildcpg_shared.store.checksum import FileSha256, StreamSha256
+from buildcpg_shared.store.client import ObjectStore
 
 POINTER = "CURRENT.json"
 _VERSION_NAME = re.compile(r"^v(\d+)\.duckdb$")
@@ -35,14 +35,6 @@ def lab_prefix(lab: str) -> str:
 
 def version_name(lab: str, version: int) -> str:
     return f"{lab_prefix(lab)}v{version}.duckdb"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -114,14 +106,15 @@ class SharedGold:
         then prune. ``StaleWriterError`` when another writer got there first; ``StorageError`` on a fault.
         Either way the pointer still names the last complete version."""
         key = version_name(lab, next_version.version)
-        pointer = Pointer(
-            version=next_version.version,
-            run_id=run_id,
-            key=key,
-            sha256=sha256_of(file),
-            published_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        self.store.upload_new(key, file)
+        with FileSha256(file) as checksum:  # hashed on a thread while the upload reads the file
+            self.store.upload_new(key, file)
+            pointer = Pointer(
+                version=next_version.version,
+                run_id=run_id,
+                key=key,
+                sha256=checksum.hexdigest(),
+                published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
         try:
             self.store.put_json(lab_prefix(lab) + POINTER, asdict(pointer), if_match=next_version.etag)
         except StaleWriterError:
@@ -185,9 +178,8 @@ class SharedGold:
     def _download(self, pointer: Pointer, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        digest = hashlib.sha256()
         try:
-            with tmp.open("wb") as out:
+            with tmp.open("wb") as out, StreamSha256() as digest:  # hashed on a thread while the next chunk comes
                 for chunk in self.store.chunks(pointer.key):
                     digest.update(chunk)
                     out.write(chunk)
