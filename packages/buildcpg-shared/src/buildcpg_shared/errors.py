@@ -68,6 +68,10 @@ class StaleWriterError(StorageError):
     """A newer version was published meanwhile: this writer may never move the pointer back."""
 
 
+class ObjectChangedError(StorageError):
+    """An object is not the one its pointer names (its ETag differs): it was written behind the platform."""
+
+
 class AlertDeliveryError(BuildCPGError):
     """An alert route could not deliver (the run it reports on is not failed by this)."""
 

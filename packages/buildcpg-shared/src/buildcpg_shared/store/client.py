@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from buildcpg_shared.errors import StaleWriterError, StorageError, first_line
+from buildcpg_shared.errors import ObjectChangedError, StaleWriterError, StorageError, first_line
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -192,16 +192,20 @@ class ObjectStore:
             raise StorageError(self.problem(f"read {name}", err)) from None
         return data, str(got["ETag"])
 
-    def chunks(self, name: str) -> Iterator[bytes]:
-        """The chunks of object ``name`` (streamed); ``FileNotFoundError`` when it is gone."""
+    def chunks(self, name: str, *, if_match: str | None = None) -> Iterator[bytes]:
+        """The chunks of object ``name`` (streamed); ``FileNotFoundError`` when it is gone. With
+        ``if_match``, the store itself refuses an object whose ETag differs (``ObjectChangedError``)."""
+        condition = {"IfMatch": if_match} if if_match else {}
         try:
-            body = self.client.get_object(Bucket=self.where.bucket, Key=self.where.key(name))["Body"]
+            body = self.client.get_object(Bucket=self.where.bucket, Key=self.where.key(name), **condition)["Body"]
             yield from body.iter_chunks(CHUNK)
         except StorageError:
             raise
         except Exception as err:
             if _code(err) in _MISSING:
                 raise FileNotFoundError(name) from None
+            if if_match and _code(err) in _PRECONDITION:
+                raise ObjectChangedError(self.scrub(f"storage {self.where.url}: {name} changed")) from None
             raise StorageError(self.problem(f"download {name}", err)) from None
 
     def names(self, prefix: str) -> list[str]:

@@ -3,12 +3,14 @@
 Layout under the storage prefix::
 
     serving/<lab>/v<N>.duckdb    one published serving copy, written once (create-only), never changed
-    serving/<lab>/CURRENT.json   {version, run_id, key, sha256, published_at}: the version readers take
+    serving/<lab>/CURRENT.json   {version, run_id, key, sha256, published_at, etag}: the version readers take
 
 A writer uploads ``v<N>`` create-only, then moves the pointer with a conditional write: ``If-Match``
 on the pointer's ETag it read before choosing ``N`` (create-only for the first). A writer that was
 slower, or stale, finds the condition false and loses with one line: the pointer never goes back. A
-reader reads the pointer, then that version, and checks its sha256: old or new, never a mix.
+reader reads the pointer, then that version on the condition of the ETag the pointer records (the
+store refuses any other object under that key; a pointer without one: the sha256 is checked): old or
+new, never a mix.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from buildcpg_shared.errors import StaleWriterError, StorageError
+from buildcpg_shared.errors import ObjectChangedError, StaleWriterError, StorageError
 from buildcpg_shared.store.checksum import FileSha256, StreamSha256
 from buildcpg_shared.store.client import ObjectStore
 
@@ -39,13 +41,15 @@ def version_name(lab: str, version: int) -> str:
 
 @dataclass(frozen=True)
 class Pointer:
-    """``CURRENT.json``: the version readers take, the run that published it, its key and checksum."""
+    """``CURRENT.json``: the version readers take, the run that published it, its key and checksum, and
+    the ETag the store gave the object (readers fetch it on that condition; "" in older pointers)."""
 
     version: int
     run_id: str
     key: str
     sha256: str
     published_at: str
+    etag: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Pointer:
@@ -55,6 +59,7 @@ class Pointer:
             str(data["key"]),
             str(data["sha256"]),
             str(data["published_at"]),
+            str(data.get("etag") or ""),
         )
 
 
@@ -107,13 +112,14 @@ class SharedGold:
         Either way the pointer still names the last complete version."""
         key = version_name(lab, next_version.version)
         with FileSha256(file) as checksum:  # hashed on a thread while the upload reads the file
-            self.store.upload_new(key, file)
+            etag = self.store.upload_new(key, file)
             pointer = Pointer(
                 version=next_version.version,
                 run_id=run_id,
                 key=key,
                 sha256=checksum.hexdigest(),
                 published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                etag=etag,
             )
         try:
             self.store.put_json(lab_prefix(lab) + POINTER, asdict(pointer), if_match=next_version.etag)
@@ -178,16 +184,25 @@ class SharedGold:
     def _download(self, pointer: Pointer, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        mismatch = StorageError(
+            f"storage {self.store.where.url}: {pointer.key} does not match the checksum "
+            f"{pointer.sha256[:12]}… of {POINTER}: not used"
+        )
         try:
-            with tmp.open("wb") as out, StreamSha256() as digest:  # hashed on a thread while the next chunk comes
-                for chunk in self.store.chunks(pointer.key):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != pointer.sha256:
-                raise StorageError(
-                    f"storage {self.store.where.url}: {pointer.key} does not match the checksum "
-                    f"{pointer.sha256[:12]}… of {POINTER}: not used"
-                )
+            if pointer.etag:  # the store checks it is the very object published: no second pass here
+                try:
+                    with tmp.open("wb") as out:
+                        for chunk in self.store.chunks(pointer.key, if_match=pointer.etag):
+                            out.write(chunk)
+                except ObjectChangedError:
+                    raise mismatch from None
+            else:  # a pointer from before ETags: the sha256, hashed while the next chunk comes
+                with tmp.open("wb") as out, StreamSha256() as digest:
+                    for chunk in self.store.chunks(pointer.key):
+                        digest.update(chunk)
+                        out.write(chunk)
+                if digest.hexdigest() != pointer.sha256:
+                    raise mismatch
             os.replace(tmp, dest)
         except OSError as err:
             if isinstance(err, FileNotFoundError) and err.filename is None:
