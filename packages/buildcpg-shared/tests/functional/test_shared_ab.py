@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,12 @@ import pytest
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.store import SharedGold
 from buildcpg_shared.store.published import Pointer
-from buildcpg_shared.testing import cli_env, copy_workspace, keep_only_labs, run_cli
+from buildcpg_shared.testing import cli_env, copy_workspace, run_cli
 from conftest import WORKSPACE_ROOT, tiny_labs_workspace
 from pg_server import PASSWORD, new_database
 from s3_proxy import Fault, s3_proxy
 from s3_server import s3_server
-from test_shared_state import _lease_holder, _poll_slow_api, slow_api  # noqa: F401 - slow_api is a fixture
+from test_shared_state import _lease_holder, _poll_slow_api
 
 SECRET = "s3cr3t-AB-Never-Shown-71d0"
 REAL = ["lab1_sales_performance", "lab2_forecast_model", "lab3_customer_segmentation", "lab4_category_review"]
@@ -114,13 +115,12 @@ def _history(env: dict[str, str]) -> list[dict[str, object]]:
 # -- A and B with the real labs ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_ab(tmp_path_factory: pytest.TempPathFactory, moto: dict[str, str], postgres_admin_url: str) -> RealAB:
-    """A runs labs 1–3 (real dbt, each in its own venv), then B runs lab 4: B has no other lab at all,
-    so what it reads can only come through storage. (env, A's root, B's root)."""
+    """A runs labs 1–3 (real dbt, each in its own venv), then B runs lab 4. B is a whole copy of the
+    workspace, as a second machine would have, but never ran labs 1–3: what it reads can only come
+    through storage. (env, A's root, B's root)."""
     env = {**_new_bucket(moto), "BUILDCPG_STATE": new_database(postgres_admin_url)}
     base = tmp_path_factory.mktemp("ab")
     a, b = copy_workspace(WORKSPACE_ROOT, base / "A"), copy_workspace(WORKSPACE_ROOT, base / "B")
-    keep_only_labs(a, REAL[:3])
-    keep_only_labs(b, REAL[3:])
     for root, labs in ((a, REAL[:3]), (b, REAL[3:])):
         synced = run_cli(root, "sync", *labs)
         assert synced.returncode == 0, synced.stdout + synced.stderr
@@ -143,7 +143,7 @@ def test_lab4_on_b_reads_exactly_the_versions_a_published(real_ab: RealAB) -> No
         cached = lab4 / "data" / ".inputs" / lab / f"v{pointer.version}.duckdb"
         served_on_a = a / "labs" / lab / "data" / "serving" / f"{lab}.duckdb"
         assert _sha(cached) == pointer.sha256 == _sha(served_on_a)  # the very file A serves, byte for byte
-        assert not (b / "labs" / lab / "data").exists() or not (b / "labs" / lab / "data" / "serving").exists()
+        assert not (b / "labs" / lab / "data" / "serving").exists()  # B never had a copy of its own
     reader = _pointer(env, REAL[3])
     assert reader is not None and reader.version == 1  # B's lab 4 published too
 
@@ -199,16 +199,53 @@ def _start(ws: Workspace, env: dict[str, str], *args: str) -> subprocess.Popen[s
     )
 
 
+class _HeldApi(BaseHTTPRequestHandler):
+    """A JSON API that answers only once ``release`` is set (at most ``HOLD_S``): a run polling it
+    holds its lab until the test lets it go, however slowly the two processes start."""
+
+    release = threading.Event()
+    HOLD_S = 120.0
+
+    def do_GET(self) -> None:
+        self.release.wait(self.HOLD_S)
+        body = b'[{"id": 7}]'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def held_api() -> Iterator[tuple[str, threading.Event]]:
+    """The URL of a held API on 127.0.0.1 and the event that releases its answers."""
+    handler = type("Held", (_HeldApi,), {"release": threading.Event()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/items", handler.release
+    handler.release.set()
+    server.shutdown()
+    server.server_close()
+
+
 def test_the_same_lab_on_a_and_b_at_once_20_times_runs_exactly_once(
-    tmp_path: Path,
-    shared: dict[str, str],
-    slow_api: str,  # noqa: F811 - the fixture
+    tmp_path: Path, shared: dict[str, str], held_api: tuple[str, threading.Event]
 ) -> None:
+    url, release = held_api
     a, b = _pair(tmp_path)
-    for ws in (a, b):  # each run holds the lab for seconds: two runs started at once overlap
-        _poll_slow_api(ws, UP, slow_api)
+    for ws in (a, b):  # a run holds the lab in its Check until the test releases the API
+        _poll_slow_api(ws, UP, url)
     for i in range(20):
+        release.clear()
         both = [_start(a, shared, *QUICK), _start(b, shared, *QUICK)]
+        while all(p.poll() is None for p in both):  # the winner cannot end before the release:
+            time.sleep(0.05)  # the first to end is the one refused (or, without the lease, nobody)
+        release.set()
         outputs = [p.communicate(timeout=300)[0] for p in both]
         codes = [p.returncode for p in both]
         assert sorted(codes) == [0, 3], (i, outputs)
@@ -240,6 +277,7 @@ def test_sigkill_mid_upload_leaves_the_pointer_on_a_complete_version_and_b_takes
             out = run.communicate(timeout=120)[0]
         assert run.returncode != 0, out
     assert _pointer(shared, UP) == first  # never an incomplete object
+    assert _gold(shared).versions(UP) == [1]  # a PUT cut short is no object at all (S3 and moto alike)
     assert _object_sha(shared, first.key) == first.sha256
     assert _served(a.lab(UP).paths.serving_file) == (1, 10)  # A's local copy is still v1 as well
 
@@ -248,11 +286,14 @@ def test_sigkill_mid_upload_leaves_the_pointer_on_a_complete_version_and_b_takes
     assert took.returncode == 0, took.stdout + took.stderr
     assert time.monotonic() - killed_at < 60
     now = _pointer(shared, UP)
-    assert now is not None and now.version >= 2 and now.run_id != first.run_id
+    assert now is not None and now.version == 2 and now.run_id != first.run_id
     assert _object_sha(shared, now.key) == now.sha256 == _sha(b.lab(UP).paths.serving_file)
     pulled = tmp_path / "bi.duckdb"
     assert run_cli(a.root, "pull", UP, "--to", str(pulled), **shared).returncode == 0
     assert _served(pulled) == (now.version, 20)
+    runs = json.loads(run_cli(b.root, "runs", UP, "--json", **shared).stdout)  # A's killed run is there, once
+    assert [r["status"] for r in runs] == ["ok", "failed", "ok"], runs
+    assert runs[1]["error"] == "lab process exited with code -9 before reporting (crash?)"
 
 
 def test_a_reader_on_b_polling_during_three_publishes_from_a_never_sees_a_mix(
