@@ -433,6 +433,9 @@ def test_each_fault_is_one_line_publishes_nothing_and_shows_no_secret(
         else:
             env["BUILDCPG_STATE"] = env["BUILDCPG_STATE"].replace(f":{port}/", ":1/")
         failed = run_cli(a.root, "run", UP, *PUBLISH, **env)
+        if "refused" in case:  # doctor names the same reason (an S3 HEAD answer would be a bare 403)
+            doctor = run_cli(a.root, "doctor", **env)
+            assert doctor.returncode != 0 and STORAGE_FAULTS[case] in doctor.stdout, doctor.stdout
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0 and "Traceback" not in out, out
     said = [x for x in out.splitlines() if STORAGE_FAULTS[case] in x]
@@ -448,7 +451,7 @@ def test_each_fault_is_one_line_publishes_nothing_and_shows_no_secret(
         assert STORAGE_FAULTS[case] in last_run["error"] and "\n" not in last_run["error"]
     # no secret anywhere: output, the history, any file either machine wrote
     secrets = (SECRET, WRONG_SECRET, PASSWORD)
-    assert not [s for s in secrets if s in out]
+    assert not [s for s in secrets if s in out + (doctor.stdout + doctor.stderr if "refused" in case else "")]
     assert not [s for s in secrets if s in json.dumps(_history(shared), default=str)]
     for path in (p for ws in (a, b) for p in ws.root.rglob("*") if p.is_file() and ".venv" not in p.parts):
         assert not [s for s in secrets if s.encode() in path.read_bytes()], path
