@@ -1,7 +1,7 @@
 """Benchmark: what shared storage and state cost, side by side in one run (issue 23).
 
 Against a real S3 API (moto's server, in its own process) and a real PostgreSQL (``initdb`` +
-``pg_ctl`` in a temporary folder), both on 127.0.0.1:
+``pg_ctl`` in a temporary folder, fsync on as SQLite's commits are), both on 127.0.0.1:
 
 * **lab 1 run, embedded vs shared**: on one temporary copy of the workspace (lab 1 only, its venv
   synced), each trial removes the lab's database and serving copies first, so every run does the
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -196,7 +197,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 trial and a 128 MB file: to try the benchmark")
     args = parser.parse_args()
     trials, size_mb = (1, 128) if args.quick else (args.trials, args.size_mb)
-    with _moto() as s3, postgres_server(_postgres_bin()) as admin:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop moto and PostgreSQL
+    with _moto() as s3, postgres_server(_postgres_bin(), durable=True) as admin:
         shared_env = {**s3, "BUILDCPG_STATE": new_database(admin)}
         print(f"moto S3 at {s3['AWS_ENDPOINT_URL']}, PostgreSQL on 127.0.0.1; {trials} trial(s), alternating order")
         embedded, shared = bench_lab_run(trials, shared_env)
