@@ -31,7 +31,7 @@ import duckdb
 import psycopg
 import pytest
 from buildcpg_shared.registry import Workspace
-from buildcpg_shared.store import SharedGold
+from buildcpg_shared.store import ObjectStore, SharedGold
 from buildcpg_shared.store.published import Pointer
 from buildcpg_shared.testing import cli_env, copy_workspace, run_cli
 from conftest import WORKSPACE_ROOT, tiny_labs_workspace
@@ -80,8 +80,6 @@ def shared(moto: dict[str, str], state_url: str) -> dict[str, str]:
 
 def _gold(env: dict[str, str]) -> SharedGold:
     store_env = {k: v for k, v in env.items() if k.startswith("AWS_")}
-    from buildcpg_shared.store import ObjectStore
-
     return SharedGold(ObjectStore(env["BUILDCPG_STORAGE"], store_env))
 
 
