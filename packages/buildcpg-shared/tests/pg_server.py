@@ -29,8 +29,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_server(bindir: Path) -> Iterator[str]:
-    """A started server; yields the admin URL (``postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres``)."""
+def postgres_server(bindir: Path, *, durable: bool = False) -> Iterator[str]:
+    """A started server; yields the admin URL (``postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres``).
+
+    Tests run it with ``fsync=off``; ``durable`` keeps PostgreSQL's default (a benchmark compares it
+    with SQLite, which syncs its commits)."""
     base = Path(tempfile.mkdtemp(prefix="buildcpg-pg-"))
     run_as: list[str] = []
     if os.geteuid() == 0:
@@ -55,7 +58,8 @@ def postgres_server(bindir: Path) -> Iterator[str]:
             str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8", "--no-locale",
             "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
         )  # fmt: skip
-        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c max_connections=200 -c fsync=off"
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c max_connections=200"
+        options += "" if durable else " -c fsync=off"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
         try:
             yield f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"

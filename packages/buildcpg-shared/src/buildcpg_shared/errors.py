@@ -69,7 +69,8 @@ class StaleWriterError(StorageError):
 
 
 class ObjectChangedError(StorageError):
-    """An object's ETag is no longer the one it was read for (``If-Match`` failed): it was replaced."""
+    """An object's ETag is no longer the one it was read for (``If-Match`` failed): it was replaced
+    (a raw drop rewritten after Check listed it, or a version written behind the platform)."""
 
 
 class ObjectGoneError(StorageError):

@@ -10,6 +10,10 @@ place with ``os.replace`` (atomic on macOS and Linux; same file system). A BI to
 serving file open keeps reading the complete version it opened; the next open sees the complete new
 one. A publish that fails (a full disk) removes its temporaries and leaves the previous copies as
 they were, so the serving folder never holds anything but the served file.
+
+``before_swap`` gets the finished serving temporary before anything is renamed into place: with
+shared storage it is uploaded there first (pipeline/run_steps/publish.py), so a storage fault leaves
+the local copies as they were too, and the last published version stays current everywhere.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,12 +66,14 @@ def publish(
     schema: str = GOLD_SCHEMA,
     meta_file: Path | None = None,
     work_dir: Path | None = None,
+    before_swap: Callable[[Path], None] | None = None,
 ) -> PublishResult:
     """Copy every table and view of ``schema`` as tables to the serving file (and metadata to ``meta_file``).
 
     Temporaries go to ``work_dir`` (default: ``.publish`` beside the serving folder). A file-system
     fault (a file where the serving folder must be, a full disk) is one line; the lab database and
-    the previous copies are untouched and no temporary stays behind.
+    the previous copies are untouched and no temporary stays behind. An error ``before_swap`` raises
+    (the upload to shared storage) leaves them untouched the same way.
     """
     work = work_dir or serving_file.parent.parent / ".publish"
     temps = [work / f"{serving_file.name}.tmp"] + ([work / f"{meta_file.name}.tmp"] if meta_file else [])
@@ -80,6 +86,10 @@ def publish(
         if meta_file is not None:
             writing = meta_file
             _write_meta(con, temps[1])
+        if before_swap is not None:
+            before_swap(temps[0])
+        if meta_file is not None:
+            writing = meta_file
             os.replace(temps[1], meta_file)
         writing = serving_file
         _replace(temps[0], serving_file)

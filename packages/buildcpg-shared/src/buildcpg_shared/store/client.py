@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from buildcpg_shared.errors import StaleWriterError, StorageError, first_line
+from buildcpg_shared.errors import ObjectChangedError, StaleWriterError, StorageError, first_line
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -25,6 +25,9 @@ CHUNK = 8 * 1024 * 1024  # bytes read or written at a time: never a whole file i
 _SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 _PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+# a full bucket or an exceeded quota, as S3-compatible stores say it (Ceph RGW, MinIO, others)
+_FULL = {"QuotaExceeded", "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "InsufficientStorage", "507"}
+_OVERLOADED = {"SlowDown", "ServiceUnavailable", "503", "RequestLimitExceeded"}
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,17 @@ class ObjectStore:
         why = {
             "InvalidAccessKeyId": "credentials refused (AWS_ACCESS_KEY_ID unknown)",
             "SignatureDoesNotMatch": "credentials refused (AWS_SECRET_ACCESS_KEY does not match)",
+            "InvalidToken": "credentials refused (AWS_SESSION_TOKEN invalid)",
+            "ExpiredToken": "credentials refused (AWS_SESSION_TOKEN expired)",
             "AccessDenied": "access denied",
             "NoSuchBucket": f"no bucket {self.where.bucket}",
         }.get(code or "", "")
+        if code in _FULL:
+            why = f"the bucket is full or over its quota ({code}: {_message(err)})"
+        elif code == "EntityTooLarge":
+            why = f"the store refuses an object this large ({code}: {_message(err)})"
+        elif code in _OVERLOADED:
+            why = f"the store is overloaded and still said so after retries ({code}: {_message(err)})"
         if not why:
             why = first_line(err) if code is None else f"{code}: {first_line(err)}"
             endpoint = self._env.get("AWS_ENDPOINT_URL")
@@ -114,9 +125,13 @@ class ObjectStore:
 
     # -- operations ----------------------------------------------------------------------------
     def check(self) -> str:
-        """'' when the bucket answers, else why not (one line): what ``doctor`` shows."""
+        """'' when the bucket answers, else why not (one line): what ``doctor`` shows.
+
+        A one-key listing of the prefix, not HeadBucket: a HEAD answer has no body, so a refused key, a
+        wrong secret and a missing permission would all be a bare "403 Forbidden"; a listing names the
+        reason, and checks the ListBucket permission publishing needs."""
         try:
-            self.client.head_bucket(Bucket=self.where.bucket)
+            self.client.list_objects_v2(Bucket=self.where.bucket, Prefix=self.where.key(""), MaxKeys=1)
         except StorageError as err:
             return str(err)
         except Exception as err:
@@ -177,16 +192,20 @@ class ObjectStore:
             raise StorageError(self.problem(f"read {name}", err)) from None
         return data, str(got["ETag"])
 
-    def chunks(self, name: str) -> Iterator[bytes]:
-        """The chunks of object ``name`` (streamed); ``FileNotFoundError`` when it is gone."""
+    def chunks(self, name: str, *, if_match: str | None = None) -> Iterator[bytes]:
+        """The chunks of object ``name`` (streamed); ``FileNotFoundError`` when it is gone. With
+        ``if_match``, the store itself refuses an object whose ETag differs (``ObjectChangedError``)."""
+        condition = {"IfMatch": if_match} if if_match else {}
         try:
-            body = self.client.get_object(Bucket=self.where.bucket, Key=self.where.key(name))["Body"]
+            body = self.client.get_object(Bucket=self.where.bucket, Key=self.where.key(name), **condition)["Body"]
             yield from body.iter_chunks(CHUNK)
         except StorageError:
             raise
         except Exception as err:
             if _code(err) in _MISSING:
                 raise FileNotFoundError(name) from None
+            if if_match and _code(err) in _PRECONDITION:
+                raise ObjectChangedError(self.scrub(f"storage {self.where.url}: {name} changed")) from None
             raise StorageError(self.problem(f"download {name}", err)) from None
 
     def names(self, prefix: str) -> list[str]:
@@ -212,6 +231,13 @@ class ObjectStore:
             raise
         except Exception as err:
             raise StorageError(self.problem(f"delete {name}", err)) from None
+
+
+def _message(err: BaseException) -> str:
+    """The store's own message of a botocore ClientError (without botocore's preamble), one line."""
+    response = getattr(err, "response", None)
+    message = response.get("Error", {}).get("Message") if isinstance(response, dict) else None
+    return first_line(err) if not message else " ".join(str(message).split())
 
 
 def _code(err: BaseException) -> str | None:

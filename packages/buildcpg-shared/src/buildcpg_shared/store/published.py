@@ -3,13 +3,14 @@
 Layout under the storage prefix::
 
     serving/<lab>/v<N>.duckdb    one published serving copy, written once (create-only), never changed
-    serving/<lab>/CURRENT.json   {version, run_id, key, sha256, published_at}: the version readers take
+    serving/<lab>/CURRENT.json   {version, run_id, key, sha256, published_at, etag}: the version readers take
 
 A writer uploads ``v<N>`` create-only, then moves the pointer with a conditional write: ``If-Match``
 on the pointer's ETag it read before choosing ``N`` (create-only for the first). A writer that was
 slower, or stale, finds the condition false and loses with one line: the pointer never goes back
 (the protocol, shared with lab state snapshots, is ``store/versioned.py``). A reader reads the
-pointer, then that version, and checks its sha256: old or new, never a mix.
+pointer, then that version on the condition of the ETag the pointer records (the store refuses any
+other object under that key; a pointer without one: the sha256 is checked): old or new, never a mix.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from buildcpg_shared.errors import StorageError
+from buildcpg_shared.errors import ObjectChangedError, StorageError
+from buildcpg_shared.store.checksum import FileSha256, StreamSha256
 from buildcpg_shared.store.client import CHUNK, ObjectStore
 from buildcpg_shared.store.versioned import POINTER, NextVersion, VersionedObjects
 
@@ -47,13 +49,15 @@ def sha256_of(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Pointer:
-    """``CURRENT.json``: the version readers take, the run that published it, its key and checksum."""
+    """``CURRENT.json``: the version readers take, the run that published it, its key and checksum, and
+    the ETag the store gave the object (readers fetch it on that condition; "" in older pointers)."""
 
     version: int
     run_id: str
     key: str
     sha256: str
     published_at: str
+    etag: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Pointer:
@@ -63,6 +67,7 @@ class Pointer:
             str(data["key"]),
             str(data["sha256"]),
             str(data["published_at"]),
+            str(data.get("etag") or ""),
         )
 
 
@@ -110,15 +115,24 @@ class SharedGold:
         """Upload ``file`` as ``next_version`` (create-only), then move the pointer to it (conditional),
         then prune. ``StaleWriterError`` when another writer got there first; ``StorageError`` on a fault.
         Either way the pointer still names the last complete version."""
-        pointer = Pointer(
-            version=next_version.version,
-            run_id=run_id,
-            key=version_name(lab, next_version.version),
-            sha256=sha256_of(file),
-            published_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        self.objects(lab).put(file, next_version, asdict(pointer), subject=lab, verb="published")
-        return pointer
+        published: list[Pointer] = []
+
+        def pointer(etag: str) -> dict[str, object]:
+            published.append(
+                Pointer(
+                    version=next_version.version,
+                    run_id=run_id,
+                    key=version_name(lab, next_version.version),
+                    sha256=checksum.hexdigest(),
+                    published_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    etag=etag,
+                )
+            )
+            return asdict(published[-1])
+
+        with FileSha256(file) as checksum:  # hashed on a thread while the upload reads the file
+            self.objects(lab).put(file, next_version, pointer, subject=lab, verb="published")
+        return published[-1]
 
     def prune(self, lab: str, current: int) -> list[int]:
         """Delete versions older than the newest ``keep_versions`` up to ``current`` (never ``current``,
@@ -164,17 +178,25 @@ class SharedGold:
     def _download(self, pointer: Pointer, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        digest = hashlib.sha256()
+        mismatch = StorageError(
+            f"storage {self.store.where.url}: {pointer.key} does not match the checksum "
+            f"{pointer.sha256[:12]}… of {POINTER}: not used"
+        )
         try:
-            with tmp.open("wb") as out:
-                for chunk in self.store.chunks(pointer.key):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != pointer.sha256:
-                raise StorageError(
-                    f"storage {self.store.where.url}: {pointer.key} does not match the checksum "
-                    f"{pointer.sha256[:12]}… of {POINTER}: not used"
-                )
+            if pointer.etag:  # the store checks it is the very object published: no second pass here
+                try:
+                    with tmp.open("wb") as out:
+                        for chunk in self.store.chunks(pointer.key, if_match=pointer.etag):
+                            out.write(chunk)
+                except ObjectChangedError:
+                    raise mismatch from None
+            else:  # a pointer from before ETags: the sha256, hashed while the next chunk comes
+                with tmp.open("wb") as out, StreamSha256() as digest:
+                    for chunk in self.store.chunks(pointer.key):
+                        digest.update(chunk)
+                        out.write(chunk)
+                if digest.hexdigest() != pointer.sha256:
+                    raise mismatch
             os.replace(tmp, dest)
         except OSError as err:
             if isinstance(err, FileNotFoundError) and err.filename is None:

@@ -113,7 +113,7 @@ class LabSnapshots:
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 fingerprint=fingerprint,
             )
-            objects.put(work_file, upcoming, asdict(snapshot), subject=lab, verb="snapshotted")
+            objects.put(work_file, upcoming, lambda _etag: asdict(snapshot), subject=lab, verb="snapshotted")
         finally:
             with contextlib.suppress(OSError):
                 work_file.unlink(missing_ok=True)

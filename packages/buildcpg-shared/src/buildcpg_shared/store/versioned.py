@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,15 +66,23 @@ class VersionedObjects:
         highest = max([current or 0, *self.versions(), at_least - 1])
         return NextVersion(highest + 1, etag)
 
-    def put(self, file: Path, next_version: NextVersion, pointer: dict[str, Any], *, subject: str, verb: str) -> None:
-        """Upload ``file`` as ``next_version`` (create-only), then move the pointer to ``pointer``
-        (conditional), then prune. ``StaleWriterError`` when another writer got there first (its
-        object is deleted: nothing names it); ``StorageError`` on a fault. Either way the pointer
-        still names the last complete version."""
+    def put(
+        self,
+        file: Path,
+        next_version: NextVersion,
+        pointer: Callable[[str], dict[str, Any]],
+        *,
+        subject: str,
+        verb: str,
+    ) -> None:
+        """Upload ``file`` as ``next_version`` (create-only), then move the pointer to ``pointer(etag)``
+        (the pointer's JSON, given the ETag the store gave the object; conditional), then prune.
+        ``StaleWriterError`` when another writer got there first (its object is deleted: nothing names
+        it); ``StorageError`` on a fault. Either way the pointer still names the last complete version."""
         key = self.name(next_version.version)
-        self.store.upload_new(key, file)
+        etag = self.store.upload_new(key, file)
         try:
-            self.store.put_json(self.pointer_name, pointer, if_match=next_version.etag)
+            self.store.put_json(self.pointer_name, pointer(etag), if_match=next_version.etag)
         except StaleWriterError:
             newer = ""
             with contextlib.suppress(StorageError, KeyError, ValueError, TypeError):

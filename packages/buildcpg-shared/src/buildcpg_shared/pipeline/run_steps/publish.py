@@ -1,11 +1,14 @@
 """Publish: gold to the serving copy, skipped when the serving copy already holds this build.
 
-With ``shared.storage`` set, the serving copy just published is then uploaded as an immutable version
-and the pointer moved to it (store/published.py); a storage fault or a newer writer fails the step in
-one line and the pointer keeps naming the last complete version.
+With ``shared.storage`` set, the finished serving copy is uploaded as an immutable version and the
+pointer moved to it (store/published.py) before it replaces the local copy; a storage fault or a
+newer writer fails the step in one line, the pointer keeps naming the last complete version and the
+local serving copy stays as it was.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.pipeline import fingerprint
@@ -14,7 +17,7 @@ from buildcpg_shared.pipeline.steps import timed
 from buildcpg_shared.run_record import Status, StepRecord
 from buildcpg_shared.serving import publish, published_version
 from buildcpg_shared.store import SharedGold
-from buildcpg_shared.store.published import NextVersion
+from buildcpg_shared.store.published import Pointer
 
 _SHARED_STATE = "last_shared"  # the build last published to storage (pointer moved)
 
@@ -41,6 +44,12 @@ def run_publish(ctx: StepContext, build_key: str) -> StepRecord:
             # with storage, the number is above the pointer's and above every other machine's too
             upcoming = shared.next_version(ctx.lab.name, version) if shared else None
             version = upcoming.version if upcoming else version
+            shared_pointer: list[Pointer] = []  # set once the pointer names the upload
+
+            def upload(finished: Path) -> None:  # before the local swap: a storage fault leaves both as they were
+                assert shared is not None and upcoming is not None
+                shared_pointer.append(shared.publish(ctx.lab.name, finished, run_id=ctx.run_id, next_version=upcoming))
+
             published = publish(
                 con,
                 target,
@@ -49,22 +58,22 @@ def run_publish(ctx: StepContext, build_key: str) -> StepRecord:
                 version=version,
                 meta_file=ctx.lab.paths.serving_meta_file,
                 work_dir=ctx.lab.paths.publish_dir,
+                before_swap=upload if shared is not None else None,
             )
             fingerprint.set_state(con, "serving_version", str(version))
             fingerprint.set_state(con, "last_published", build_key)
             result.rows = sum(published.tables.values())
             result.detail = f"version {version}: {len(published.tables)} gold table(s) → {target.name}"
             result.data = {"version": version, "path": str(target), "tables": published.tables}
-            if shared is not None and upcoming is not None:
-                _upload(ctx, shared, upcoming, result, build_key)
+            if shared is not None:
+                _shared(ctx, shared, shared_pointer[0], result, build_key)
         except BuildCPGError as err:
             result.status, result.detail = Status.FAILED, str(err)
     return result
 
 
-def _upload(ctx: StepContext, shared: SharedGold, upcoming: NextVersion, result: StepRecord, build_key: str) -> None:
-    """The serving copy just published to storage as ``upcoming``, then the pointer (store/published.py)."""
-    pointer = shared.publish(ctx.lab.name, ctx.lab.paths.serving_file, run_id=ctx.run_id, next_version=upcoming)
+def _shared(ctx: StepContext, shared: SharedGold, pointer: Pointer, result: StepRecord, build_key: str) -> None:
+    """Record that the build is on storage (the pointer names it) and say where."""
     fingerprint.set_state(ctx.con, _SHARED_STATE, build_key)
     result.detail += f"; {shared.store.where.url}/{pointer.key}"
     result.data = {**result.data, "key": pointer.key, "sha256": pointer.sha256}
