@@ -88,3 +88,17 @@ def test_this_venv_has_statsforecast_but_not_lab3s_scikit_learn() -> None:
     """Each lab's venv holds its own dependencies only (this suite runs in lab 2's venv or tox env)."""
     assert importlib.util.find_spec("statsforecast") is not None
     assert importlib.util.find_spec("sklearn") is None
+
+
+def test_calibrated_intervals_cover_what_they_claim_on_the_sample(lab_db: Path) -> None:
+    """The shipped model's intervals, calibrated on its own earlier backtest windows, cover close to
+    their level on the final window the calibration never saw (pooled over the sample's series)."""
+    row = read_table(
+        lab_db,
+        "select coverage_80, coverage_95, n_points, frequency from gold.forecast_accuracy"
+        " where level = 'overall' and method = 'model'",
+    ).iloc[0]
+    print(f"\n[lab2] sample final window: coverage_80 {row.coverage_80:.3f}, coverage_95 {row.coverage_95:.3f}")
+    assert row.frequency == "weekly"
+    assert 0.88 <= row.coverage_95 <= 0.99, row
+    assert 0.70 <= row.coverage_80 <= 0.90, row

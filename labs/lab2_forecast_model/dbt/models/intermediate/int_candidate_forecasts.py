@@ -19,6 +19,12 @@ int_series_profile (the robustness policy of docs/lab2-forecast.md):
 Every backtested class with two or more models besides seasonal naive also gets ``ensemble``: the mean of
 those models' forecasts and bounds (a forecast combination, robust where no single model is best).
 
+Calibrated intervals: every model's own 80% and 95% bounds are scaled to cover what they claim on that
+model's own backtest errors for that series (split-conformal scaling, see ``calibrate``). The final
+window's bounds are scaled by factors from the earlier windows only, so the coverage reported on it is
+out of sample; the forecast ahead uses factors from every backtest window. The model's native bounds
+stay in ``native_*`` columns.
+
 kind = 'backtest': ``forecast.origins`` windows of ``forecast.horizon`` periods ending with the data,
 the model refitted at each origin (window 1 is the earliest; the last one is the final window the
 selection never sees). kind = 'forecast': the next ``horizon`` periods after the data. A model that
@@ -35,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 LEVELS = (80, 95)
+BOUNDS = [f"{side}_{level}" for level in LEVELS for side in ("lower", "upper")]
 COLUMNS = [
     "sku",
     "region",
@@ -51,6 +58,9 @@ COLUMNS = [
     "upper_80",
     "lower_95",
     "upper_95",
+    "scale_80",
+    "scale_95",
+    *[f"native_{bound}" for bound in BOUNDS],
 ]
 
 
@@ -171,6 +181,65 @@ def to_long(
     return pd.concat([long, combined[long.columns]], ignore_index=True)
 
 
+def conformal_factor(scores: np.ndarray, level: int) -> float:
+    """The split-conformal quantile of nonconformity ``scores`` at ``level`` percent: the
+    ceil((n + 1) * level / 100)-th smallest score (the largest when that exceeds n); 1 without scores."""
+    scores = np.sort(scores[np.isfinite(scores)])
+    if not len(scores):
+        return 1.0
+    rank = min(int(np.ceil((len(scores) + 1) * level / 100)), len(scores))
+    return float(scores[rank - 1])
+
+
+def interval_scores(frame: pd.DataFrame, level: int) -> np.ndarray:
+    """How far each actual lies outside the forecast, in units of the model's own half-width on that
+    side: (a - f) / (upper - f) above the forecast, (f - a) / (f - lower) below. 1 = on the bound;
+    the interval scaled by c covers the actual exactly when its score is at most c. A zero half-width
+    gives no score (nan) unless the actual equals the forecast (0)."""
+    actual, forecast = frame["actual_units"].to_numpy(float), frame["forecast_units"].to_numpy(float)
+    above = actual >= forecast
+    gap = np.where(above, actual - forecast, forecast - actual)
+    width = np.where(above, frame[f"upper_{level}"].to_numpy(float) - forecast, forecast - frame[f"lower_{level}"].to_numpy(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(width > 0, gap / width, np.where(gap == 0, 0.0, np.nan))
+    return score
+
+
+def calibrate(long: pd.DataFrame, origins: int) -> pd.DataFrame:
+    """Scale every (series, method)'s bounds around its forecast by split-conformal factors from its own
+    backtest: a factor per level, the conformal quantile of ``interval_scores``. Backtest windows get
+    factors from the windows before the final one (the final window's coverage stays out of sample),
+    the forecast ahead from every window. Without backtest scores (too_short) the factor is 1.
+    Assumes the scaled errors of the calibration windows are exchangeable with those ahead (the
+    series does not change its noise regime) and that the model's bounds have the right shape over
+    the horizon (only their width is corrected)."""
+    long = long.copy()
+    for bound in BOUNDS:
+        long[f"native_{bound}"] = long[bound]
+    keys = ["unique_id", "method"]
+    backtest = long[(long["kind"] == "backtest") & long["forecast_units"].notna()]
+    for level in LEVELS:
+        scored = backtest.assign(score=interval_scores(backtest, level))
+        earlier = scored[scored["window_index"] < origins]
+        factors = {
+            "backtest": earlier.groupby(keys)["score"].apply(lambda s: conformal_factor(s.to_numpy(), level)),
+            "forecast": scored.groupby(keys)["score"].apply(lambda s: conformal_factor(s.to_numpy(), level)),
+        }
+        scale = np.ones(len(long))
+        for kind, factor in factors.items():
+            rows = (long["kind"] == kind).to_numpy()
+            index = pd.MultiIndex.from_frame(long.loc[rows, keys])
+            scale[rows] = factor.reindex(index).fillna(1.0).to_numpy()
+        forecast = long["forecast_units"].to_numpy(float)
+        long[f"scale_{level}"] = scale
+        long[f"lower_{level}"] = np.clip(forecast - scale * (forecast - long[f"lower_{level}"].to_numpy(float)), 0, None)
+        long[f"upper_{level}"] = forecast + scale * (long[f"upper_{level}"].to_numpy(float) - forecast)
+    # the 95% interval contains the 80% one, also when the 80% factor is the larger
+    long["lower_95"] = np.fmin(long["lower_95"], long["lower_80"])
+    long["upper_95"] = np.fmax(long["upper_95"], long["upper_80"])
+    return long
+
+
 def candidate_forecasts(
     series: pd.DataFrame,
     profile: pd.DataFrame,
@@ -205,13 +274,15 @@ def candidate_forecasts(
         engine = StatsForecast(models=models, freq=1, n_jobs=n_jobs, fallback_model=Naive())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "history shorter than season_length": those points stay null
+            parts = []
             if status != "too_short":
                 backtest = engine.cross_validation(
                     df=df, h=horizon, n_windows=origins, step_size=horizon, level=list(LEVELS)
                 )
-                frames.append(to_long(backtest, models, "backtest", last_index, combine=True))
+                parts.append(to_long(backtest, models, "backtest", last_index, combine=True))
             ahead = engine.forecast(df=df, h=horizon, level=list(LEVELS))
-        frames.append(to_long(ahead, models, "forecast", last_index, combine=status != "too_short"))
+        parts.append(to_long(ahead, models, "forecast", last_index, combine=status != "too_short"))
+        frames.append(calibrate(pd.concat(parts, ignore_index=True), origins))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.concat(frames, ignore_index=True).merge(keys, on="unique_id")
