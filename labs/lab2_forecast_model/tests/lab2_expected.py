@@ -152,7 +152,8 @@ def expected_accuracy(
 
 def gold_accuracy(db: Path) -> dict[Key, dict[str, float]]:
     rows = read_table(
-        db, f"select level, coalesce(sku, status) as sku, region, method, {', '.join(METRICS)} from gold.forecast_accuracy"
+        db,
+        f"select level, coalesce(sku, status) as sku, region, method, {', '.join(METRICS)} from gold.forecast_accuracy",
     )
     out: dict[Key, dict[str, float]] = {}
     for r in rows.to_dict("records"):
@@ -181,7 +182,9 @@ def assert_gold_matches(db: Path, raw_dir: Path, forecast: dict[str, Any]) -> di
     )
     lab_chosen = {(r.sku, r.region): r.chosen_method for r in selection.itertuples() if (r.sku, r.region) in chosen}
     assert lab_chosen == chosen
-    lab_kept = {(r.sku, r.region): bool(r.guard_kept_baseline) for r in selection.itertuples() if (r.sku, r.region) in kept}
+    lab_kept = {
+        (r.sku, r.region): bool(r.guard_kept_baseline) for r in selection.itertuples() if (r.sku, r.region) in kept
+    }
     assert lab_kept == kept
     status = {(r.sku, r.region): r.status for r in selection.itertuples()}
     expected = expected_accuracy(series, candidates, chosen, season, horizon, origins, status)
@@ -206,7 +209,7 @@ def expected_calibration(candidates: pd.DataFrame, origins: int) -> pd.DataFrame
     Bounds become forecast ∓ factor × native half-width, the lower one at least 0, the 95% interval
     widened to hold the 80% one."""
     out = candidates.copy()
-    for (sku, region, method), rows in candidates.groupby(["sku", "region", "method"]):
+    for _, rows in candidates.groupby(["sku", "region", "method"]):
         for level in (80, 95):
             factor = {}
             for kind, windows in (("backtest", range(1, origins)), ("forecast", range(1, origins + 1))):
@@ -215,7 +218,11 @@ def expected_calibration(candidates: pd.DataFrame, origins: int) -> pd.DataFrame
                     a, f = r.actual_units, r.forecast_units
                     if pd.isna(f):
                         continue
-                    width = (getattr(r, f"native_upper_{level}") - f) if a >= f else (f - getattr(r, f"native_lower_{level}"))
+                    width = (
+                        (getattr(r, f"native_upper_{level}") - f)
+                        if a >= f
+                        else (f - getattr(r, f"native_lower_{level}"))
+                    )
                     gap = abs(a - f)
                     if width > 0:
                         scores.append(gap / width)
@@ -240,7 +247,9 @@ def expected_calibration(candidates: pd.DataFrame, origins: int) -> pd.DataFrame
 
 def assert_calibration_matches(db: Path, origins: int) -> pd.DataFrame:
     """silver.int_candidate_forecasts' bounds equal expected_calibration of its native bounds."""
-    candidates = read_table(db, "select * from silver.int_candidate_forecasts order by sku, region, kind, method, period_index")
+    candidates = read_table(
+        db, "select * from silver.int_candidate_forecasts order by sku, region, kind, method, period_index"
+    )
     want = expected_calibration(candidates, origins)
     for column in ("scale_80", "scale_95", "lower_80", "upper_80", "lower_95", "upper_95"):
         np.testing.assert_allclose(candidates[column], want[column], rtol=1e-9, atol=1e-9, err_msg=column)

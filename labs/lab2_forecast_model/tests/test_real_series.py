@@ -153,7 +153,8 @@ def test_calibrated_intervals_cover_what_they_claim_on_the_real_series(real_runs
             " where level = 'overall' and method = 'model'",
         ).iloc[0]
         assert rows.frequency == forecast["frequency"]
-        print(f"\n[lab2] {name}: {int(rows.n_points)} points, coverage_80 {rows.coverage_80:.3f}, coverage_95 {rows.coverage_95:.3f}")
+        coverage = f"coverage_80 {rows.coverage_80:.3f}, coverage_95 {rows.coverage_95:.3f}"
+        print(f"\n[lab2] {name}: {int(rows.n_points)} points, {coverage}")
         points += rows.n_points
         for level in (80, 95):
             inside[level] += rows[f"coverage_{level}"] * rows.n_points
@@ -174,8 +175,10 @@ def test_shipped_wape_relative_to_seasonal_naive_on_the_real_series(real_runs) -
             ratio = 1.0 if row.guard_kept_baseline else row.final_wape / row.baseline_final_wape
             assert row.final_wape_vs_naive == pytest.approx(row.final_wape / row.baseline_final_wape)
             ratios[row.sku] = ratio
-            print(f"\n[lab2] {name} {row.sku}: {row.model} (best {row.best_candidate}, guard kept naive: "
-                  f"{row.guard_kept_baseline}) final WAPE / naive {ratio:.3f}")
+            print(
+                f"\n[lab2] {name} {row.sku}: {row.model} (best {row.best_candidate}, guard kept naive: "
+                f"{row.guard_kept_baseline}) final WAPE / naive {ratio:.3f}"
+            )
     geomean = float(np.exp(np.mean(np.log(list(ratios.values())))))
     print(f"[lab2] geometric mean {geomean:.3f}")
     assert geomean <= 0.85, ratios

@@ -193,7 +193,7 @@ def test_segments_block_becomes_dbt_vars(tmp_path: Path, tiny_lab_yaml: str) -> 
     assert config.dbt_vars()["segments_active_within_days"] == 180
     config = load_lab_config(_write(tmp_path, f"{tiny_lab_yaml}\nsegments: {{}}\n"))
     assert config.dbt_vars()["segments_active_within_days"] == 365
-    with pytest.raises(ConfigError, match="segments.active_within_days: Input should be greater than or equal to 1"):
+    with pytest.raises(ConfigError, match=r"segments\.active_within_days: Input should be greater than or equal to 1"):
         load_lab_config(_write(tmp_path, f"{tiny_lab_yaml}\nsegments: {{active_within_days: 0}}\n"))
 
 

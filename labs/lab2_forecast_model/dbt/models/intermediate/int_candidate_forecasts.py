@@ -181,9 +181,10 @@ def to_long(
     return pd.concat([long, combined[long.columns]], ignore_index=True)
 
 
-def conformal_factor(scores: np.ndarray, level: int) -> float:
+def conformal_factor(scores: np.ndarray | pd.Series, level: int) -> float:
     """The split-conformal quantile of nonconformity ``scores`` at ``level`` percent: the
     ceil((n + 1) * level / 100)-th smallest score (the largest when that exceeds n); 1 without scores."""
+    scores = np.asarray(scores, dtype=float)
     scores = np.sort(scores[np.isfinite(scores)])
     if not len(scores):
         return 1.0
@@ -199,7 +200,9 @@ def interval_scores(frame: pd.DataFrame, level: int) -> np.ndarray:
     actual, forecast = frame["actual_units"].to_numpy(float), frame["forecast_units"].to_numpy(float)
     above = actual >= forecast
     gap = np.where(above, actual - forecast, forecast - actual)
-    width = np.where(above, frame[f"upper_{level}"].to_numpy(float) - forecast, forecast - frame[f"lower_{level}"].to_numpy(float))
+    width = np.where(
+        above, frame[f"upper_{level}"].to_numpy(float) - forecast, forecast - frame[f"lower_{level}"].to_numpy(float)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.where(width > 0, gap / width, np.where(gap == 0, 0.0, np.nan))
     return score
@@ -222,8 +225,8 @@ def calibrate(long: pd.DataFrame, origins: int) -> pd.DataFrame:
         scored = backtest.assign(score=interval_scores(backtest, level))
         earlier = scored[scored["window_index"] < origins]
         factors = {
-            "backtest": earlier.groupby(keys)["score"].apply(lambda s: conformal_factor(s.to_numpy(), level)),
-            "forecast": scored.groupby(keys)["score"].apply(lambda s: conformal_factor(s.to_numpy(), level)),
+            kind: frame.groupby(keys)["score"].agg(conformal_factor, level=level)
+            for kind, frame in (("backtest", earlier), ("forecast", scored))
         }
         scale = np.ones(len(long))
         for kind, factor in factors.items():
@@ -232,7 +235,9 @@ def calibrate(long: pd.DataFrame, origins: int) -> pd.DataFrame:
             scale[rows] = factor.reindex(index).fillna(1.0).to_numpy()
         forecast = long["forecast_units"].to_numpy(float)
         long[f"scale_{level}"] = scale
-        long[f"lower_{level}"] = np.clip(forecast - scale * (forecast - long[f"lower_{level}"].to_numpy(float)), 0, None)
+        long[f"lower_{level}"] = np.clip(
+            forecast - scale * (forecast - long[f"lower_{level}"].to_numpy(float)), 0, None
+        )
         long[f"upper_{level}"] = forecast + scale * (long[f"upper_{level}"].to_numpy(float) - forecast)
     # the 95% interval contains the 80% one, also when the 80% factor is the larger
     long["lower_95"] = np.fmin(long["lower_95"], long["lower_80"])

@@ -349,7 +349,7 @@ class ForecastConfig(_Strict):
         default=0.05,
         ge=0,
         lt=1,
-        description="a candidate replaces seasonal naive only when its selection MAE is this share below the baseline's",
+        description="a candidate replaces seasonal naive only if its selection MAE is this share below the baseline's",
     )
 
     @model_validator(mode="after")
