@@ -345,6 +345,10 @@ class ForecastConfig(_Strict):
     long_season: int = Field(
         default=24, ge=1, description="above this season length the slow seasonal AutoETS/AutoARIMA are left out"
     )
+    harmonic_regression: bool = Field(
+        default=False,
+        description="long seasons: add the dynamic harmonic regression candidate (off: it lost on weekly gasoline)",
+    )
     baseline_margin: float = Field(
         default=0.05,
         ge=0,
