@@ -173,3 +173,23 @@ def test_harmonic_regression_candidate_end_to_end(lab_dir: Path, raw_dir: Path, 
     )
     regular = read_table(db, "select count(*) as n from gold.forecast_series where status = 'regular'")["n"].iloc[0]
     assert dict(zip(rows["kind"], rows["n"], strict=True)) == {"backtest": regular, "forecast": regular}
+
+
+def test_baseline_guard_keeps_seasonal_naive_below_the_margin(lab_dir: Path, raw_dir: Path, tmp_path: Path) -> None:
+    """With forecast.baseline_margin 0.3 a candidate must beat seasonal naive's selection MAE by 30% to
+    ship: the guard keeps the baseline on some series (gold says which and what would have shipped),
+    and the selection still equals the independent computation with that margin."""
+    from lab2_expected import run_with_series
+
+    block = {**yaml.safe_load((lab_dir / "lab.yaml").read_text(encoding="utf-8"))["forecast"], "baseline_margin": 0.3}
+    extra = {p.name: p.read_text(encoding="utf-8") for p in raw_dir.glob("*.csv") if p.name != "demand.csv"}
+    lab, report = run_with_series(lab_dir, tmp_path, pd.read_csv(raw_dir / "demand.csv"), block, extra)
+    assert report.ok, report.error
+    assert_gold_matches(lab.paths.database(), lab.paths.raw_dir, block)
+    series = read_table(lab.paths.database(), "select * from gold.forecast_series")
+    kept = series[series["guard_kept_baseline"].fillna(False).astype(bool)]
+    assert len(kept) >= 1, series[["sku", "region", "model", "best_mae_vs_baseline"]]
+    assert (kept["model"] == "seasonal_naive").all() and (kept["best_candidate"] != "seasonal_naive").all()
+    assert (kept["best_mae_vs_baseline"] > 0.7).all()
+    shipped = series[series["guard_kept_baseline"].eq(False) & series["best_candidate"].ne("seasonal_naive")]
+    assert (shipped["best_mae_vs_baseline"] <= 0.7).all()
