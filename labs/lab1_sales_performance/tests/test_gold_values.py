@@ -228,6 +228,22 @@ def test_category_week(con: duckdb.DuckDBPyConnection, expected: Expected) -> No
     assert {v[0] for v in want.values()} > {7}  # the sample has partial first/last weeks too
 
 
+def test_partial_weeks_are_flagged_in_every_weekly_table(con: duckdb.DuckDBPyConnection, expected: Expected) -> None:
+    """Both weekly gold tables say how many days of each week the history covers, and flag the partial
+    first and last weeks (a 2-day last week read as a whole one looks like an 80% collapse)."""
+    first = min(line.sale_date for line in expected.clean)
+    last = max(line.sale_date for line in expected.clean)
+    mondays = {week_start(line.sale_date) for line in expected.clean}
+    covered = {m: sum(1 for d in range(7) if first <= m + dt.timedelta(days=d) <= last) for m in mondays}
+    want = {m: (c, c < 7) for m, c in covered.items()}
+    assert {flag for _, flag in want.values()} == {True, False}  # the sample has partial weeks
+    for table in ("category_week", "sales_by_region_category_week"):
+        rows = con.execute(f"select distinct week_start, days_covered, is_partial_week from gold.{table}").fetchall()
+        got = {r[0]: (r[1], r[2]) for r in rows}
+        assert len(rows) == len(got), table
+        assert got == want, table
+
+
 def test_sku_performance_top5_and_shares(
     con: duckdb.DuckDBPyConnection,
     expected: Expected,

@@ -117,6 +117,7 @@ def recompute_by_store(expected: Expected, chain_status: dict[str, str], reporte
     per_day = lines.groupby(["store_id", "sku", "day"])["units"].agg(["sum", "count"])
     weekday = days.isocalendar().day.to_numpy(int)
     promos = promotions_frame(expected)
+    carried = pd.Series([(ln.promo_id, ln.store_id) for ln in expected.clean if ln.promo_id]).value_counts()
     rows = {}
     for store_id, store in expected.stores.items():
         is_open = np.asarray(days >= pd.Timestamp(store["opened_date"] or "1900-01-01"))
@@ -136,7 +137,8 @@ def recompute_by_store(expected: Expected, chain_status: dict[str, str], reporte
                 in_base & is_open,
                 interval=key in reported,
             )
-            row["promo_sales_lines"] = int(daily["count"].to_numpy()[in_promo & is_open].sum())
+            row["promo_sales_lines"] = int(carried.get((p.promo_id, store_id), 0))  # lines carrying the id
+            row["promo_day_sales_lines"] = int(daily["count"].to_numpy()[in_promo & is_open].sum())
             row["baseline_sales_lines"] = int(daily["count"].to_numpy()[in_base & is_open].sum())
             status = chain_status[p.promo_id]
             if status in ("not_observed", "not_recorded_by_till"):
@@ -220,6 +222,7 @@ def test_store_level_gold_equals_an_independent_computation(gold: dict[str, dict
             ("observed_promo_days", "observed_promo_days"),
             ("baseline_days", "baseline_days"),
             ("promo_sales_lines", "promo_sales_lines"),
+            ("promo_day_sales_lines", "promo_day_sales_lines"),
             ("baseline_sales_lines", "baseline_sales_lines"),
             ("lift_status", "status"),
         ]:
@@ -263,6 +266,19 @@ def test_a_promotion_the_till_never_applied_shows_no_lift(gold: dict[str, dict])
             0,
         )
         assert row["lift_pct"] is None and row["lift_low_pct"] is None and row["avg_daily_units_during_promo"] > 0
+
+
+def test_promo_sales_lines_mean_the_same_per_store_and_for_the_chain(gold: dict[str, dict], lab_db: Path) -> None:
+    """Lines carrying the promotion id at both levels: the stores add up to the chain, and a promotion
+    the till never applied shows 0 in every store (it used to show the SKU's lines on its days)."""
+    by_store: dict[str, int] = {}
+    for row in read_gold(lab_db, "promotion_lift_by_store"):
+        by_store[row["promo_id"]] = by_store.get(row["promo_id"], 0) + row["promo_sales_lines"]
+    for promo_id, total in by_store.items():
+        assert total == gold[promo_id]["promo_sales_lines"], promo_id
+    never_ran = [p for p, row in read_truth().items() if row["ran_at_till"] == "false" and p in by_store]
+    assert never_ran
+    assert all(by_store[p] == 0 for p in never_ran)
 
 
 def test_a_promotion_running_past_the_data_is_flagged(gold: dict[str, dict]) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 NEW_CUSTOMER_DAYS = 90
 MIN_SHARE_AWAY = 0.10
+ACTIVE_WITHIN_DAYS = 365  # lab.yaml segments.active_within_days
 SEGMENTS = ["new_customers", "champions", "loyal_customers", "at_risk", "hibernating", "occasional"]
 
 
@@ -50,9 +51,18 @@ def date_information(measures: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def segment(r: pd.Series, f: pd.Series, m: pd.Series, tenure: pd.Series, tenure_used: bool) -> pd.Series:
-    """The segment rules, first match wins; a missing r counts as recent (5)."""
-    r = r.fillna(5)
+def segment(
+    r: pd.Series,
+    f: pd.Series,
+    m: pd.Series,
+    tenure: pd.Series,
+    tenure_used: bool,
+    recency: pd.Series,
+    active_within_days: float = ACTIVE_WITHIN_DAYS,
+) -> pd.Series:
+    """The segment rules, first match wins; a missing r counts as recent (5), and a customer away
+    longer than ``active_within_days`` counts as long lapsed (1) whatever the quintile."""
+    r = r.fillna(5).where(recency <= active_within_days, 1)
     new = (tenure <= NEW_CUSTOMER_DAYS) & tenure_used
     rules = [
         new,
@@ -64,7 +74,9 @@ def segment(r: pd.Series, f: pd.Series, m: pd.Series, tenure: pd.Series, tenure_
     return pd.Series(np.select(rules, SEGMENTS[:-1], default=SEGMENTS[-1]), index=r.index)
 
 
-def expected_customers(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, object]]:
+def expected_customers(
+    raw_dir: Path, active_within_days: float = ACTIVE_WITHIN_DAYS
+) -> tuple[pd.DataFrame, dict[str, object]]:
     """Per customer (index customer_id): measures, scores and segment; plus the date information."""
     txn = read_transactions(raw_dir)
     grouped = txn.groupby("customer_id")
@@ -90,6 +102,8 @@ def expected_customers(raw_dir: Path) -> tuple[pd.DataFrame, dict[str, object]]:
         measures["m_score"],
         measures["tenure_days"],
         bool(info["tenure_used"]),
+        measures["recency_days"],
+        active_within_days,
     )
     return measures, info
 

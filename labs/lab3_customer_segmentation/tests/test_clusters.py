@@ -90,3 +90,14 @@ def test_clusters_are_stable_across_seeds_and_subsamples(
         print(f"\n[lab3] stability of k={k}: ARI {np.round(scores, 3).tolist()}, mean {np.mean(scores):.3f}")
     assert np.mean(scores) >= 0.9, scores
     assert min(scores) >= 0.8, scores
+
+
+def test_stability_is_flagged_per_k_and_on_the_shipped_clusters(tables: dict[str, pd.DataFrame]) -> None:
+    """is_stable says whether a k reached the bar; cluster_summary carries the chosen k's flag and the
+    label the report draws, so an unstable clustering is never shipped with only a number as a warning."""
+    choice, summary = tables["choice"], tables["summary"]
+    assert (choice["is_stable"] == (choice["stability_ari"] >= MIN_STABILITY)).all()
+    chosen = choice[choice["chosen"]].iloc[0]
+    assert (summary["is_stable"] == chosen["is_stable"]).all()
+    suffix = "" if chosen["is_stable"] else " (UNSTABLE clustering)"
+    assert list(summary["cluster_label"]) == [f"cluster {c}{suffix}" for c in summary["cluster"]]

@@ -133,3 +133,45 @@ def test_recent_only_panel_scores_and_segments_match_recomputation(
     # everyone bought in the last 3 days: nobody may be called lapsed or new
     assert set(got["segment"]) <= {"champions", "loyal_customers", "occasional"}
     assert got["f_score"].nunique() >= 3, "frequency still ranks customers"
+
+
+@pytest.fixture(scope="module")
+def mostly_lapsed(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, pd.DataFrame]]:
+    """The sample with 85% of the customers' purchases moved three years back: most have not bought for
+    years, so the top recency quintiles hold customers gone for over 1,000 days."""
+    lab = copy_lab(lab_dir, tmp_path_factory.mktemp("lapsed"))
+    raw = lab / "data" / "raw"
+    rows = []
+    for path in sorted(raw.glob("transactions_*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows.extend(csv.DictReader(handle))
+        path.unlink()
+    customers = sorted({r["customer_id"] for r in rows})
+    moved = set(random.Random(11).sample(customers, int(0.85 * len(customers))))
+    for row in rows:
+        if row["customer_id"] in moved:
+            row["txn_date"] = (pd.Timestamp(row["txn_date"]) - pd.Timedelta(days=3 * 365)).date().isoformat()
+    with (raw / "transactions_panel.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return raw, _run(lab)
+
+
+def test_nobody_away_longer_than_the_limit_is_a_champion(mostly_lapsed: tuple[Path, dict[str, pd.DataFrame]]) -> None:
+    """lab.yaml segments.active_within_days (365): gold equals the recomputation with the limit, and the
+    panel is one where the relative scores alone would call long-gone customers champions."""
+    raw, result = mostly_lapsed
+    got = result["customers"]
+    want, info = expected_customers(raw)
+    assert info["recency_scored"]
+    assert set(got.index) == set(want.index)
+    got = got.loc[want.index]
+    assert (got["segment"].to_numpy() == want["segment"].to_numpy()).all()
+    active = got[got["segment"].isin(["champions", "loyal_customers"])]
+    assert len(active) and active["recency_days"].max() <= 365
+    # without the limit the same scores would make long-lapsed customers champions: the trap is real here
+    unlimited, _ = expected_customers(raw, active_within_days=float("inf"))
+    trapped = unlimited[(unlimited["segment"] == "champions") & (unlimited["recency_days"] > 365)]
+    assert len(trapped) >= 10, len(trapped)
+    assert set(got.loc[trapped.index, "segment"]) <= {"at_risk", "hibernating"}

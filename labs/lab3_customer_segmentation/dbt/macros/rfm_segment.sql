@@ -10,16 +10,24 @@
     hibernating      long lapsed (r = 1), rarely bought (f <= 2)
     occasional       the rest: buy seldom, not long gone
 
+    Absolute limit: a customer who has not bought for more than var('segments_active_within_days')
+    (lab.yaml segments.active_within_days) counts as long lapsed (r = 1) whatever the quintile says:
+    on a panel where nobody bought for years the "most recent" fifth can be years gone, and calling
+    them champions would mislead. They fall to at_risk (f >= 3) or hibernating.
+
     r is NULL when recency was not scored (int_recency_check): nearly every customer bought within
     one usual gap between purchases, so every customer counts as recent (r = 5).
 #}
-{% macro rfm_segment(r, f, m, tenure_days) -%}
+{% macro rfm_segment(r, f, m, tenure_days, recency_days) -%}
+    {%- set r_used -%}
+        case when {{ recency_days }} > {{ var('segments_active_within_days', 365) }} then 1 else coalesce({{ r }}, 5) end
+    {%- endset -%}
     case
         when {{ tenure_days }} <= {{ var('new_customer_days') }} then 'new_customers'
-        when coalesce({{ r }}, 5) >= 4 and {{ f }} = 5 then 'champions'
-        when coalesce({{ r }}, 5) >= 3 and ({{ f }} >= 4 or {{ m }} >= 4) then 'loyal_customers'
-        when coalesce({{ r }}, 5) <= 2 and {{ f }} >= 3 then 'at_risk'
-        when coalesce({{ r }}, 5) = 1 then 'hibernating'
+        when {{ r_used }} >= 4 and {{ f }} = 5 then 'champions'
+        when {{ r_used }} >= 3 and ({{ f }} >= 4 or {{ m }} >= 4) then 'loyal_customers'
+        when {{ r_used }} <= 2 and {{ f }} >= 3 then 'at_risk'
+        when {{ r_used }} = 1 then 'hibernating'
         else 'occasional'
     end
 {%- endmacro %}

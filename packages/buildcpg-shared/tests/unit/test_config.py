@@ -179,12 +179,23 @@ def test_forecast_block_becomes_dbt_vars_next_to_the_freshness_sla(tmp_path: Pat
         "forecast_origins": 3,
         "forecast_intermittent_adi": 1.32,
         "forecast_long_season": 24,
+        "forecast_baseline_margin": 0.05,
+        "forecast_harmonic_regression": False,
     }
     # a lab without the block gets the freshness vars only
     assert load_lab_config(_write(tmp_path, tiny_lab_yaml, folder="lab9_tiny")).dbt_vars() == {
         "buildcpg_warn_after_hours": 168,
         "buildcpg_error_after_hours": 720,
     }
+
+
+def test_segments_block_becomes_dbt_vars(tmp_path: Path, tiny_lab_yaml: str) -> None:
+    config = load_lab_config(_write(tmp_path, f"{tiny_lab_yaml}\nsegments: {{active_within_days: 180}}\n"))
+    assert config.dbt_vars()["segments_active_within_days"] == 180
+    config = load_lab_config(_write(tmp_path, f"{tiny_lab_yaml}\nsegments: {{}}\n"))
+    assert config.dbt_vars()["segments_active_within_days"] == 365
+    with pytest.raises(ConfigError, match=r"segments\.active_within_days: Input should be greater than or equal to 1"):
+        load_lab_config(_write(tmp_path, f"{tiny_lab_yaml}\nsegments: {{active_within_days: 0}}\n"))
 
 
 @pytest.mark.parametrize(

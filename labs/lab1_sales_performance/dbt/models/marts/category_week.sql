@@ -1,6 +1,6 @@
 -- Gold for other labs (lab 4's category review reads it as an input): revenue per category and
 -- ISO week, with how many days of that week the sales data covers, so a reader can tell a complete
--- week from the partial first and last weeks of the history.
+-- week from the partial first and last weeks of the history (is_partial_week: days_covered < 7).
 with
 
 sales as (
@@ -36,6 +36,8 @@ final as (
         -- days of the week (Monday to Sunday) inside the data's first and last sale date
         (least(weekly.week_start + 6, data_range.last_date)
             - greatest(weekly.week_start, data_range.first_date) + 1)::integer as days_covered,
+        (least(weekly.week_start + 6, data_range.last_date)
+            - greatest(weekly.week_start, data_range.first_date) + 1) < 7 as is_partial_week,
         weekly.units,
         weekly.gross_revenue,
         weekly.net_revenue

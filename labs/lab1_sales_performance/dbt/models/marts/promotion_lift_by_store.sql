@@ -30,6 +30,21 @@ estimates as (
 
 ),
 
+till_lines as (
+
+    -- clean lines of the store that carry the promotion's id: the same definition as the chain's
+    -- promo_sales_lines (promotion_lift), so a promotion the till never applied shows 0 everywhere
+    select
+        promo_id,
+        store_id,
+        sum(sales_lines)::bigint as promo_sales_lines
+
+    from {{ ref('int_sales_daily_clean') }}
+    where promo_id is not null
+    group by promo_id, store_id
+
+),
+
 store_evidence as (
 
     select
@@ -37,7 +52,7 @@ store_evidence as (
         store_id,
         count(*) filter (where day_role = 'promo') as observed_promo_days,
         count(*) filter (where day_role = 'baseline') as baseline_days,
-        coalesce(sum(sales_lines) filter (where day_role = 'promo'), 0) as promo_sales_lines,
+        coalesce(sum(sales_lines) filter (where day_role = 'promo'), 0) as promo_day_sales_lines,
         coalesce(sum(sales_lines) filter (where day_role = 'baseline'), 0) as baseline_sales_lines,
         bool_and(has_enough_data) as has_enough_data
 
@@ -50,6 +65,7 @@ joined as (
 
     select
         store_evidence.*,
+        coalesce(till_lines.promo_sales_lines, 0) as promo_sales_lines,
         stores.region,
         chain.sku,
         chain.lift_status as chain_lift_status,
@@ -71,6 +87,10 @@ joined as (
     left join estimates
         on store_evidence.promo_id = estimates.promo_id
         and store_evidence.store_id = estimates.store_id
+
+    left join till_lines
+        on store_evidence.promo_id = till_lines.promo_id
+        and store_evidence.store_id = till_lines.store_id
 
 ),
 
@@ -106,6 +126,7 @@ final as (
         observed_promo_days,
         baseline_days,
         promo_sales_lines,
+        promo_day_sales_lines,
         baseline_sales_lines,
         lift_status,
 

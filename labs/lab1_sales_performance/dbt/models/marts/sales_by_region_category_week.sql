@@ -1,8 +1,17 @@
+-- Revenue by region, category and ISO week. days_covered / is_partial_week say whether the week lies
+-- wholly inside the sales history: the first and last weeks usually do not, and a 2-day last week
+-- read as a full one looks like a collapse (the report's weekly chart leaves them out).
 with
 
 sales as (
 
     select * from {{ ref('int_sales_daily_clean') }}
+
+),
+
+data_range as (
+
+    select min(sale_date) as first_date, max(sale_date) as last_date from sales
 
 ),
 
@@ -25,6 +34,27 @@ aggregated as (
     from sales
     group by region, category, week_start
 
+),
+
+final as (
+
+    select
+        aggregated.region,
+        aggregated.category,
+        aggregated.week_start,
+        -- days of the week (Monday to Sunday) inside the data's first and last sale date
+        (least(aggregated.week_start + 6, data_range.last_date)
+            - greatest(aggregated.week_start, data_range.first_date) + 1)::integer as days_covered,
+        (least(aggregated.week_start + 6, data_range.last_date)
+            - greatest(aggregated.week_start, data_range.first_date) + 1) < 7 as is_partial_week,
+        aggregated.transactions,
+        aggregated.units,
+        aggregated.gross_revenue,
+        aggregated.net_revenue,
+        aggregated.discount_amount
+    from aggregated
+    cross join data_range
+
 )
 
-select * from aggregated
+select * from final

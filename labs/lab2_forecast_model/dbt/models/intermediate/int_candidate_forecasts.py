@@ -7,7 +7,8 @@ int_series_profile (the robustness policy of docs/lab2-forecast.md):
   ``forecast.long_season`` (e.g. 52 weeks) AutoETS, AutoARIMA and AutoTheta are too slow for the
   time budget (docs/benchmarks.md), so the dynamic optimised Theta (one of AutoTheta's four
   variants) and MSTL (a seasonal decomposition whose trend is an automatic non-seasonal ETS) take
-  their place;
+  their place; with ``forecast.harmonic_regression`` also a dynamic harmonic regression
+  (``harmonic_regression``: Fourier terms chosen by AICc, AR errors);
 - intermittent: seasonal naive and the intermittent-demand methods CrostonSBA, ADIDA, IMAPA and TSB,
   with conformal intervals (they have no native ones);
 - short_history: seasonal naive (null where a season of history is missing), naive, and AutoETS and
@@ -18,6 +19,12 @@ int_series_profile (the robustness policy of docs/lab2-forecast.md):
 
 Every backtested class with two or more models besides seasonal naive also gets ``ensemble``: the mean of
 those models' forecasts and bounds (a forecast combination, robust where no single model is best).
+
+Calibrated intervals: every model's own 80% and 95% bounds are scaled to cover what they claim on that
+model's own backtest errors for that series (split-conformal scaling, see ``calibrate``). The final
+window's bounds are scaled by factors from the earlier windows only, so the coverage reported on it is
+out of sample; the forecast ahead uses factors from every backtest window. The model's native bounds
+stay in ``native_*`` columns.
 
 kind = 'backtest': ``forecast.origins`` windows of ``forecast.horizon`` periods ending with the data,
 the model refitted at each origin (window 1 is the earliest; the last one is the final window the
@@ -35,6 +42,8 @@ import numpy as np
 import pandas as pd
 
 LEVELS = (80, 95)
+BOUNDS = [f"{side}_{level}" for level in LEVELS for side in ("lower", "upper")]
+_BOUND_SUFFIXES = [f"-{short}-{level}" for level in LEVELS for short in ("lo", "hi")]
 COLUMNS = [
     "sku",
     "region",
@@ -51,6 +60,9 @@ COLUMNS = [
     "upper_80",
     "lower_95",
     "upper_95",
+    "scale_80",
+    "scale_95",
+    *[f"native_{bound}" for bound in BOUNDS],
 ]
 
 
@@ -105,6 +117,149 @@ def candidates(status: str, season: int, horizon: int, long_season: int) -> list
     if status == "too_short":
         return [AutoETS(season_length=1, alias="auto_ets"), Naive(alias="naive")]
     return []
+
+
+class HarmonicRegression:
+    """The dynamic harmonic regression candidate (``harmonic_regression``), fitted here in numpy: not a
+    statsforecast model, so its columns are added to statsforecast's output under ``alias``. (A plain
+    class: dbt executes this file without registering it as a module, which dataclasses need.)"""
+
+    def __init__(self, season: int, alias: str = "dhr", max_k: int = 10, max_p: int = 3) -> None:
+        self.season, self.alias, self.max_k, self.max_p = season, alias, max_k, max_p
+
+
+def fourier_terms(t: np.ndarray, period: float, k: int) -> np.ndarray:
+    """sin and cos of 2πjt/period for j = 1..k, as 2k columns."""
+    angle = 2 * np.pi * np.outer(t, np.arange(1, k + 1)) / period
+    return np.column_stack([np.sin(angle), np.cos(angle)]) if k else np.empty((len(t), 0))
+
+
+def _aicc(rss: float, n: int, params: int) -> float:
+    if n - params - 1 <= 0 or rss <= 0:
+        return np.inf
+    return n * np.log(rss / n) + 2 * params + 2 * params * (params + 1) / (n - params - 1)
+
+
+def _ar_errors(e: np.ndarray, max_p: int) -> tuple[np.ndarray, float]:
+    """AR(p) coefficients of the regression errors (least squares, p in 0..max_p by AICc on a common
+    sample; a non-stationary fit is refused) and the innovation variance."""
+    target = e[max_p:]
+    best = (
+        _aicc(float(target @ target), len(target), 1),
+        np.zeros(0),
+        float(target @ target) / max(len(target) - 1, 1),
+    )
+    for p in range(1, max_p + 1):
+        lags = np.column_stack([e[max_p - i : len(e) - i] for i in range(1, p + 1)])
+        phi, *_ = np.linalg.lstsq(lags, target, rcond=None)
+        companion = np.eye(p, k=-1)
+        companion[0] = phi
+        if np.max(np.abs(np.linalg.eigvals(companion))) >= 0.99:
+            continue
+        resid = target - lags @ phi
+        rss = float(resid @ resid)
+        score = _aicc(rss, len(target), p + 1)
+        if score < best[0]:
+            best = (score, phi, rss / max(len(target) - p - 1, 1))
+    return best[1], best[2]
+
+
+def select_harmonics(y: np.ndarray, h: int, model: HarmonicRegression) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """The regression part: (design over history and horizon, chosen columns, coefficients). Columns:
+    0 level, 1 trend (t / n), then sin/cos pairs of the season; K and the trend by the lowest AICc of
+    the least-squares fit (from the Gram matrix: one pass over the data for every K)."""
+    n = len(y)
+    t = np.arange(n + h, dtype=float)
+    k_max = max(1, min(model.max_k, model.season // 2, (n - 2 * model.max_p - 8) // 2))
+    terms = fourier_terms(t, model.season, k_max)
+    # column order: level, trend, sin_1, cos_1, sin_2, cos_2, ... (pairs, so the first 2K are K harmonics)
+    pairs = np.column_stack([terms[:, [j, k_max + j]] for j in range(k_max)])
+    design = np.column_stack([np.ones(n + h), t / n, pairs])
+    past = design[:n]
+    gram, moment, total = past.T @ past, past.T @ y, float(y @ y)
+    best = (np.inf, [0], np.array([y.mean()]))
+    for k in range(1, k_max + 1):
+        for trend in (False, True):
+            cols = [0, *([1] if trend else []), *range(2, 2 + 2 * k)]
+            try:
+                beta = np.linalg.solve(gram[np.ix_(cols, cols)], moment[cols])
+            except np.linalg.LinAlgError:
+                continue
+            score = _aicc(total - float(beta @ moment[cols]), n, len(cols) + 1)
+            if score < best[0]:
+                best = (score, cols, beta)
+    return design, best[1], best[2]
+
+
+def harmonic_regression(
+    y: np.ndarray, h: int, model: HarmonicRegression, levels: tuple[int, ...] = LEVELS
+) -> dict[str, np.ndarray]:
+    """Dynamic harmonic regression (FPP3 "Weekly data"): y = level [+ trend] + K Fourier pairs of the
+    season + AR(p) errors. K (1..max_k) and the trend by AICc of the regression; p (0..max_p) by AICc of
+    the errors (two stages, not a joint ARIMA fit: this keeps 1,000 weekly series inside the time
+    budget). Normal intervals from the AR forecast variance (the lab then calibrates them)."""
+    from scipy.stats import norm
+
+    n = len(y)
+    design, cols, beta = select_harmonics(y, h, model)
+    past = design[:n]
+    errors = y - past[:, cols] @ beta
+    phi, sigma2 = _ar_errors(errors, model.max_p)
+    p = len(phi)
+    history = list(errors[-p:]) if p else []
+    ahead = np.empty(h)
+    psi = np.zeros(h)
+    psi[0] = 1.0
+    for step in range(h):
+        ahead[step] = float(np.dot(phi, history[::-1][:p])) if p else 0.0
+        history.append(ahead[step])
+        if step:
+            psi[step] = sum(phi[i] * psi[step - 1 - i] for i in range(min(p, step)))
+    mean = design[n:, cols] @ beta + ahead
+    sd = np.sqrt(sigma2 * np.cumsum(psi**2))
+    out = {"": mean}
+    for level in levels:
+        z = norm.ppf(0.5 + level / 200)
+        out[f"-lo-{level}"], out[f"-hi-{level}"] = mean - z * sd, mean + z * sd
+    return out
+
+
+def naive_forecast(y: np.ndarray, h: int, levels: tuple[int, ...] = LEVELS) -> dict[str, np.ndarray]:
+    """The last value, with random-walk normal intervals (the harmonic regression's fallback)."""
+    from scipy.stats import norm
+
+    mean = np.full(h, float(y[-1]))
+    sd = (np.std(np.diff(y)) if len(y) > 1 else 0.0) * np.sqrt(np.arange(1, h + 1))
+    out = {"": mean}
+    for level in levels:
+        z = norm.ppf(0.5 + level / 200)
+        out[f"-lo-{level}"], out[f"-hi-{level}"] = mean - z * sd, mean + z * sd
+    return out
+
+
+def add_harmonic_regression(
+    frame: pd.DataFrame, df: pd.DataFrame, model: HarmonicRegression, horizon: int, kind: str
+) -> pd.DataFrame:
+    """statsforecast's wide output with the harmonic regression's columns added: per series and cutoff
+    (backtest) or per series (forecast), fitted on the history up to the cutoff."""
+    history = {uid: rows["y"].to_numpy(float) for uid, rows in df.groupby("unique_id", sort=False)}
+    first = df.groupby("unique_id")["ds"].min()
+    columns = {f"{model.alias}{suffix}": np.full(len(frame), np.nan) for suffix in ("", *_BOUND_SUFFIXES)}
+    group_keys = ["unique_id", "cutoff"] if kind == "backtest" else ["unique_id"]
+    for key, rows in frame.groupby(group_keys, sort=False):
+        uid = key[0]
+        y = history[uid]
+        if kind == "backtest":
+            y = y[: int(key[1]) - int(first[uid]) + 1]
+        order = np.argsort(rows["ds"].to_numpy())
+        try:
+            fitted = harmonic_regression(y, horizon, model)
+        except (np.linalg.LinAlgError, ValueError):  # statsforecast's fallback for its own models: naive
+            fitted = naive_forecast(y, horizon)
+        positions = frame.index.get_indexer(rows.index[order])
+        for suffix, values in fitted.items():
+            columns[f"{model.alias}{suffix}"][positions] = values[: len(rows)]
+    return frame.assign(**columns)
 
 
 def to_long(
@@ -171,6 +326,70 @@ def to_long(
     return pd.concat([long, combined[long.columns]], ignore_index=True)
 
 
+def conformal_factor(scores: np.ndarray | pd.Series, level: int) -> float:
+    """The split-conformal quantile of nonconformity ``scores`` at ``level`` percent: the
+    ceil((n + 1) * level / 100)-th smallest score (the largest when that exceeds n); 1 without scores."""
+    scores = np.asarray(scores, dtype=float)
+    scores = np.sort(scores[np.isfinite(scores)])
+    if not len(scores):
+        return 1.0
+    rank = min(int(np.ceil((len(scores) + 1) * level / 100)), len(scores))
+    return float(scores[rank - 1])
+
+
+def interval_scores(frame: pd.DataFrame, level: int) -> np.ndarray:
+    """How far each actual lies outside the forecast, in units of the model's own half-width on that
+    side: (a - f) / (upper - f) above the forecast, (f - a) / (f - lower) below. 1 = on the bound;
+    the interval scaled by c covers the actual exactly when its score is at most c. A zero half-width
+    gives no score (nan) unless the actual equals the forecast (0)."""
+    actual, forecast = frame["actual_units"].to_numpy(float), frame["forecast_units"].to_numpy(float)
+    above = actual >= forecast
+    gap = np.where(above, actual - forecast, forecast - actual)
+    width = np.where(
+        above, frame[f"upper_{level}"].to_numpy(float) - forecast, forecast - frame[f"lower_{level}"].to_numpy(float)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(width > 0, gap / width, np.where(gap == 0, 0.0, np.nan))
+    return score
+
+
+def calibrate(long: pd.DataFrame, origins: int) -> pd.DataFrame:
+    """Scale every (series, method)'s bounds around its forecast by split-conformal factors from its own
+    backtest: a factor per level, the conformal quantile of ``interval_scores``. Backtest windows get
+    factors from the windows before the final one (the final window's coverage stays out of sample),
+    the forecast ahead from every window. Without backtest scores (too_short) the factor is 1.
+    Assumes the scaled errors of the calibration windows are exchangeable with those ahead (the
+    series does not change its noise regime) and that the model's bounds have the right shape over
+    the horizon (only their width is corrected)."""
+    long = long.copy()
+    for bound in BOUNDS:
+        long[f"native_{bound}"] = long[bound]
+    keys = ["unique_id", "method"]
+    backtest = long[(long["kind"] == "backtest") & long["forecast_units"].notna()]
+    for level in LEVELS:
+        scored = backtest.assign(score=interval_scores(backtest, level))
+        earlier = scored[scored["window_index"] < origins]
+        factors = {
+            kind: frame.groupby(keys)["score"].agg(conformal_factor, level=level)
+            for kind, frame in (("backtest", earlier), ("forecast", scored))
+        }
+        scale = np.ones(len(long))
+        for kind, factor in factors.items():
+            rows = (long["kind"] == kind).to_numpy()
+            index = pd.MultiIndex.from_frame(long.loc[rows, keys])
+            scale[rows] = factor.reindex(index).fillna(1.0).to_numpy()
+        forecast = long["forecast_units"].to_numpy(float)
+        long[f"scale_{level}"] = scale
+        long[f"lower_{level}"] = np.clip(
+            forecast - scale * (forecast - long[f"lower_{level}"].to_numpy(float)), 0, None
+        )
+        long[f"upper_{level}"] = forecast + scale * (long[f"upper_{level}"].to_numpy(float) - forecast)
+    # the 95% interval contains the 80% one, also when the 80% factor is the larger
+    long["lower_95"] = np.fmin(long["lower_95"], long["lower_80"])
+    long["upper_95"] = np.fmax(long["upper_95"], long["upper_80"])
+    return long
+
+
 def candidate_forecasts(
     series: pd.DataFrame,
     profile: pd.DataFrame,
@@ -180,6 +399,7 @@ def candidate_forecasts(
     origins: int,
     long_season: int,
     n_jobs: int = 0,
+    harmonic: bool = False,
 ) -> pd.DataFrame:
     """Backtest and forecast rows (COLUMNS) of every candidate of every series; one statsforecast run per status.
 
@@ -199,19 +419,27 @@ def candidate_forecasts(
         models = candidates(str(status), season, horizon, long_season)
         if not models:
             continue
+        # the dynamic harmonic regression joins the long-season regular candidates when lab.yaml asks for it
+        extra = [HarmonicRegression(season)] if harmonic and status == "regular" and season > long_season else []
         df = group.rename(columns={"period_index": "ds", "units": "y"})[["unique_id", "ds", "y"]]
         df = df.astype({"ds": "int64", "y": "float64"}).sort_values(["unique_id", "ds"])
         last_index = df.groupby("unique_id")["ds"].max()
         engine = StatsForecast(models=models, freq=1, n_jobs=n_jobs, fallback_model=Naive())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "history shorter than season_length": those points stay null
+            parts = []
             if status != "too_short":
                 backtest = engine.cross_validation(
                     df=df, h=horizon, n_windows=origins, step_size=horizon, level=list(LEVELS)
                 )
-                frames.append(to_long(backtest, models, "backtest", last_index, combine=True))
+                for member in extra:
+                    backtest = add_harmonic_regression(backtest.reset_index(drop=True), df, member, horizon, "backtest")
+                parts.append(to_long(backtest, models + extra, "backtest", last_index, combine=True))
             ahead = engine.forecast(df=df, h=horizon, level=list(LEVELS))
-        frames.append(to_long(ahead, models, "forecast", last_index, combine=status != "too_short"))
+            for member in extra:
+                ahead = add_harmonic_regression(ahead.reset_index(drop=True), df, member, horizon, "forecast")
+        parts.append(to_long(ahead, models + extra, "forecast", last_index, combine=status != "too_short"))
+        frames.append(calibrate(pd.concat(parts, ignore_index=True), origins))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.concat(frames, ignore_index=True).merge(keys, on="unique_id")
@@ -226,6 +454,7 @@ def model(dbt, session):
         "origins": int(dbt.config.get("origins")),
         "long_season": int(dbt.config.get("long_season")),
         "n_jobs": int(dbt.config.get("n_jobs")),
+        "harmonic": str(dbt.config.get("harmonic")).strip().lower() == "true",
     }
     series = dbt.ref("int_demand_series").df()
     profile = dbt.ref("int_series_profile").df()

@@ -1,8 +1,13 @@
--- The model each series ships: the candidate with the lowest mean absolute error over the backtest
--- windows before the final one (ties: the simpler candidate, candidate_rank). The final window is
--- left out here, so the accuracy reported on it (forecast_accuracy) is not flattered by the choice.
+-- The model each series ships. The best candidate has the lowest mean absolute error over the
+-- backtest windows before the final one (ties: the simpler candidate, candidate_rank). The baseline
+-- guard (forecast value added): a candidate other than seasonal naive replaces the baseline only when
+-- its MAE is at least var('forecast_baseline_margin') below the baseline's, both over the selection
+-- points where the baseline has a forecast; else the series ships seasonal naive and
+-- guard_kept_baseline says so. The ensemble is a candidate like the others. The final window is left
+-- out here, so the accuracy reported on it (forecast_accuracy) is not flattered by the choice.
 -- Series without a backtest: too_short -> auto_ets (naive under 7 periods), discontinued -> zero.
 {% set origins = var('forecast_origins', 4) | int %}
+{% set margin = var('forecast_baseline_margin', 0.05) | float %}
 
 with
 
@@ -35,6 +40,28 @@ selection_errors as (
 
 ),
 
+paired_errors as (
+
+    -- each candidate against the baseline on the points both forecast (the guard's comparison)
+    select
+        candidate.sku,
+        candidate.region,
+        candidate.method,
+        count(*) as paired_points,
+        avg(abs(candidate.actual_units - candidate.forecast_units)) as paired_mae,
+        avg(abs(baseline.actual_units - baseline.forecast_units)) as paired_baseline_mae
+    from backtest as candidate
+    inner join backtest as baseline
+        on baseline.sku = candidate.sku
+        and baseline.region = candidate.region
+        and baseline.window_index = candidate.window_index
+        and baseline.period_index = candidate.period_index
+        and baseline.method = 'seasonal_naive'
+    where candidate.forecast_units is not null and baseline.forecast_units is not null
+    group by candidate.sku, candidate.region, candidate.method
+
+),
+
 ranked as (
 
     select
@@ -45,15 +72,38 @@ ranked as (
 
 ),
 
-chosen as (
+best as (
 
-    select sku, region, method, mae, wape, n_points from ranked where choice = 1
+    select
+        ranked.sku,
+        ranked.region,
+        ranked.method,
+        paired_errors.paired_mae,
+        paired_errors.paired_baseline_mae,
+        -- the guard applies where the baseline forecast some selection points
+        ranked.method <> 'seasonal_naive'
+            and paired_errors.paired_points > 0
+            and not (paired_errors.paired_mae <= (1 - {{ margin }}) * paired_errors.paired_baseline_mae)
+            as guard_kept_baseline
+    from ranked
+    left join paired_errors
+        on paired_errors.sku = ranked.sku
+        and paired_errors.region = ranked.region
+        and paired_errors.method = ranked.method
+    where ranked.choice = 1
 
 ),
 
-baseline as (
+chosen as (
 
-    select sku, region, mae, wape from selection_errors where method = 'seasonal_naive'
+    select
+        best.sku,
+        best.region,
+        best.method as best_candidate,
+        coalesce(best.guard_kept_baseline, false) as guard_kept_baseline,
+        best.paired_mae / nullif(best.paired_baseline_mae, 0) as best_mae_vs_baseline,
+        case when best.guard_kept_baseline then 'seasonal_naive' else best.method end as method
+    from best
 
 ),
 
@@ -70,16 +120,21 @@ final as (
             when profile.status = 'too_short' then 'auto_ets'
             else chosen.method
         end as chosen_method,
-        chosen.n_points as selection_points,
-        chosen.mae as selection_mae,
-        chosen.wape as selection_wape,
+        chosen.best_candidate,
+        chosen.guard_kept_baseline,
+        chosen.best_mae_vs_baseline,
+        selected.n_points as selection_points,
+        selected.mae as selection_mae,
+        selected.wape as selection_wape,
         baseline.mae as baseline_selection_mae,
         baseline.wape as baseline_selection_wape
     from profile
     left join chosen
         on chosen.sku = profile.sku and chosen.region = profile.region
-    left join baseline
-        on baseline.sku = profile.sku and baseline.region = profile.region
+    left join selection_errors as selected
+        on selected.sku = profile.sku and selected.region = profile.region and selected.method = chosen.method
+    left join selection_errors as baseline
+        on baseline.sku = profile.sku and baseline.region = profile.region and baseline.method = 'seasonal_naive'
 
 )
 

@@ -1,10 +1,15 @@
--- Accuracy on the final backtest window, which the model selection never saw, per series and
--- overall: one row per (level, series, method). method = 'model' is what the lab ships (each
--- series' chosen model); every candidate has its own row, seasonal_naive is the baseline.
+-- Accuracy on the final backtest window, which the model selection never saw: one row per (level,
+-- series or status, method). method = 'model' is what the lab ships (each series' chosen model);
+-- every candidate has its own row, seasonal_naive is the baseline. Rows that pool series compare
+-- methods on the same series: level = 'status' pools the series of one status (every candidate of a
+-- status forecasts all of its series), level = 'overall' pools every backtested series and so holds
+-- only the methods that forecast all of them (model, seasonal_naive, ensemble where every status has
+-- one). wape_vs_naive = wape / seasonal naive's wape on the same series (below 1 = better).
 -- Metrics (macro accuracy_metrics) use only points where both the forecast and the actual exist.
 {% set season = var('forecast_season_length', 52) | int %}
 {% set horizon = var('forecast_horizon', 12) | int %}
 {% set origins = var('forecast_origins', 4) | int %}
+{% set frequency = var('forecast_frequency', 'weekly') %}
 
 with
 
@@ -50,14 +55,18 @@ mase_scale as (
 points as (
 
     select
-        sku, region, method, null as chosen_method,
-        actual_units, forecast_units, lower_80, upper_80, lower_95, upper_95
+        final_window.sku, final_window.region, selection.status, final_window.method, null as chosen_method,
+        final_window.actual_units, final_window.forecast_units,
+        final_window.lower_80, final_window.upper_80, final_window.lower_95, final_window.upper_95
     from final_window
+    inner join selection
+        on selection.sku = final_window.sku
+        and selection.region = final_window.region
 
     union all
 
     select
-        final_window.sku, final_window.region, 'model' as method, selection.chosen_method,
+        final_window.sku, final_window.region, selection.status, 'model' as method, selection.chosen_method,
         final_window.actual_units, final_window.forecast_units,
         final_window.lower_80, final_window.upper_80, final_window.lower_95, final_window.upper_95
     from final_window
@@ -83,6 +92,7 @@ per_series as (
         'series' as level,
         sku,
         region,
+        any_value(status) as status,
         method,
         any_value(chosen_method) as chosen_method,
         1 as n_series,
@@ -92,26 +102,81 @@ per_series as (
 
 ),
 
+per_status as (
+
+    select
+        'status' as level,
+        null as sku,
+        null as region,
+        status,
+        method,
+        null as chosen_method,
+        count(distinct sku || '|' || region) as n_series,
+        {{ accuracy_metrics() }}
+    from scaled
+    group by status, method
+
+),
+
+backtested as (
+
+    select count(distinct sku || '|' || region) as n_series from scaled
+
+),
+
 overall as (
 
     select
         'overall' as level,
         null as sku,
         null as region,
+        null as status,
         method,
         null as chosen_method,
         count(distinct sku || '|' || region) as n_series,
         {{ accuracy_metrics() }}
     from scaled
     group by method
+    -- only methods that forecast every backtested series: the others are compared per status
+    having count(distinct sku || '|' || region) = (select n_series from backtested)
+
+),
+
+unioned as (
+
+    select * from per_series
+    union all
+    select * from per_status
+    union all
+    select * from overall
 
 ),
 
 final as (
 
-    select * from per_series
-    union all
-    select * from overall
+    select
+        unioned.level,
+        unioned.sku,
+        unioned.region,
+        unioned.status,
+        unioned.method,
+        unioned.chosen_method,
+        '{{ frequency }}' as frequency,
+        unioned.n_series,
+        unioned.n_points,
+        unioned.wape,
+        unioned.wape / nullif(naive.wape, 0) as wape_vs_naive,
+        unioned.mase,
+        unioned.bias,
+        unioned.coverage_80,
+        unioned.coverage_95
+    from unioned
+    left join unioned as naive
+        on naive.method = 'seasonal_naive'
+        and naive.level = unioned.level
+        and naive.sku is not distinct from unioned.sku
+        and naive.region is not distinct from unioned.region
+        and naive.status is not distinct from unioned.status
 
 )
 

@@ -1,5 +1,6 @@
 -- One row per series: its status and the reason, the model it ships and why (the selection error
--- next to the seasonal-naive baseline's on the same windows), and both on the final window.
+-- next to the seasonal-naive baseline's on the same windows, and whether the baseline guard kept
+-- seasonal naive), and both on the final window.
 with
 
 profile as (
@@ -32,10 +33,14 @@ final as (
             else profile.reason
         end as reason,
         selection.chosen_method as model,
+        selection.best_candidate,
+        selection.guard_kept_baseline,
+        selection.best_mae_vs_baseline,
         selection.selection_wape,
         selection.baseline_selection_wape,
         model_accuracy.wape as final_wape,
         baseline_accuracy.wape as baseline_final_wape,
+        model_accuracy.wape_vs_naive as final_wape_vs_naive,
         model_accuracy.n_points as final_points,
         profile.first_period,
         profile.last_observed_period,

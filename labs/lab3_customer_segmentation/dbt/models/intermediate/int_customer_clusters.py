@@ -12,11 +12,12 @@ the stable ones (stability >= MIN_STABILITY) is the reference; the chosen k is t
 whose silhouette is within SILHOUETTE_TOLERANCE of it. The silhouette favours a few big groups (on the
 sample, k=2 splits active from lapsed customers and puts the at-risk ones with the champions); a
 segmentation is useful when it separates as many behaviours as the data holds apart nearly as well.
-If no k is stable, the most stable k is kept. Clusters are numbered 1..k by decreasing mean spend, so
-cluster 1 is always the most valuable. k-means runs on one thread: the data are small, and OpenMP
-threads on a busy machine made each fit up to 100x slower.
-
-One row per (customer, k): gold takes the chosen k for customers and every k for the k-choice table.
+If no k is stable, the most stable k is kept and flagged (is_stable false, in gold and in the report):
+its clusters may change with a new seed or a few more customers, so they are no basis for a decision.
+Clusters are numbered 1..k by decreasing mean spend, so cluster 1 is always the most valuable.
+k-means runs on one thread: the data are small, and OpenMP threads on a busy machine made each fit
+up to 100x slower. One row per (customer, k): gold takes the chosen k for customers and every k for
+the k-choice table.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def model(dbt, session):
                     "cluster": [number[c] for c in labels[k]],
                     "silhouette": score["silhouette"],
                     "stability_ari": score["stability_ari"],
+                    "is_stable": bool(score["stability_ari"] >= MIN_STABILITY),
                     "chosen": k == chosen,
                     "reason": reason if k == chosen else None,
                 }

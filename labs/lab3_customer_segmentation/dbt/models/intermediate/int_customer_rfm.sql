@@ -48,7 +48,7 @@ segmented as (
         m_score,
         coalesce(r_score::varchar, '-') || f_score::varchar || m_score::varchar as rfm_cell,
         {{ rfm_segment('r_score', 'f_score', 'm_score',
-                       'case when tenure_used then tenure_days end') }} as segment
+                       'case when tenure_used then tenure_days end', 'recency_days') }} as segment
     from scored
 
 )

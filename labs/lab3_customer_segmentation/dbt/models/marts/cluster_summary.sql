@@ -53,7 +53,11 @@ final as (
         main_segment.segment as main_segment,
         chosen.k,
         chosen.silhouette,
-        chosen.stability_ari
+        chosen.stability_ari,
+        chosen.is_stable,
+        -- what the report's chart shows: an unstable clustering is marked on every bar
+        'cluster ' || summarised.cluster
+            || case when chosen.is_stable then '' else ' (UNSTABLE clustering)' end as cluster_label
     from summarised
     inner join main_segment on main_segment.cluster = summarised.cluster
     cross join chosen

@@ -357,6 +357,16 @@ class ForecastConfig(_Strict):
     long_season: int = Field(
         default=24, ge=1, description="above this season length the slow seasonal AutoETS/AutoARIMA are left out"
     )
+    harmonic_regression: bool = Field(
+        default=False,
+        description="long seasons: add the dynamic harmonic regression candidate (off: it lost on weekly gasoline)",
+    )
+    baseline_margin: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="a candidate replaces seasonal naive only if its selection MAE is this share below the baseline's",
+    )
 
     @model_validator(mode="after")
     def _default_season(self) -> ForecastConfig:
@@ -367,6 +377,23 @@ class ForecastConfig(_Strict):
     def dbt_vars(self) -> dict[str, object]:
         """The dbt vars the forecast models read (``var('forecast_horizon')``, ...)."""
         return {f"forecast_{key}": value for key, value in self.model_dump().items()}
+
+
+class SegmentsConfig(_Strict):
+    """The ``segments:`` block of a customer-segmentation lab (lab 3): absolute limits next to the relative scores.
+
+    Generated into dbt vars ``segments_<key>`` like the forecast block (docs/lab3-segments.md).
+    """
+
+    active_within_days: int = Field(
+        default=365,
+        ge=1,
+        description="a customer who has not bought for more than this many days is never a champion or loyal",
+    )
+
+    def dbt_vars(self) -> dict[str, object]:
+        """The dbt vars the segment rules read (``var('segments_active_within_days')``)."""
+        return {f"segments_{key}": value for key, value in self.model_dump().items()}
 
 
 # --- report: charts of the lab's own results (issue 11; docs/contracts.md "report") ---
@@ -517,6 +544,7 @@ class LabConfig(_Strict):
     alerts: AlertsConfig = AlertsConfig()
     timeout_s: float | None = Field(default=None, gt=0, description="kill a run of this lab after this many seconds")
     forecast: ForecastConfig | None = Field(default=None, description="frequency and backtest of a forecasting lab")
+    segments: SegmentsConfig | None = Field(default=None, description="absolute limits of a segmentation lab")
     report: ReportConfig = Field(default_factory=ReportConfig, description="charts of gold tables in the report")
     monitors: MonitorsConfig | None = Field(
         default=None, description="column monitors: null rate, distinct, mean, min, max per run, with anomaly bands"
@@ -538,8 +566,12 @@ class LabConfig(_Strict):
     )
 
     def dbt_vars(self) -> dict[str, object]:
-        """Every dbt var lab.yaml sets: the freshness SLA, plus the forecast block when there is one."""
-        return {**self.quality.freshness.dbt_vars(), **(self.forecast.dbt_vars() if self.forecast else {})}
+        """Every dbt var lab.yaml sets: the freshness SLA, plus the forecast and segments blocks when present."""
+        return {
+            **self.quality.freshness.dbt_vars(),
+            **(self.forecast.dbt_vars() if self.forecast else {}),
+            **(self.segments.dbt_vars() if self.segments else {}),
+        }
 
     @field_validator("name")
     @classmethod
