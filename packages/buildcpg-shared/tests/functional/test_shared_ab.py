@@ -30,9 +30,8 @@ import boto3
 import duckdb
 import psycopg
 import pytest
-from buildcpg_shared.pipeline.lab_state import restore
 from buildcpg_shared.registry import Workspace
-from buildcpg_shared.store import LabSnapshots, ObjectStore, SharedGold
+from buildcpg_shared.store import ObjectStore, SharedGold
 from buildcpg_shared.store.published import Pointer
 from buildcpg_shared.testing import cli_env, copy_workspace, run_cli
 from conftest import WORKSPACE_ROOT, tiny_labs_workspace
@@ -280,11 +279,7 @@ def test_sigkill_mid_upload_leaves_the_pointer_on_a_complete_version_and_b_takes
     assert _object_sha(shared, first.key) == first.sha256
     assert _served(a.lab(UP).paths.serving_file) == (1, 10)  # A's local copy is still v1 as well
 
-    # B's run starts from A's lab state (the snapshot of A's good run), as its own restore would do;
-    # the test's stand-in for a transform then writes B's gold on top, with a raw file A never saw
-    lab_b = b.lab(UP)
-    assert restore(lab_b, lab_b.paths.database(), LabSnapshots(_gold(shared).store)).status == "ok"
-    _gold_rows(b, 20, raw=3)
+    _gold_rows(b, 20, raw=3)  # B's own database, never snapshotted: B's run restores A's last good state over it
     took = run_cli(b.root, "run", UP, *PUBLISH, **shared)  # the lease went with A's session
     assert took.returncode == 0, took.stdout + took.stderr
     assert time.monotonic() - killed_at < 60
@@ -293,9 +288,11 @@ def test_sigkill_mid_upload_leaves_the_pointer_on_a_complete_version_and_b_takes
     assert _object_sha(shared, now.key) == now.sha256 == _sha(b.lab(UP).paths.serving_file)
     pulled = tmp_path / "bi.duckdb"
     assert run_cli(a.root, "pull", UP, "--to", str(pulled), **shared).returncode == 0
-    assert _served(pulled) == (now.version, 20)
+    assert _served(pulled) == (now.version, 10)  # A's last good gold, not B's own never-snapshotted 20 rows
     runs = json.loads(run_cli(b.root, "runs", UP, "--json", **shared).stdout)  # A's killed run is there, once
     assert [r["status"] for r in runs] == ["ok", "failed", "ok"], runs
+    restored = [s for s in runs[0]["steps"] if s["name"] == "restore"]
+    assert [s["status"] for s in restored] == ["ok"] and restored[0]["detail"].startswith("s1 of run "), restored
     assert runs[1]["error"] == "lab process exited with code -9 before reporting (crash?)"
 
 
