@@ -432,14 +432,17 @@ def test_a_worker_killed_mid_run_the_other_retries_consistent_and_recorded(stack
 
     assert _wait("the retried DAG run", finished, 300, every=2) == "success"
     ti = stack.task_instances(dag_id, "e2e-kill")[LAB1]
-    assert (ti["state"], ti["hostname"], ti["try_number"]) == ("success", survivor, 2), ti
-    first = stack.meta(
-        "select hostname, state from task_instance_history where dag_id = %s and run_id = 'e2e-kill' "
-        "and task_id = %s and try_number = 1",
-        dag_id,
-        LAB1,
-    )
-    assert first and first[0][0] == victim and first[0][1] != "success", first
+    # two outcomes are Airflow's own: the scheduler fails the dead try and retries it (try 2), or Celery
+    # hands the unacknowledged message (acks_late) to the other worker, which runs try 1 again
+    assert (ti["state"], ti["hostname"]) == ("success", survivor) and ti["try_number"] in (1, 2), ti
+    if ti["try_number"] == 2:
+        first = stack.meta(
+            "select hostname, state from task_instance_history where dag_id = %s and run_id = 'e2e-kill' "
+            "and task_id = %s and try_number = 1",
+            dag_id,
+            LAB1,
+        )
+        assert first and first[0][0] == victim and first[0][1] != "success", first
 
     assert stack.state("select lab from lab_leases") == []  # the lease was freed
     held = (
@@ -452,10 +455,11 @@ def test_a_worker_killed_mid_run_the_other_retries_consistent_and_recorded(stack
         "where r.command like %s group by r.command, r.finished_at",
         f"airflow {LAB1} (e2e-kill %",
     )
-    by_try = {command.rsplit(" ", 1)[-1].rstrip(")"): (finished_at, n) for command, finished_at, n in attempts}
-    assert set(by_try) == {"1", "2"}, attempts
-    assert by_try["1"] == (None, 0)  # the dead attempt: started, never finished, no lab run
-    assert by_try["2"][0] is not None and by_try["2"][1] == 1
+    dead = [a for a in attempts if a[1] is None]
+    done = [a for a in attempts if a[1] is not None]
+    assert len(attempts) == 2 and len(dead) == 1 and len(done) == 1, attempts
+    assert dead[0][0] == f"airflow {LAB1} (e2e-kill try 1)" and dead[0][2] == 0, attempts  # started, no lab run
+    assert done[0][0] == f"airflow {LAB1} (e2e-kill try {ti['try_number']})" and done[0][2] == 1, attempts
     kill_runs = stack.state(
         "select l.status from lab_runs l join runs r on r.run_id = l.run_id where r.command like %s",
         f"airflow {LAB1} (e2e-kill %",

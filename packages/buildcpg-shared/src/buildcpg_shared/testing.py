@@ -27,6 +27,9 @@ _BUILD_OUTPUTS = (
     "last_run.json",
     ".buildcpg",
     ".buildcpg.*",
+    ".buildcpg_run_results",  # dbt run_results kept per run (the report's run-time trends)
+    ".state_version",  # the lab state snapshot a database came from (shared storage)
+    ".inputs",  # upstream versions cached from shared storage
     "__pycache__",
 )
 _IGNORE = shutil.ignore_patterns(*_BUILD_OUTPUTS, "serving", ".publish", "damaged")
