@@ -10,20 +10,24 @@ from typing import Any
 
 import altair as alt
 import duckdb
-import vl_convert as vlc
 
 from buildcpg_shared.config.lab_config import ChartSpec
 from buildcpg_shared.errors import first_line
+from buildcpg_shared.report.svg_render import draw_svg
 from buildcpg_shared.schema import quote_ident
 
 WIDTH, HEIGHT = 400, 200
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT", "REAL")
 
 
+# Altair checks every spec against the Vega-Lite JSON schema in to_dict: about 0.05 s a chart, for specs this
+# module builds the same way every time; the report tests turn it on (test_report_specs.py)
+VALIDATE_SPECS = False
+
+
 def to_svg(chart: alt.TopLevelMixin) -> str:
-    """The chart as one inline ``<svg>`` element."""
-    svg = vlc.vegalite_to_svg(chart.to_dict())
-    return svg[svg.index("<svg") :]
+    """The chart as one inline ``<svg>`` element (inside the report's ``SvgBatch``: a token standing for it)."""
+    return draw_svg(chart.to_dict(validate=VALIDATE_SPECS))
 
 
 def _json_value(value: Any) -> Any:

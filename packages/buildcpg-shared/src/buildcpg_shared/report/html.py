@@ -10,22 +10,17 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import history_for
-from buildcpg_shared.orchestrate.graph import upstreams_of
 from buildcpg_shared.registry import Lab, Workspace
-from buildcpg_shared.report.charts import lab_charts, score_history_svg
-from buildcpg_shared.report.collect import collect_lab
-from buildcpg_shared.report.history import dbt_history
-from buildcpg_shared.report.lineage import labs_graph_svg
-from buildcpg_shared.report.overview import overview_row
-from buildcpg_shared.report.run_times import SLOWER_FACTOR
-from buildcpg_shared.report.test_table import cross_lab_tests
+from buildcpg_shared.report.svg_render import SvgBatch, SvgCache
 from buildcpg_shared.report.timefmt import utc_minute, utc_text
+
+SVG_CACHE = "report_svg"  # folder of the SVG cache under the workspace's .buildcpg/
 
 
 def _declared_charts(lab: Lab) -> list[dict[str, str]]:
+    from buildcpg_shared.report.charts import lab_charts
+
     try:
         specs = list(lab.config.report.charts)
     except BuildCPGError:
@@ -42,7 +37,27 @@ def _inputs(lab: Lab) -> list[dict[str, str]]:
 
 
 def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
-    """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given)."""
+    """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given).
+
+    Its charts are drawn concurrently while the labs are read, through an SVG cache under the workspace's
+    ``.buildcpg/`` (none without ``workspace``)."""
+    with SvgBatch(SvgCache(workspace.state_dir / SVG_CACHE) if workspace else None) as batch:
+        return batch.fill(_render(labs, workspace))
+
+
+def _render(labs: list[Lab], workspace: Workspace | None) -> str:
+    # imported here, not at the top: vl-convert's engine starts (SvgBatch) while Altair and SQLAlchemy load
+    from buildcpg_shared.alerts import AlertDispatcher
+    from buildcpg_shared.history import history_for
+    from buildcpg_shared.orchestrate.graph import upstreams_of
+    from buildcpg_shared.report.charts import score_history_svg
+    from buildcpg_shared.report.collect import collect_lab
+    from buildcpg_shared.report.history import dbt_history
+    from buildcpg_shared.report.lineage import labs_graph_svg
+    from buildcpg_shared.report.overview import overview_row
+    from buildcpg_shared.report.run_times import SLOWER_FACTOR
+    from buildcpg_shared.report.test_table import cross_lab_tests
+
     env = Environment(loader=PackageLoader("buildcpg_shared.report", "templates"), autoescape=select_autoescape())
     env.filters["utc"] = utc_text
     env.filters["utc_minute"] = utc_minute
