@@ -6,7 +6,7 @@
 The workspace is written directly, without dbt (packages/buildcpg-shared/tests/report_workspace.py: test
 history, kept run_results, column profiles, a failing test with stored failures, lineage). Every render is a
 fresh `python -m buildcpg_shared.cli report` process, as a user runs it: interpreter start and imports
-(Altair, vl-convert, SQLAlchemy) included. "empty cache" renders start without .buildcpg/report_svg/ (every
+(Altair, vl-convert, SQLAlchemy) included. "empty cache" renders start without .buildcpg/report_cache/ (every
 chart drawn), "filled cache" ones follow a render of the same data (unchanged charts are not drawn again).
 
 Python's bytecode matters as much as the report: `make run` compiles it (UV_COMPILE_BYTECODE=1), so imports
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ws = report_workspace.build_report_workspace(Path(tmp) / "ws", more_labs=max(0, args.labs - 3))
         baseline = _baseline_src(args.baseline, Path(tmp) / "baseline") if args.baseline else None
-        cache = ws.state_dir / "report_svg"
+        cache = ws.state_dir / "report_cache"
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"report of {len(ws.labs())} labs x {report_workspace.RUNS} runs, each render a new process")
         print(f"  {os.cpu_count()} cores, load average {load:.1f} at the start")

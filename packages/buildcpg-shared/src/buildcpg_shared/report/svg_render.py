@@ -1,36 +1,36 @@
-"""Draw the report's charts: Vega-Lite specs to inline SVG with vl-convert, several at once, each SVG kept in a
-small cache keyed by its spec, so a chart whose spec did not change is not drawn again.
+"""Draw the report's charts: Vega-Lite specs to inline SVG with vl-convert, in a process of their own while the
+report reads the labs, each SVG kept in a small cache keyed by its spec (a chart whose spec did not change is not
+drawn again).
 
-Outside a :class:`SvgBatch` a spec is drawn at once. Inside one (``render_report`` opens it), ``draw_svg``
-returns a token at once and the chart is drawn on a thread pool (vl-convert releases the GIL while it draws),
-while the report reads the next lab; ``SvgBatch.fill`` puts every SVG in place of its token in the page.
+Outside a :class:`SvgBatch` a spec is drawn at once, in this process. Inside one (``render_report`` opens it),
+``draw_svg`` returns a token at once; ``SvgBatch.fill`` puts every SVG in place of its token in the page.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
 import secrets
+import subprocess
+import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future
+from contextvars import ContextVar, Token
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import vl_convert as vlc
 
-# vl-convert draws in its own engine; more threads than cores only wait (at most 4: a report has ~15 charts)
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+from buildcpg_shared.errors import BuildCPGError
+from buildcpg_shared.report.svg_worker import svg_of
+
 CACHE_KEEP = 400  # the newest SVGs kept in the cache folder (a report of 4 labs draws about 15)
-_WARM_UP_SPEC: dict[str, Any] = {"data": {"values": [{"x": 0}]}, "mark": "point", "encoding": {"x": {"field": "x"}}}
-
-
-def svg_of(spec: dict[str, Any]) -> str:
-    """The chart as one inline ``<svg>`` element (drawn now, in this thread)."""
-    svg = vlc.vegalite_to_svg(spec)
-    return svg[svg.index("<svg") :]
 
 
 class SvgCache:
@@ -82,64 +82,144 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-_active: list[SvgBatch] = []  # the batch open in this process (render_report opens one at a time)
+class DrawingProcess:
+    """One ``svg_worker`` process: specs go in a line each (written by a thread, so the caller never waits on
+    the pipe), SVGs come back in the same order and settle the futures ``draw`` returned."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "buildcpg_shared.report.svg_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            encoding="utf-8",
+        )
+        self._waiting: deque[Future[str]] = deque()
+        self._ended = False
+        self._lock = threading.Lock()
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write, name="report-svg-writer", daemon=True)
+        self._reader = threading.Thread(target=self._read, name="report-svg-reader", daemon=True)
+        self._writer.start()
+        self._reader.start()
+
+    def draw(self, spec: dict[str, Any]) -> Future[str]:
+        future: Future[str] = Future()
+        with self._lock:
+            if self._ended:
+                future.set_exception(
+                    BuildCPGError(f"the chart drawing process ended (exit code {self._proc.returncode})")
+                )
+                return future
+            self._waiting.append(future)
+        self._lines.put(json.dumps(spec) + "\n")
+        return future
+
+    def _write(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            while (line := self._lines.get()) is not None:
+                stdin.write(line)
+                stdin.flush()
+        except OSError:
+            pass  # the process ended: the reader fails what is still waiting
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def _read(self) -> None:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        try:
+            for line in stdout:
+                answer = json.loads(line)
+                with self._lock:
+                    future = self._waiting.popleft()
+                if "svg" in answer:
+                    future.set_result(answer["svg"])
+                else:
+                    future.set_exception(BuildCPGError(f"a chart could not be drawn: {answer.get('error')}"))
+        except (ValueError, IndexError, OSError):  # not an answer of svg_worker: stop it, fail what waits
+            self._proc.kill()
+        finally:
+            code = self._proc.wait()
+            with self._lock:
+                left, self._waiting, self._ended = list(self._waiting), deque(), True
+            for future in left:
+                future.set_exception(BuildCPGError(f"the chart drawing process ended (exit code {code})"))
+
+    def close(self, kill: bool = False) -> None:
+        """Let the process finish what it was given and end (``kill``: end it now)."""
+        if kill:
+            self._proc.kill()
+        self._lines.put(None)
+        self._writer.join()
+        self._reader.join()
+
+
+# the batch open in this thread of execution (two reports rendered at once in two threads keep theirs apart)
+_active: ContextVar[SvgBatch | None] = ContextVar("report_svg_batch", default=None)
 
 
 def draw_svg(spec: dict[str, Any]) -> str:
     """The SVG of ``spec``; inside an open :class:`SvgBatch`, a token that its ``fill`` replaces by it."""
-    return _active[-1].submit(spec) if _active else svg_of(spec)
+    batch = _active.get()
+    return batch.submit(spec) if batch is not None else svg_of(spec)
 
 
 class SvgBatch:
-    """Draw the charts of one report concurrently (``WORKERS`` threads) and through ``cache``.
+    """Draw the charts of one report in a :class:`DrawingProcess` while this process goes on reading the labs.
+    The process starts with the batch, so that vl-convert's engine starts while the report's imports load; it
+    is ended unused when every chart came from ``cache``."""
 
-    Opening it starts vl-convert's engine in the background (about 0.7 s on a first chart), so that start
-    overlaps the imports and the reading of the labs instead of delaying the first chart."""
-
-    def __init__(self, cache: SvgCache | None = None, workers: int = WORKERS) -> None:
+    def __init__(self, cache: SvgCache | None = None) -> None:
         self.cache = cache
-        self.workers = workers
         self.drawn = 0  # charts drawn by vl-convert (the others came from the cache)
         self._nonce = secrets.token_hex(8)
-        self._pending: dict[str, Future[str]] = {}
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
+        self._svgs: dict[str, str | tuple[str, Future[str]]] = {}
+        self._process: DrawingProcess | None = None
+        self._token: Token[SvgBatch | None] | None = None
 
     def __enter__(self) -> SvgBatch:
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="report-svg")
-        self._pool.submit(svg_of, _WARM_UP_SPEC)
-        _active.append(self)
+        self._process = DrawingProcess()
+        self._token = _active.set(self)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
-        _active.remove(self)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+        if self._token is not None:
+            _active.reset(self._token)
+        if self._process is not None:
+            self._process.close(kill=kind is not None or not self.drawn)
         if self.cache is not None and kind is None:
             self.cache.prune()
 
     def submit(self, spec: dict[str, Any]) -> str:
-        """Start drawing ``spec`` (or take it from the cache); the token that stands for its SVG."""
-        if self._pool is None:
-            raise RuntimeError("SvgBatch.submit outside its with block")
-        token = f"buildcpg-svg-{self._nonce}-{len(self._pending)}"
-        self._pending[token] = self._pool.submit(self._draw, spec)
+        """The token that stands for the SVG of ``spec``: taken from the cache, else drawn from now on."""
+        token = f"buildcpg-svg-{self._nonce}-{len(self._svgs)}"
+        key = SvgCache.key(spec) if self.cache is not None else ""
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            self._svgs[token] = cached
+        else:
+            if self._process is None:
+                raise RuntimeError("SvgBatch.submit outside its with block")
+            self._svgs[token] = (key, self._process.draw(spec))
+            self.drawn += 1
         return token
 
-    def _draw(self, spec: dict[str, Any]) -> str:
-        key = SvgCache.key(spec) if self.cache is not None else ""
-        if self.cache is not None and (svg := self.cache.get(key)) is not None:
-            return svg
-        svg = svg_of(spec)
-        with self._lock:
-            self.drawn += 1
+    def _svg(self, token: str) -> str:
+        found = self._svgs[token]
+        if isinstance(found, str):
+            return found
+        key, future = found
+        svg = future.result()
         if self.cache is not None:
             self.cache.put(key, svg)
+        self._svgs[token] = svg
         return svg
 
     def fill(self, text: str) -> str:
         """``text`` with every token replaced by its SVG (waits for the charts still being drawn)."""
-        if not self._pending:
+        if not self._svgs:
             return text
-        pattern = re.compile(f"buildcpg-svg-{self._nonce}-[0-9]+")
-        return pattern.sub(lambda m: self._pending[m.group(0)].result(), text)
+        return re.sub(f"buildcpg-svg-{self._nonce}-[0-9]+", lambda m: self._svg(m.group(0)), text)
