@@ -74,6 +74,10 @@ def _baseline_src(rev: str, into: Path) -> Path:
     return into / SRC
 
 
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def _line(name: str, times: list[float]) -> str:
     return f"    {name:32s} median {statistics.median(times):5.2f} s   max {max(times):5.2f} s   ({len(times)} runs)"
 
@@ -93,9 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         ws = report_workspace.build_report_workspace(Path(tmp) / "ws", more_labs=max(0, args.labs - 3))
         baseline = _baseline_src(args.baseline, Path(tmp) / "baseline") if args.baseline else None
         cache = ws.state_dir / "report_cache"
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"report of {len(ws.labs())} labs x {report_workspace.RUNS} runs, each render a new process")
-        print(f"  {os.cpu_count()} cores, load average {load:.1f} at the start")
+        print(f"  {os.cpu_count()} cores, load average {_load():.1f} at the start (other jobs slow it down)")
         for mode in modes:
             env = _mode_env(mode, Path(tmp))
             if mode == "compiled":  # untimed: compiles every module imported into the .pyc folder
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    baseline / empty cache: {statistics.median(ratios):.2f}x (median of {len(ratios)} trials)")
             met = met and max(cold) < TARGET_S
         size = (ws.state_dir / "report.html").stat().st_size
+    print(f"  load average {_load():.1f} at the end")
     print(
         f"  report.html {size / 1e6:.1f} MB; target under {TARGET_S:g} s with an empty cache: "
         + ("met" if met else "NOT met")
