@@ -4,26 +4,38 @@ no network: the charts need no script in the report)."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import altair as alt
 import duckdb
-import vl_convert as vlc
+from altair.utils import schemapi
 
 from buildcpg_shared.config.lab_config import ChartSpec
 from buildcpg_shared.errors import first_line
+from buildcpg_shared.report.svg_render import draw_svg
 from buildcpg_shared.schema import quote_ident
 
 WIDTH, HEIGHT = 400, 200
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT", "REAL")
 
 
+# Altair checks every part of a chart against the Vega-Lite JSON schema as it is built and in to_dict: about a
+# third of a second for a report's charts, built by this package the same way every time; the report tests turn
+# it on (test_report_specs.py)
+VALIDATE_SPECS = False
+
+
+def spec_checks() -> AbstractContextManager[None]:
+    """Within it, Altair checks what is built against the schema only when ``VALIDATE_SPECS`` is set."""
+    return schemapi.debug_mode(VALIDATE_SPECS)
+
+
 def to_svg(chart: alt.TopLevelMixin) -> str:
-    """The chart as one inline ``<svg>`` element."""
-    svg = vlc.vegalite_to_svg(chart.to_dict())
-    return svg[svg.index("<svg") :]
+    """The chart as one inline ``<svg>`` element (inside the report's ``SvgBatch``: a token standing for it)."""
+    return draw_svg(chart.to_dict(validate=VALIDATE_SPECS))
 
 
 def _json_value(value: Any) -> Any:

@@ -3,29 +3,26 @@ server, no network."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
+from jinja2.bccache import Bucket
 
-from buildcpg_shared.alerts import AlertDispatcher
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import history_for
-from buildcpg_shared.orchestrate.graph import upstreams_of
 from buildcpg_shared.registry import Lab, Workspace
-from buildcpg_shared.report.charts import lab_charts, score_history_svg
-from buildcpg_shared.report.collect import collect_lab
-from buildcpg_shared.report.history import dbt_history
-from buildcpg_shared.report.lineage import labs_graph_svg
-from buildcpg_shared.report.overview import overview_row
-from buildcpg_shared.report.run_times import SLOWER_FACTOR
-from buildcpg_shared.report.test_table import cross_lab_tests
+from buildcpg_shared.report.svg_render import SvgBatch, SvgCache
 from buildcpg_shared.report.timefmt import utc_minute, utc_text
+
+CACHE = "report_cache"  # under the workspace's .buildcpg/: svg/ (SvgCache), template/ (the compiled template)
 
 
 def _declared_charts(lab: Lab) -> list[dict[str, str]]:
+    from buildcpg_shared.report.charts import lab_charts
+
     try:
         specs = list(lab.config.report.charts)
     except BuildCPGError:
@@ -42,10 +39,60 @@ def _inputs(lab: Lab) -> list[dict[str, str]]:
 
 
 def render_report(labs: list[Lab], workspace: Workspace | None = None) -> str:
-    """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given)."""
-    env = Environment(loader=PackageLoader("buildcpg_shared.report", "templates"), autoescape=select_autoescape())
+    """The HTML text of the report over ``labs`` (run history and incidents from ``workspace``, when given).
+
+    Its charts are drawn in another process while the labs are read, through a cache of SVGs and of the compiled
+    template under the workspace's ``.buildcpg/report_cache/`` (none without ``workspace``)."""
+    cache = workspace.state_dir / CACHE if workspace else None
+    with SvgBatch(SvgCache(cache / "svg") if cache else None) as batch:
+        from buildcpg_shared.report.charts import spec_checks
+
+        with spec_checks():
+            return batch.fill(_render(labs, workspace, cache))
+
+
+class _TemplateCache(FileSystemBytecodeCache):
+    """Jinja's compiled templates in a folder (written to a temporary file and renamed); one it cannot write is
+    compiled again next time, never an error."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _environment(cache: Path | None) -> Environment:
+    """Jinja with the report's filters; its compiled template kept under ``cache`` (compiling it takes ~0.2 s)."""
+    compiled = None
+    if cache is not None:
+        try:
+            (cache / "template").mkdir(parents=True, exist_ok=True)
+            compiled = _TemplateCache(str(cache / "template"))
+        except OSError:
+            compiled = None  # a cache: without it the template is compiled again
+    env = Environment(
+        loader=PackageLoader("buildcpg_shared.report", "templates"),
+        autoescape=select_autoescape(),
+        bytecode_cache=compiled,
+    )
     env.filters["utc"] = utc_text
     env.filters["utc_minute"] = utc_minute
+    return env
+
+
+def _render(labs: list[Lab], workspace: Workspace | None, cache: Path | None) -> str:
+    # imported here, not at the top: vl-convert's engine starts (SvgBatch) while Altair and SQLAlchemy load
+    from buildcpg_shared.alerts import AlertDispatcher
+    from buildcpg_shared.history import history_for
+    from buildcpg_shared.orchestrate.graph import upstreams_of
+    from buildcpg_shared.report.charts import score_history_svg
+    from buildcpg_shared.report.collect import collect_lab
+    from buildcpg_shared.report.history import dbt_history
+    from buildcpg_shared.report.lineage import labs_graph_svg
+    from buildcpg_shared.report.overview import overview_row
+    from buildcpg_shared.report.run_times import SLOWER_FACTOR
+    from buildcpg_shared.report.test_table import cross_lab_tests
+
+    env = _environment(cache)
     history = history_for(workspace) if workspace else None
     dispatcher = AlertDispatcher(workspace, history) if workspace and history else None
     collected: list[dict[str, Any]] = []
