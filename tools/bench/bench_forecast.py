@@ -24,6 +24,10 @@ Measured in one run, each on a temporary copy of the lab (never the real one):
 
 ``--harmonic`` runs everything with ``forecast.harmonic_regression: true`` (the dynamic harmonic
 regression candidate at long seasons), to measure what it adds in accuracy and time.
+``--no-promotions`` runs everything with ``forecast.promotions: false`` (no promotion candidate). The
+time line also gives the promotion candidate's own seconds on the 1,000 series: its pre-screen and
+fits (every backtest window and the forecast ahead) timed here on the run's silver tables, one
+process, as the lab runs them.
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ def _accuracy(db: Path, forecast: dict[str, int]) -> dict[str, float]:
 
 def _run(name: str, tmp: Path, demand: pd.DataFrame | None, forecast: dict[str, int]) -> Path:
     """Run a copy of the lab (the sample when ``demand`` is None); returns its database."""
-    if demand is None and forecast.get("harmonic_regression"):  # the sample with lab.yaml's block changed
+    if demand is None and (forecast.get("harmonic_regression") or forecast.get("promotions") is False):
+        # the sample with lab.yaml's block changed
         raw = LAB_DIR / "data" / "raw"
         extra = {p.name: p.read_text(encoding="utf-8") for p in raw.glob("*.csv") if p.name != "demand.csv"}
         lab, report = run_with_series(LAB_DIR, tmp / name, pd.read_csv(raw / "demand.csv"), forecast, extra)
@@ -162,14 +167,15 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _time_1000(tmp: Path, harmonic: bool = False) -> tuple[float, float, int]:
-    """(seconds in int_candidate_forecasts, seconds of Transform, series) for 1,000 weekly series × 156 weeks."""
+def _time_1000(tmp: Path, settings: dict[str, bool]) -> tuple[float, float, int, Path]:
+    """(seconds in int_candidate_forecasts, seconds of Transform, series, the lab copy) for 1,000 weekly
+    series × 156 weeks, with ``settings`` (e.g. harmonic_regression) in lab.yaml's forecast block."""
     from buildcpg_shared.testing import copy_lab, run_lab_dir
 
     lab_copy = copy_lab(LAB_DIR, tmp / "big")
-    if harmonic:
+    if settings:
         contract = yaml.safe_load((lab_copy / "lab.yaml").read_text(encoding="utf-8"))
-        contract["forecast"]["harmonic_regression"] = True
+        contract["forecast"].update(settings)
         (lab_copy / "lab.yaml").write_text(yaml.safe_dump(contract, sort_keys=False), encoding="utf-8")
     raw = lab_copy / "data" / "raw"
     for csv in raw.glob("*.csv"):
@@ -183,7 +189,44 @@ def _time_1000(tmp: Path, harmonic: bool = False) -> tuple[float, float, int]:
         sys.exit(f"1,000 series: lab run failed: {report.error}")
     transform = next(s.duration_s for s in report.steps if s.name == "transform")
     series = pd.read_csv(raw / "demand.csv").groupby(["sku", "region"]).ngroups
-    return _model_seconds(lab_copy), transform, series
+    return _model_seconds(lab_copy), transform, series, lab_copy
+
+
+def _promo_seconds(lab_copy: Path) -> tuple[float, int]:
+    """(seconds, series) of the promotion candidate alone on the lab copy's data: the pre-screen and its
+    fits at every backtest cutoff and ahead, with the lab's own functions (int_candidate_forecasts.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "int_candidate_forecasts", LAB_DIR / "dbt" / "models" / "intermediate" / "int_candidate_forecasts.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    forecast = yaml.safe_load((lab_copy / "lab.yaml").read_text(encoding="utf-8"))["forecast"]
+    horizon, origins = int(forecast["horizon"]), int(forecast["origins"])
+    db = lab_copy / "data" / f"{LAB_DIR.name}.duckdb"
+    series = read_table(
+        db,
+        "select d.sku || '|' || d.region as unique_id, d.period_index, d.units, d.promo_depth"
+        " from silver.int_demand_series d join silver.int_series_profile p using (sku, region)"
+        " where p.status = 'regular' order by 1, 2",
+    )
+    ahead = read_table(
+        db,
+        "select sku || '|' || region as unique_id, period_index, 0.0 as units, promo_depth"
+        " from silver.int_forecast_periods order by 1, 2",
+    )
+    start = time.perf_counter()
+    frames = pd.concat([series, ahead[ahead["unique_id"].isin(series["unique_id"])]]).groupby("unique_id", sort=False)
+    depth = {uid: rows["promo_depth"].to_numpy(float) for uid, rows in frames}
+    units = {uid: rows["units"].to_numpy(float) for uid, rows in series.groupby("unique_id", sort=False)}
+    model = module.PromoRegression(_season(forecast))
+    before = {uid: len(y) - origins * horizon for uid, y in units.items()}
+    screened = module.promoted_series(depth, before, model.min_promo_periods)
+    for uid in screened:
+        y = units[uid]
+        for cut in [*(len(y) - k * horizon for k in range(origins, 0, -1)), len(y)]:
+            module.promo_regression(y[:cut], depth[uid][: cut + horizon], horizon, model)
+    return time.perf_counter() - start, len(screened)
 
 
 def _model_seconds(lab_copy: Path) -> float:
@@ -201,13 +244,21 @@ def main() -> None:
     parser.add_argument("--skip-time", action="store_true", help="accuracy only (no 1,000-series run)")
     parser.add_argument("--time-only", action="store_true", help="only the 1,000-series run (no accuracy sets)")
     parser.add_argument(
+        "--no-promotions",
+        action="store_true",
+        help="with forecast.promotions: false (no promotion candidate), to measure what it adds",
+    )
+    parser.add_argument(
         "--harmonic",
         action="store_true",
         help="with forecast.harmonic_regression: true (the dynamic harmonic regression candidate at long seasons)",
     )
     args = parser.parse_args()
     sample_forecast = yaml.safe_load((LAB_DIR / "lab.yaml").read_text(encoding="utf-8"))["forecast"]
-    extra = {"harmonic_regression": True} if args.harmonic else {}
+    extra = {
+        **({"harmonic_regression": True} if args.harmonic else {}),
+        **({"promotions": False} if args.no_promotions else {}),
+    }
     sets = [
         ("sample (weekly)", None, sample_forecast),
         ("real monthly (4)", monthly_series(), MONTHLY["forecast"]),
@@ -227,6 +278,8 @@ def main() -> None:
             print("Final-window WAPE (the window the model selection never saw), pooled over backtested series")
             if args.harmonic:
                 print("with forecast.harmonic_regression: true (dhr among the weekly candidates)")
+            if args.no_promotions:
+                print("with forecast.promotions: false (no promotion candidate)")
             print(
                 "and the shipped model's calibrated interval coverage there (target 0.70-0.90 and 0.88-0.99);"
                 " guard = series where the baseline guard kept seasonal naive"
@@ -244,7 +297,7 @@ def main() -> None:
             )
         if not args.skip_time:
             start = time.perf_counter()
-            model_s, transform_s, n = _time_1000(tmp, harmonic=args.harmonic)
+            model_s, transform_s, n, lab_copy = _time_1000(tmp, extra)
             total = time.perf_counter() - start
             verdict = "within" if model_s < BUDGET_S else "OVER"
             print()
@@ -252,6 +305,12 @@ def main() -> None:
                 f"{n} weekly series x 156 weeks: fit + backtest + forecast of every candidate {model_s:.1f} s "
                 f"({verdict} the {BUDGET_S:.0f} s budget); Transform {transform_s:.1f} s; whole run {total:.1f} s"
             )
+            if not args.no_promotions:
+                promo_s, promoted = _promo_seconds(lab_copy)
+                print(
+                    f"of which the promotion candidate (promo_regression): {promo_s:.1f} s for the {promoted} series"
+                    f" that passed its pre-screen ({int(sample_forecast['origins']) + 1} fits each, one process)"
+                )
             cores = os.cpu_count() or 1
             print(
                 f"CPU of the whole lab run (user + system, with statsforecast's workers) {_CPU['seconds']:.1f} s: "

@@ -181,6 +181,7 @@ def test_forecast_block_becomes_dbt_vars_next_to_the_freshness_sla(tmp_path: Pat
         "forecast_long_season": 24,
         "forecast_baseline_margin": 0.05,
         "forecast_harmonic_regression": False,
+        "forecast_promotions": True,
     }
     # a lab without the block gets the freshness vars only
     assert load_lab_config(_write(tmp_path, tiny_lab_yaml, folder="lab9_tiny")).dbt_vars() == {

@@ -8,7 +8,10 @@ int_series_profile (the robustness policy of docs/lab2-forecast.md):
   time budget (docs/benchmarks.md), so the dynamic optimised Theta (one of AutoTheta's four
   variants) and MSTL (a seasonal decomposition whose trend is an automatic non-seasonal ETS) take
   their place; with ``forecast.harmonic_regression`` also a dynamic harmonic regression
-  (``harmonic_regression``: Fourier terms chosen by AICc, AR errors);
+  (``harmonic_regression``: Fourier terms chosen by AICc, AR errors); with ``forecast.promotions`` (on by
+  default) the series with at least 3 promoted periods before the first backtest window also get
+  ``promo_regression``: the same regression on log(1 + units) with the planned promotions' discount
+  depth and a post-promotion flag as regressors (``promo_regression``), at any season length;
 - intermittent: seasonal naive and the intermittent-demand methods CrostonSBA, ADIDA, IMAPA and TSB,
   with conformal intervals (they have no native ones);
 - short_history: seasonal naive (null where a season of history is missing), naive, and AutoETS and
@@ -18,7 +21,8 @@ int_series_profile (the robustness policy of docs/lab2-forecast.md):
 - discontinued: no model (demand_forecast says 0).
 
 Every backtested class with two or more models besides seasonal naive also gets ``ensemble``: the mean of
-those models' forecasts and bounds (a forecast combination, robust where no single model is best).
+those models' forecasts and bounds (a forecast combination, robust where no single model is best). The
+promotion candidate stays out of it (it forecasts only the promoted series of its class).
 
 Calibrated intervals: every model's own 80% and 95% bounds are scaled to cover what they claim on that
 model's own backtest errors for that series (split-conformal scaling, see ``calibrate``). The final
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -164,23 +169,29 @@ def _ar_errors(e: np.ndarray, max_p: int) -> tuple[np.ndarray, float]:
     return best[1], best[2]
 
 
-def select_harmonics(y: np.ndarray, h: int, model: HarmonicRegression) -> tuple[np.ndarray, list[int], np.ndarray]:
+def select_harmonics(
+    y: np.ndarray, h: int, model: HarmonicRegression, exog: np.ndarray | None = None
+) -> tuple[np.ndarray, list[int], np.ndarray]:
     """The regression part: (design over history and horizon, chosen columns, coefficients). Columns:
-    0 level, 1 trend (t / n), then sin/cos pairs of the season; K and the trend by the lowest AICc of
-    the least-squares fit (from the Gram matrix: one pass over the data for every K)."""
+    0 level, 1 trend (t / n), then the ``exog`` columns (n + h rows, always in the fit), then sin/cos
+    pairs of the season; K and the trend by the lowest AICc of the least-squares fit (from the Gram
+    matrix: one pass over the data for every K)."""
     n = len(y)
     t = np.arange(n + h, dtype=float)
     k_max = max(1, min(model.max_k, model.season // 2, (n - 2 * model.max_p - 8) // 2))
     terms = fourier_terms(t, model.season, k_max)
-    # column order: level, trend, sin_1, cos_1, sin_2, cos_2, ... (pairs, so the first 2K are K harmonics)
+    # column order: level, trend, exog, sin_1, cos_1, sin_2, cos_2, ... (pairs: the first 2K are K harmonics)
     pairs = np.column_stack([terms[:, [j, k_max + j]] for j in range(k_max)])
-    design = np.column_stack([np.ones(n + h), t / n, pairs])
+    extra = np.empty((n + h, 0)) if exog is None else np.asarray(exog, dtype=float).reshape(n + h, -1)
+    design = np.column_stack([np.ones(n + h), t / n, extra, pairs])
+    fixed = list(range(2, 2 + extra.shape[1]))
+    first_pair = 2 + extra.shape[1]
     past = design[:n]
     gram, moment, total = past.T @ past, past.T @ y, float(y @ y)
     best = (np.inf, [0], np.array([y.mean()]))
     for k in range(1, k_max + 1):
         for trend in (False, True):
-            cols = [0, *([1] if trend else []), *range(2, 2 + 2 * k)]
+            cols = [0, *([1] if trend else []), *fixed, *range(first_pair, first_pair + 2 * k)]
             try:
                 beta = np.linalg.solve(gram[np.ix_(cols, cols)], moment[cols])
             except np.linalg.LinAlgError:
@@ -192,7 +203,11 @@ def select_harmonics(y: np.ndarray, h: int, model: HarmonicRegression) -> tuple[
 
 
 def harmonic_regression(
-    y: np.ndarray, h: int, model: HarmonicRegression, levels: tuple[int, ...] = LEVELS
+    y: np.ndarray,
+    h: int,
+    model: HarmonicRegression,
+    levels: tuple[int, ...] = LEVELS,
+    exog: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Dynamic harmonic regression (FPP3 "Weekly data"): y = level [+ trend] + K Fourier pairs of the
     season + AR(p) errors. K (1..max_k) and the trend by AICc of the regression; p (0..max_p) by AICc of
@@ -201,7 +216,7 @@ def harmonic_regression(
     from scipy.stats import norm
 
     n = len(y)
-    design, cols, beta = select_harmonics(y, h, model)
+    design, cols, beta = select_harmonics(y, h, model, exog)
     past = design[:n]
     errors = y - past[:, cols] @ beta
     phi, sigma2 = _ar_errors(errors, model.max_p)
@@ -224,6 +239,45 @@ def harmonic_regression(
     return out
 
 
+class PromoRegression:
+    """The promotion candidate (``promo_regression``): a dynamic harmonic regression of log(1 + units)
+    with the planned promotions as regressors, for series with promotions in their history (fitted
+    here in numpy, like ``HarmonicRegression``)."""
+
+    def __init__(
+        self, season: int, alias: str = "promo_regression", min_promo_periods: int = 3, max_k: int = 10
+    ) -> None:
+        self.season, self.alias, self.min_promo_periods = season, alias, min_promo_periods
+        self.harmonics = HarmonicRegression(season, alias=alias, max_k=max_k)
+
+
+def promo_regressors(depth: np.ndarray) -> np.ndarray:
+    """The regressors of the promotion candidate from one series' discount depth per period (history
+    then horizon): the depth itself, and a flag for the first period after a promoted one that is not
+    promoted itself (the post-promotion dip of pantry loading)."""
+    depth = np.nan_to_num(np.asarray(depth, dtype=float))
+    after = np.zeros(len(depth))
+    after[1:] = (depth[:-1] > 0) & (depth[1:] == 0)
+    return np.column_stack([depth, after])
+
+
+def promo_regression(
+    y: np.ndarray, depth: np.ndarray, h: int, model: PromoRegression, levels: tuple[int, ...] = LEVELS
+) -> dict[str, np.ndarray]:
+    """log(1 + y) = level [+ trend] + K Fourier pairs + b1 depth + b2 after-promotion + AR(p) errors:
+    ``harmonic_regression`` on the log scale with the promotion regressors (``depth`` covers history
+    and horizon: the plan is known ahead). A promotion multiplies demand by exp(b1 depth), whatever the
+    level and season (multiplicative, as a lift is). Back-transformed with exp - 1: the forecast is
+    the median of the log-scale model (the value the lab's MAE-based selection rewards), the bounds
+    its quantiles. Regressors that are constant over the history are left out (they would be
+    collinear with the level)."""
+    exog = promo_regressors(depth)
+    n = len(y)
+    keep = [j for j in range(exog.shape[1]) if np.ptp(exog[:n, j]) > 0]
+    fitted = harmonic_regression(np.log1p(np.clip(y, 0, None)), h, model.harmonics, levels, exog[:, keep])
+    return {suffix: np.expm1(np.clip(values, None, 50.0)) for suffix, values in fitted.items()}
+
+
 def naive_forecast(y: np.ndarray, h: int, levels: tuple[int, ...] = LEVELS) -> dict[str, np.ndarray]:
     """The last value, with random-walk normal intervals (the harmonic regression's fallback)."""
     from scipy.stats import norm
@@ -237,36 +291,86 @@ def naive_forecast(y: np.ndarray, h: int, levels: tuple[int, ...] = LEVELS) -> d
     return out
 
 
-def add_harmonic_regression(
-    frame: pd.DataFrame, df: pd.DataFrame, model: HarmonicRegression, horizon: int, kind: str
+def add_fitted_model(
+    frame: pd.DataFrame,
+    df: pd.DataFrame,
+    alias: str,
+    horizon: int,
+    kind: str,
+    fit: Callable[[str, np.ndarray], dict[str, np.ndarray]],
+    only: set[str] | None = None,
 ) -> pd.DataFrame:
-    """statsforecast's wide output with the harmonic regression's columns added: per series and cutoff
-    (backtest) or per series (forecast), fitted on the history up to the cutoff."""
+    """statsforecast's wide output with a numpy model's columns (``alias``) added: per series and cutoff
+    (backtest) or per series (forecast), ``fit(unique_id, history)`` on the history up to the cutoff;
+    naive where the fit fails (statsforecast's fallback for its own models). Series outside ``only``
+    (when given) keep nulls."""
     history = {uid: rows["y"].to_numpy(float) for uid, rows in df.groupby("unique_id", sort=False)}
     first = df.groupby("unique_id")["ds"].min()
-    columns = {f"{model.alias}{suffix}": np.full(len(frame), np.nan) for suffix in ("", *_BOUND_SUFFIXES)}
+    columns = {f"{alias}{suffix}": np.full(len(frame), np.nan) for suffix in ("", *_BOUND_SUFFIXES)}
     group_keys = ["unique_id", "cutoff"] if kind == "backtest" else ["unique_id"]
     for key, rows in frame.groupby(group_keys, sort=False):
-        uid = key[0]
+        uid = key[0] if isinstance(key, tuple) else key
+        if only is not None and uid not in only:
+            continue
         y = history[uid]
         if kind == "backtest":
             y = y[: int(key[1]) - int(first[uid]) + 1]
         order = np.argsort(rows["ds"].to_numpy())
         try:
-            fitted = harmonic_regression(y, horizon, model)
-        except (np.linalg.LinAlgError, ValueError):  # statsforecast's fallback for its own models: naive
+            fitted = fit(uid, y)
+        except (np.linalg.LinAlgError, ValueError):
             fitted = naive_forecast(y, horizon)
         positions = frame.index.get_indexer(rows.index[order])
         for suffix, values in fitted.items():
-            columns[f"{model.alias}{suffix}"][positions] = values[: len(rows)]
+            columns[f"{alias}{suffix}"][positions] = values[: len(rows)]
     return frame.assign(**columns)
 
 
+def add_harmonic_regression(
+    frame: pd.DataFrame, df: pd.DataFrame, model: HarmonicRegression, horizon: int, kind: str
+) -> pd.DataFrame:
+    """statsforecast's wide output with the harmonic regression's columns added (``add_fitted_model``)."""
+    return add_fitted_model(
+        frame, df, model.alias, horizon, kind, lambda _uid, y: harmonic_regression(y, horizon, model)
+    )
+
+
+def promoted_series(depth: dict[str, np.ndarray], before_backtest: dict[str, int], minimum: int) -> set[str]:
+    """The pre-screen of the promotion candidate: series with at least ``minimum`` promoted periods
+    (promo_depth > 0) among their first ``before_backtest`` periods (those before the first backtest
+    window), so that every backtest fit has promotions to learn from."""
+    return {uid for uid, values in depth.items() if int((values[: before_backtest[uid]] > 0).sum()) >= minimum}
+
+
+def add_promo_regression(
+    frame: pd.DataFrame,
+    df: pd.DataFrame,
+    model: PromoRegression,
+    horizon: int,
+    kind: str,
+    depth: dict[str, np.ndarray],
+    only: set[str],
+) -> pd.DataFrame:
+    """statsforecast's wide output with the promotion candidate's columns added for the series in
+    ``only``; ``depth`` is each series' promo_depth from its first period to the end of the horizon."""
+
+    def fit(uid: str, y: np.ndarray) -> dict[str, np.ndarray]:
+        return promo_regression(y, depth[uid][: len(y) + horizon], horizon, model)
+
+    return add_fitted_model(frame, df, model.alias, horizon, kind, fit, only)
+
+
 def to_long(
-    frame: pd.DataFrame, models: list[object], kind: str, last_index: pd.Series, *, combine: bool
+    frame: pd.DataFrame,
+    models: list[object],
+    kind: str,
+    last_index: pd.Series,
+    *,
+    combine: bool,
+    outside_ensemble: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """statsforecast's wide output (one column per model and bound) as one row per model and period,
-    plus the ``ensemble`` rows when ``combine``."""
+    plus the ``ensemble`` rows when ``combine`` (of every model but seasonal naive and ``outside_ensemble``)."""
     if kind == "backtest":
         cutoffs = np.sort(frame["cutoff"].unique())
         window = np.searchsorted(cutoffs, frame["cutoff"].to_numpy()) + 1
@@ -312,7 +416,7 @@ def to_long(
     bounds = ["lower_95", "lower_80", "upper_80", "upper_95"]
     complete_bounds = long[bounds].notna().all(axis=1).to_numpy()
     long.loc[complete_bounds, bounds] = np.sort(long.loc[complete_bounds, bounds].to_numpy(float), axis=1)
-    members = long[long["method"] != "seasonal_naive"]
+    members = long[~long["method"].isin({"seasonal_naive", *outside_ensemble})]
     if not combine or members["method"].nunique() < 2:
         return long
     # the combination: mean of the members' forecasts and of their bounds (quantile averaging),
@@ -400,11 +504,15 @@ def candidate_forecasts(
     long_season: int,
     n_jobs: int = 0,
     harmonic: bool = False,
+    promotions: bool = False,
+    ahead_depth: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Backtest and forecast rows (COLUMNS) of every candidate of every series; one statsforecast run per status.
 
     ``n_jobs`` 0 means automatic: every core from 200 series on, else one process (starting worker
-    processes costs more than a small sample's fits).
+    processes costs more than a small sample's fits). ``promotions``: regular series with promotions
+    in their history also get ``promo_regression``, whose regressor is ``promo_depth`` of ``series``
+    (history) and of ``ahead_depth`` (sku, region, period_index, promo_depth: the plan ahead).
     """
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
@@ -424,6 +532,15 @@ def candidate_forecasts(
         df = group.rename(columns={"period_index": "ds", "units": "y"})[["unique_id", "ds", "y"]]
         df = df.astype({"ds": "int64", "y": "float64"}).sort_values(["unique_id", "ds"])
         last_index = df.groupby("unique_id")["ds"].max()
+        promo, depth, screened = None, {}, set()
+        if promotions and status == "regular":
+            promo = PromoRegression(season)
+            depth = series_depth(group, ahead_depth, keys)
+            before = {uid: int(n) - origins * horizon for uid, n in df.groupby("unique_id").size().items()}
+            screened = promoted_series(depth, before, promo.min_promo_periods)
+        if promo is not None and screened:
+            extra = [*extra, promo]
+        outside = frozenset({promo.alias}) if promo is not None else frozenset()
         engine = StatsForecast(models=models, freq=1, n_jobs=n_jobs, fallback_model=Naive())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "history shorter than season_length": those points stay null
@@ -432,18 +549,56 @@ def candidate_forecasts(
                 backtest = engine.cross_validation(
                     df=df, h=horizon, n_windows=origins, step_size=horizon, level=list(LEVELS)
                 )
-                for member in extra:
-                    backtest = add_harmonic_regression(backtest.reset_index(drop=True), df, member, horizon, "backtest")
-                parts.append(to_long(backtest, models + extra, "backtest", last_index, combine=True))
+                backtest = add_numpy_models(backtest, df, extra, horizon, "backtest", depth, screened)
+                parts.append(
+                    to_long(backtest, models + extra, "backtest", last_index, combine=True, outside_ensemble=outside)
+                )
             ahead = engine.forecast(df=df, h=horizon, level=list(LEVELS))
-            for member in extra:
-                ahead = add_harmonic_regression(ahead.reset_index(drop=True), df, member, horizon, "forecast")
-        parts.append(to_long(ahead, models + extra, "forecast", last_index, combine=status != "too_short"))
-        frames.append(calibrate(pd.concat(parts, ignore_index=True), origins))
+            ahead = add_numpy_models(ahead, df, extra, horizon, "forecast", depth, screened)
+        parts.append(
+            to_long(
+                ahead, models + extra, "forecast", last_index, combine=status != "too_short", outside_ensemble=outside
+            )
+        )
+        long = pd.concat(parts, ignore_index=True)
+        if promo is not None:  # the promotion candidate exists only for the series that passed the pre-screen
+            long = long[(long["method"] != promo.alias) | long["unique_id"].isin(screened)]
+        frames.append(calibrate(long.reset_index(drop=True), origins))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.concat(frames, ignore_index=True).merge(keys, on="unique_id")
     return out[COLUMNS].sort_values(["sku", "region", "kind", "method", "period_index"], ignore_index=True)
+
+
+def series_depth(group: pd.DataFrame, ahead_depth: pd.DataFrame | None, keys: pd.DataFrame) -> dict[str, np.ndarray]:
+    """unique_id -> promo_depth per period from the series' first period to the end of the horizon
+    (history from int_demand_series, the plan ahead from int_forecast_periods; 0 where unknown)."""
+    past = group[["unique_id", "period_index", "promo_depth"]]
+    if ahead_depth is not None and len(ahead_depth):
+        future = ahead_depth.merge(keys, on=["sku", "region"])[["unique_id", "period_index", "promo_depth"]]
+        past = pd.concat([past, future[future["unique_id"].isin(past["unique_id"].unique())]], ignore_index=True)
+    past = past.astype({"period_index": "int64", "promo_depth": "float64"}).sort_values(["unique_id", "period_index"])
+    return {uid: rows["promo_depth"].fillna(0.0).to_numpy() for uid, rows in past.groupby("unique_id", sort=False)}
+
+
+def add_numpy_models(
+    frame: pd.DataFrame,
+    df: pd.DataFrame,
+    members: list[object],
+    horizon: int,
+    kind: str,
+    depth: dict[str, np.ndarray],
+    screened: set[str],
+) -> pd.DataFrame:
+    """statsforecast's wide output with the columns of the numpy candidates (harmonic regression,
+    promotion regression) added."""
+    frame = frame.reset_index(drop=True)
+    for member in members:
+        if isinstance(member, PromoRegression):
+            frame = add_promo_regression(frame, df, member, horizon, kind, depth, screened)
+        else:
+            frame = add_harmonic_regression(frame, df, member, horizon, kind)
+    return frame
 
 
 def model(dbt, session):
@@ -455,7 +610,9 @@ def model(dbt, session):
         "long_season": int(dbt.config.get("long_season")),
         "n_jobs": int(dbt.config.get("n_jobs")),
         "harmonic": str(dbt.config.get("harmonic")).strip().lower() == "true",
+        "promotions": str(dbt.config.get("promotions")).strip().lower() == "true",
     }
     series = dbt.ref("int_demand_series").df()
     profile = dbt.ref("int_series_profile").df()
-    return candidate_forecasts(series, profile, **settings)
+    ahead = dbt.ref("int_forecast_periods").df()[["sku", "region", "period_index", "promo_depth"]]
+    return candidate_forecasts(series, profile, ahead_depth=ahead, **settings)

@@ -1,6 +1,7 @@
 -- One row per series (SKU × region) and period, on the series' own calendar: from its first period
 -- with data to the last period of the whole data set. A period without a row counts as zero units
 -- (is_filled), so a gap or a stop never shifts a series; each series starts where its data starts.
+-- promo_depth: the discount averaged over the period's days (macro promo_depth), 0 without a promotion.
 with
 
 demand as (
@@ -65,6 +66,12 @@ flags as (
 
 ),
 
+depth as (
+
+    {{ promo_depth('calendar') }}
+
+),
+
 final as (
 
     select
@@ -75,6 +82,7 @@ final as (
         coalesce(per_period.units, 0) as units,
         per_period.units is null as is_filled,
         flags.on_promo,
+        coalesce(depth.promo_depth, 0) as promo_depth,
         flags.is_holiday
     from calendar
     cross join data_bounds
@@ -86,6 +94,10 @@ final as (
         on flags.sku = calendar.sku
         and flags.region = calendar.region
         and flags.period_start = calendar.period_start
+    left join depth
+        on depth.sku = calendar.sku
+        and depth.region = calendar.region
+        and depth.period_start = calendar.period_start
 
 )
 

@@ -1,5 +1,6 @@
 -- The periods ahead: one row per series and step 1..horizon, with the period's start date and the
--- plan's flags (a planned promotion overlapping the period, a holiday in it).
+-- plan's flags (a planned promotion overlapping the period, a holiday in it) and the planned
+-- promotions' discount depth (macro promo_depth), the promotion candidate's regressor ahead.
 {% set horizon = var('forecast_horizon', 12) | int %}
 
 with
@@ -54,6 +55,23 @@ final as (
         on holidays.holiday_date between steps.period_start and {{ period_end('steps.period_start') }}
     group by all
 
+),
+
+depth as (
+
+    {{ promo_depth('steps') }}
+
+),
+
+with_depth as (
+
+    select final.*, coalesce(depth.promo_depth, 0) as promo_depth
+    from final
+    left join depth
+        on depth.sku = final.sku
+        and depth.region = final.region
+        and depth.period_start = final.period_start
+
 )
 
-select * from final
+select * from with_depth

@@ -39,6 +39,7 @@ final as (
         case when selection.status = 'discontinued' then 0 else model_rows.upper_95 end as upper_95,
         naive_rows.forecast_units as seasonal_naive_units,
         periods.on_promo,
+        periods.promo_depth,
         periods.is_holiday
     from periods
     inner join selection

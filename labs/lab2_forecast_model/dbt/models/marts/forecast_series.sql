@@ -1,6 +1,7 @@
 -- One row per series: its status and the reason, the model it ships and why (the selection error
 -- next to the seasonal-naive baseline's on the same windows, and whether the baseline guard kept
--- seasonal naive), and both on the final window.
+-- seasonal naive), and both on the final window. promo_candidate: the series had promotions enough in
+-- its history to get the promotion candidate; uses_promotions: it ships it (the plan is in its number).
 with
 
 profile as (
@@ -12,6 +13,22 @@ profile as (
 selection as (
 
     select * from {{ ref('int_model_selection') }}
+
+),
+
+promo_history as (
+
+    select sku, region, count(*) filter (where promo_depth > 0) as promo_periods
+    from {{ ref('int_demand_series') }}
+    group by sku, region
+
+),
+
+promo_candidates as (
+
+    select distinct sku, region
+    from {{ ref('int_candidate_forecasts') }}
+    where method = 'promo_regression'
 
 ),
 
@@ -36,6 +53,9 @@ final as (
         selection.best_candidate,
         selection.guard_kept_baseline,
         selection.best_mae_vs_baseline,
+        coalesce(promo_history.promo_periods, 0) as promo_periods,
+        promo_candidates.sku is not null as promo_candidate,
+        coalesce(selection.chosen_method = 'promo_regression', false) as uses_promotions,
         selection.selection_wape,
         selection.baseline_selection_wape,
         model_accuracy.wape as final_wape,
@@ -51,6 +71,10 @@ final as (
     from profile
     left join selection
         on selection.sku = profile.sku and selection.region = profile.region
+    left join promo_history
+        on promo_history.sku = profile.sku and promo_history.region = profile.region
+    left join promo_candidates
+        on promo_candidates.sku = profile.sku and promo_candidates.region = profile.region
     left join accuracy as model_accuracy
         on model_accuracy.sku = profile.sku
         and model_accuracy.region = profile.region

@@ -361,6 +361,10 @@ class ForecastConfig(_Strict):
         default=False,
         description="long seasons: add the dynamic harmonic regression candidate (off: it lost on weekly gasoline)",
     )
+    promotions: bool = Field(
+        default=True,
+        description="regular series with promotions in their history get a candidate with the plan as regressor",
+    )
     baseline_margin: float = Field(
         default=0.05,
         ge=0,
