@@ -71,7 +71,7 @@ def _environment(cache: Path | None) -> Environment:
             compiled = None  # a cache: without it the template is compiled again
     env = Environment(
         loader=PackageLoader("buildcpg_shared.report", "templates"),
-        autoescape=select_autoescape(),
+        autoescape=select_autoescape(("html", "html.j2")),  # the default misses "report.html.j2": text went in raw
         bytecode_cache=compiled,
     )
     env.filters["utc"] = utc_text
