@@ -5,8 +5,9 @@ Against a real S3 API (moto's server, in its own process) and a real PostgreSQL 
 
 * **lab 1 run, embedded vs shared**: on one temporary copy of the workspace (lab 1 only, its venv
   synced), each trial removes the lab's database and serving copies first, so every run does the
-  same work (a first build: Check, Load, dbt build, Inspect, Publish); then ``buildcpg run
-  lab1_sales_performance`` embedded (SQLite history, file lock, local serving copy) and shared
+  same work (a first build: Check, Load, dbt build, Inspect, Publish; ``--rebuild``, so the shared
+  run never restores the snapshot the previous one left); then ``buildcpg run lab1_sales_performance``
+  embedded (SQLite history, file lock, local serving copy) and shared
   (``BUILDCPG_STORAGE`` + ``BUILDCPG_STATE``: the PostgreSQL lease and history, the upload and the
   pointer), alternating which goes first. Target: shared ≤ 1.10× embedded (medians).
 * **publish + pull of a big serving file vs a bare upload + download**: the same file (``--size-mb``,
@@ -107,9 +108,10 @@ def _timed(root: Path, *args: str, **env: str) -> float:
 
 
 def _fresh(lab_dir: Path) -> None:
-    """The lab without its database and serving copies: the next run is a first build."""
+    """The lab without its database and serving copies: the next run (with ``--rebuild``, which never
+    restores a lab state snapshot from storage) is a first build in both modes."""
     data = lab_dir / "data"
-    for path in [*data.glob("*.duckdb*"), data / "last_run.json"]:
+    for path in [*data.glob("*.duckdb*"), data / "last_run.json", data / ".state_version"]:
         path.unlink(missing_ok=True)
     for folder in (data / "serving", data / ".publish"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -124,14 +126,14 @@ def bench_lab_run(trials: int, shared_env: dict[str, str]) -> tuple[float, float
         embedded_env: dict[str, str] = {}
         for env in (embedded_env, shared_env):  # warm-up of each: dbt's parse cache, imports
             _fresh(lab_dir)
-            _timed(root, "run", LAB1, "--no-sync", **env)
+            _timed(root, "run", LAB1, "--no-sync", "--rebuild", **env)
         times: dict[str, list[float]] = {"embedded": [], "shared": []}
         for trial in range(1, trials + 1):
             order = ("embedded", "shared") if trial % 2 else ("shared", "embedded")
             for mode in order:
                 _fresh(lab_dir)
                 env = shared_env if mode == "shared" else embedded_env
-                times[mode].append(_timed(root, "run", LAB1, "--no-sync", **env))
+                times[mode].append(_timed(root, "run", LAB1, "--no-sync", "--rebuild", **env))
             print(
                 f"  trial {trial}: lab 1 run embedded {times['embedded'][-1]:.2f}s, shared {times['shared'][-1]:.2f}s"
             )
