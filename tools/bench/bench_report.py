@@ -3,7 +3,7 @@
     uv run --locked python tools/bench/bench_report.py [--labs 4] [--runs 30] [--trials 3] [--baseline REV]
                                                        [--bytecode both|compiled|none]
 
-The workspace is written directly, without dbt (packages/buildcpg-shared/tests/report_workspace.py: test
+The workspace is written directly, without dbt (buildcpg_shared/report/sample_workspace.py: test
 history, kept run_results, column profiles, a failing test with stored failures, lineage). Every render is a
 fresh `python -m buildcpg_shared.cli report` process, as a user runs it: interpreter start and imports
 (Altair, vl-convert, SQLAlchemy) included. "empty cache" renders start without .buildcpg/report_cache/ (every
@@ -31,11 +31,10 @@ import time
 from io import BytesIO
 from pathlib import Path
 
+from buildcpg_shared.report import sample_workspace as report_workspace
+
 ROOT = Path(__file__).resolve().parents[2]
 SRC = "packages/buildcpg-shared/src"
-sys.path.insert(0, str(ROOT / "packages" / "buildcpg-shared" / "tests"))
-
-import report_workspace  # noqa: E402
 
 TARGET_S = 5.0
 MODES = {"compiled": "bytecode compiled (as after make run)", "none": "no bytecode (every import compiles)"}

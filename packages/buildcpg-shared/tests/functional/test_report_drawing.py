@@ -13,8 +13,8 @@ from buildcpg_shared.errors import BuildCPGError
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.report import charts
 from buildcpg_shared.report.html import CACHE, render_report
+from buildcpg_shared.report.sample_workspace import build_report_workspace
 from buildcpg_shared.report.svg_render import DrawingProcess, SvgBatch, SvgCache, svg_of
-from report_workspace import build_report_workspace
 
 GENERATED = re.compile(r"Generated [^<]* UTC")
 SPEC = {"data": {"values": [{"x": 1, "y": 2}]}, "mark": "point", "encoding": {"x": {"field": "x"}}}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from buildcpg_shared.report.html import write_report
+from buildcpg_shared.report.sample_workspace import ADOPTED, LONG_REASON, LONG_TEST, UPSTREAM, build_report_workspace
 from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip
-from report_workspace import ADOPTED, LONG_REASON, LONG_TEST, UPSTREAM, build_report_workspace
 
 # Measures every element of every card against the card (and the page against the viewport) and writes what
 # sticks out into <pre id="overflow-result">, which --dump-dom then shows.

@@ -8,7 +8,14 @@ import re
 import pytest
 from buildcpg_shared.report.html import write_report
 from buildcpg_shared.report.lineage import node_statuses
-from report_workspace import ADOPTED, DOWNSTREAM, SEED, SLOW_MODEL, UPSTREAM, build_report_workspace
+from buildcpg_shared.report.sample_workspace import (
+    ADOPTED,
+    DOWNSTREAM,
+    SEED,
+    SLOW_MODEL,
+    UPSTREAM,
+    build_report_workspace,
+)
 
 
 def test_a_node_takes_its_own_build_result_else_the_worst_of_its_tests() -> None:

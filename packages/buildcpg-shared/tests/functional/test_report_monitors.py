@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from buildcpg_shared.report.html import write_report
-from report_workspace import ADOPTED, MONITORED, UPSTREAM, build_report_workspace
+from buildcpg_shared.report.sample_workspace import ADOPTED, MONITORED, UPSTREAM, build_report_workspace
 
 
 def _section(html: str, lab: str) -> str:

@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 from buildcpg_shared.report.html import write_report
-from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip
-from report_workspace import (
+from buildcpg_shared.report.sample_workspace import (
     DOWNSTREAM,
     FAILING_COMPILED,
     FAILING_STORED,
@@ -18,6 +17,7 @@ from report_workspace import (
     UPSTREAM,
     build_report_workspace,
 )
+from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip
 
 
 def test_every_delivered_part_appears_and_loads_offline(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from buildcpg_shared.report.html import write_report
 from buildcpg_shared.report.run_times import run_time_trends
-from report_workspace import ADOPTED, RUNS, SLOW_MODEL, UPSTREAM, build_report_workspace
+from buildcpg_shared.report.sample_workspace import ADOPTED, RUNS, SLOW_MODEL, UPSTREAM, build_report_workspace
 
 
 @pytest.fixture(scope="module")

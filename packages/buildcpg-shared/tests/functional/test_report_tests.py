@@ -14,8 +14,7 @@ import pytest
 from buildcpg_shared.report import failing_rows as failing_rows_module
 from buildcpg_shared.report.failing_rows import failing_rows
 from buildcpg_shared.report.html import write_report
-from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip
-from report_workspace import (
+from buildcpg_shared.report.sample_workspace import (
     ADOPTED,
     DOWNSTREAM,
     FAILING_COMPILED,
@@ -26,6 +25,7 @@ from report_workspace import (
     build_report_workspace,
     run_at,
 )
+from buildcpg_shared.testing import chromium_dump_dom, chromium_or_skip
 
 FILTER_PROBE = """<script>
 (function () {

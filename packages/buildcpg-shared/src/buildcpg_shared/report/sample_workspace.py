@@ -2,7 +2,7 @@
 three labs, a test failing for the last two runs (its rows stored by dbt's ``store_failures``) and one failing
 through its compiled SQL, a model that got slow, an upstream lab that failed with a very long reason, a
 downstream lab skipped because of it, a monitored column whose mean jumps in the last run, and an adopted-like
-lab whose score has most parts n/a."""
+lab whose score has most parts n/a. Used by the report's tests and tools/bench/bench_report.py."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import yaml
+
 from buildcpg_shared.history import History
 from buildcpg_shared.quality import monitors, store
 from buildcpg_shared.quality.run_times import kept_file_name
