@@ -39,6 +39,7 @@ from pg_server import PASSWORD, new_database
 from s3_proxy import Fault, s3_proxy
 from s3_server import s3_server
 from test_shared_state import _lease_holder, _poll_slow_api
+from test_shared_storage import _served
 
 SECRET = "s3cr3t-AB-Never-Shown-71d0"
 REAL = ["lab1_sales_performance", "lab2_forecast_model", "lab3_customer_segmentation", "lab4_category_review"]
@@ -176,15 +177,6 @@ def _gold_rows(ws: Workspace, rows: int, raw: int) -> None:
     with duckdb.connect(str(lab.paths.database())) as con:
         con.execute("create schema if not exists gold")
         con.execute(f"create or replace table gold.t as select range as id, {raw} as build from range({rows})")
-
-
-def _served(path: Path) -> tuple[int, int]:
-    """(version, gold rows) of a serving copy."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        version = con.execute("select version from main._buildcpg_version").fetchone()
-        rows = con.execute("select count(*) from gold.t").fetchone()
-    assert version and rows
-    return int(version[0]), int(rows[0])
 
 
 def _start(ws: Workspace, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
