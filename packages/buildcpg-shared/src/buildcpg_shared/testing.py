@@ -274,8 +274,15 @@ def uv_path() -> str:
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    """Environment for running ``buildcpg`` in a test: no BUILDCPG_* overrides, wide output, uv found."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDCPG_") and k != "VIRTUAL_ENV"}
+    """Environment for running ``buildcpg`` in a test: no BUILDCPG_* overrides, wide output, uv found.
+
+    The test runner's own venv is left out (``VIRTUAL_ENV``, and ``UV_PROJECT_ENVIRONMENT`` that tox-uv
+    sets): a ``uv sync`` in a workspace copy must build the copy's venvs, never re-sync the runner's."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BUILDCPG_") and k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    }
     env["UV"] = uv_path()
     env["COLUMNS"] = "200"
     env.update(extra)

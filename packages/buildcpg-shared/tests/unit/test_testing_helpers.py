@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from buildcpg_shared.testing import copy_lab
+import pytest
+from buildcpg_shared.testing import cli_env, copy_lab
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -38,3 +39,16 @@ def test_copy_lab_outside_git_copies_every_raw_file(tmp_path: Path) -> None:
     copied = copy_lab(tmp_path / "lab9_demo", tmp_path / "copy")
 
     assert sorted(p.name for p in (copied / "data" / "raw").iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_cli_env_keeps_uv_off_the_test_runners_own_venv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tox-uv points UV_PROJECT_ENVIRONMENT at the tox env: a `make run` in a workspace copy must not
+    sync into (and re-point the editable buildcpg-shared of) the env the tests run in."""
+    monkeypatch.setenv("UV_PROJECT_ENVIRONMENT", "/somewhere/.tox/shared")
+    monkeypatch.setenv("VIRTUAL_ENV", "/somewhere/.tox/shared")
+    monkeypatch.setenv("BUILDCPG_ROOT", "/elsewhere")
+
+    env = cli_env(EXTRA="1")
+
+    assert "UV_PROJECT_ENVIRONMENT" not in env and "VIRTUAL_ENV" not in env and "BUILDCPG_ROOT" not in env
+    assert env["EXTRA"] == "1" and env["UV"]
