@@ -18,6 +18,7 @@ from buildcpg_shared.report.svg_render import SvgBatch, SvgCache
 from buildcpg_shared.report.timefmt import utc_minute, utc_text
 
 CACHE = "report_cache"  # under the workspace's .buildcpg/: svg/ (SvgCache), template/ (the compiled template)
+ESCAPED = ("html", "html.j2")  # templates whose output is HTML-escaped (the default list misses "report.html.j2")
 
 
 def _declared_charts(lab: Lab) -> list[dict[str, str]]:
@@ -64,14 +65,17 @@ def _environment(cache: Path | None) -> Environment:
     """Jinja with the report's filters; its compiled template kept under ``cache`` (compiling it takes ~0.2 s)."""
     compiled = None
     if cache is not None:
+        # Jinja keys compiled code by the template's source only, but escaping is compiled in: a folder per
+        # escaping setting, so code compiled under another one (a checkout from before the fix) is never reused
+        folder = cache / "template" / ("escaped-" + "-".join(ESCAPED).replace(".", "_"))
         try:
-            (cache / "template").mkdir(parents=True, exist_ok=True)
-            compiled = _TemplateCache(str(cache / "template"))
+            folder.mkdir(parents=True, exist_ok=True)
+            compiled = _TemplateCache(str(folder))
         except OSError:
             compiled = None  # a cache: without it the template is compiled again
     env = Environment(
         loader=PackageLoader("buildcpg_shared.report", "templates"),
-        autoescape=select_autoescape(("html", "html.j2")),  # the default misses "report.html.j2": text went in raw
+        autoescape=select_autoescape(ESCAPED),
         bytecode_cache=compiled,
     )
     env.filters["utc"] = utc_text
