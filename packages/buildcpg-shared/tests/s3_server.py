@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from alert_servers import free_port
 
 
@@ -39,3 +40,12 @@ def s3_server(secret: str = "test-secret-key") -> Iterator[dict[str, str]]:
         yield env
     finally:
         server.stop()
+
+
+@contextmanager
+def s3_in_environment(monkeypatch: pytest.MonkeyPatch, secret: str) -> Iterator[dict[str, str]]:
+    """``s3_server``, its settings also set in this process's environment (in-process runs and readers)."""
+    with s3_server(secret=secret) as env:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        yield env

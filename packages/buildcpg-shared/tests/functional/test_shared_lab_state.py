@@ -32,7 +32,7 @@ from buildcpg_shared.store import LabSnapshots
 from buildcpg_shared.store.published import sha256_of
 from buildcpg_shared.testing import cli_env, copy_workspace, keep_only_labs, run_cli
 from conftest import tiny_labs_workspace
-from s3_server import s3_server
+from s3_server import s3_in_environment
 
 LAB = "lab1_a"
 SECRET = "s3cr3t-lab-state-7d1e"
@@ -41,9 +41,7 @@ SECRET = "s3cr3t-lab-state-7d1e"
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A real S3 server, its settings in this process's environment too (in-process runs)."""
-    with s3_server(secret=SECRET) as env:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
+    with s3_in_environment(monkeypatch, SECRET) as env:
         yield env
 
 

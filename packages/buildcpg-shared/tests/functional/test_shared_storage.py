@@ -19,7 +19,7 @@ from buildcpg_shared.store import SharedGold
 from buildcpg_shared.store.published import POINTER, NextVersion, version_name
 from buildcpg_shared.testing import run_cli
 from conftest import tiny_labs_workspace
-from s3_server import s3_server
+from s3_server import s3_in_environment
 
 UP, READER = "lab1_a", "lab4_d"
 SECRET = "s3cr3t-Do-Not-Print-9f2c"
@@ -28,9 +28,7 @@ SECRET = "s3cr3t-Do-Not-Print-9f2c"
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A real S3 server, its settings in this process's environment too (in-process runs and readers)."""
-    with s3_server(secret=SECRET) as env:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
+    with s3_in_environment(monkeypatch, SECRET) as env:
         yield env
 
 
