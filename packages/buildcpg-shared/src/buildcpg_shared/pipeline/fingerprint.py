@@ -31,8 +31,17 @@ def project_fingerprint(paths: LabPaths) -> str:
         digest.update(str(path.relative_to(paths.root)).encode())
         digest.update(path.read_bytes())
     for key, value in sorted(paths.dbt_env().items()):
-        digest.update(f"{key}={value}".encode())
+        digest.update(f"{key}={_inside_lab(value, paths.root)}".encode())
     return digest.hexdigest()
+
+
+def _inside_lab(value: str, root: Path) -> str:
+    """A path inside the lab folder relative to it: the same lab in another checkout (a worker with another
+    path, state restored from storage) has the same fingerprint; a path outside stays as it is."""
+    path = Path(value)
+    if path.is_absolute() and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return value
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
