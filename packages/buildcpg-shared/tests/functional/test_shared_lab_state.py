@@ -433,6 +433,15 @@ def test_lab1_with_real_dbt_killed_mid_transform_on_a_then_b_restores_and_loads_
     assert set(loaded.values()) == {good["run_id"]}  # everything else: A's good run, restored
     assert snapshots.versions(LAB1) == [1, 2] and snapshots.current(LAB1)[0].run_id == on_b["run_id"]  # type: ignore[index]
 
+    # back on A (another checkout path, the same files): B's state comes first and dbt has nothing to do
+    back = run_cli(a.root, "run", LAB1, "--no-sync", **s3)
+    assert back.returncode == 0, back.stdout + back.stderr
+    steps = {s["name"]: s for s in json.loads(lab_a.paths.last_run_file.read_text())["steps"]}
+    assert steps["restore"]["detail"].startswith(f"s2 of run {on_b['run_id']}"), steps["restore"]
+    assert steps["load"]["rows"] == 0, steps["load"]
+    assert steps["transform"]["detail"].startswith("up to date"), steps["transform"]
+    assert steps["snapshot"]["detail"] == "unchanged since s2: nothing uploaded", steps["snapshot"]
+
 
 def test_embedded_runs_no_snapshot_code(tmp_path: Path) -> None:
     """Without storage: no store client, no marker, no restore or snapshot record, as before."""
