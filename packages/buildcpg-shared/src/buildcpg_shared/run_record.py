@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -138,10 +138,16 @@ class LabRunRecord:
     log: str = ""
     steps: tuple[StepRecord, ...] = ()
     inputs: dict[str, str] = field(default_factory=dict)  # input → "upstream-lab vN" this run read
+    run_id: str = ""  # the platform run (`buildcpg run`, a schedule, an Airflow task) it was part of, once recorded
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "steps", _steps(self.steps))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what ``buildcpg runs --json`` prints, one per lab run."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "steps"}
+        return {**out, "status": str(self.status), "steps": [s.to_dict() for s in self.steps]}
 
     @classmethod
     def from_steps(

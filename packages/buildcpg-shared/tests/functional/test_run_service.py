@@ -39,8 +39,8 @@ def workspace(lab1_workspace: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _history(root: Path, lab: str) -> list[dict[str, Any]]:
-    """The lab's recorded runs, oldest first."""
-    return list(reversed(History.for_state_dir(root / ".buildcpg").lab_runs(lab, last=100)))
+    """The lab's recorded runs, oldest first, as ``buildcpg runs --json`` prints them."""
+    return [r.to_dict() for r in reversed(History.for_state_dir(root / ".buildcpg").lab_runs(lab, last=100))]
 
 
 def _lab_run(root: Path, lab: str) -> subprocess.CompletedProcess[str]:

@@ -121,7 +121,7 @@ def test_the_same_lab_on_a_and_b_at_once_runs_exactly_once(tmp_path: Path, state
         assert codes == [0, 3], (i, outputs)
         busy = outputs[[p.returncode for p in both].index(3)]
         assert "is already running: held by pid " in busy and " on " in busy and " since " in busy, busy
-    statuses = [r["status"] for r in history_for_url(state_url).lab_runs("lab1_a", last=100)]
+    statuses = [r.status for r in history_for_url(state_url).lab_runs("lab1_a", last=100)]
     assert sorted(statuses) == ["busy"] * 10 + ["ok"] * 10
 
 

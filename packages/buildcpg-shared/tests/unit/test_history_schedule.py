@@ -36,8 +36,8 @@ def test_several_processes_write_at_once(tmp_path: Path) -> None:
     history = History(db)
     assert len(history.runs(last=1000)) == 120
     runs = history.lab_runs(last=1000)
-    assert len(runs) == 120 and all(len(r["steps"]) == 1 for r in runs)
-    assert {r["lab"] for r in runs} == {"lab0_x", "lab1_x", "lab2_x", "lab3_x"}
+    assert len(runs) == 120 and all(len(r.steps) == 1 for r in runs)
+    assert {r.lab for r in runs} == {"lab0_x", "lab1_x", "lab2_x", "lab3_x"}
 
 
 def test_health_counts_failures_in_a_row_and_ignores_busy(tmp_path: Path) -> None:
@@ -130,4 +130,4 @@ def test_a_history_from_before_inputs_gains_the_column(tmp_path: Path) -> None:
     )
     old.close()
     (row,) = History(db).lab_runs()
-    assert row["lab"] == "lab1_x" and row["inputs"] == {}
+    assert row.lab == "lab1_x" and row.inputs == {}

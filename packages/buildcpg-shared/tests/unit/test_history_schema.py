@@ -42,8 +42,8 @@ def _old_file(path: Path) -> Path:
 def test_a_file_from_before_versions_is_migrated_in_place(tmp_path: Path) -> None:
     history = History(_old_file(tmp_path / "history.sqlite"))
     (row,) = history.lab_runs()
-    assert (row["lab"], row["status"]) == ("lab1_x", "failed")
-    assert [s["name"] for s in row["steps"]] == ["check", "load"]  # the old rows keep their order
+    assert (row.lab, row.status) == ("lab1_x", "failed")
+    assert [s.name for s in row.steps] == ["check", "load"]  # the old rows keep their order
     # two open incidents of one kind (possible before the unique index): the newest stays open
     assert [(i["message"], i["closed_at"] is None) for i in history.incidents("lab1_x")] == [("a", False), ("b", True)]
     assert history.close_incident("lab1_x", "failed") == "2026-01-02"
@@ -76,4 +76,4 @@ def test_processes_migrating_one_old_file_at_once_all_succeed(tmp_path: Path) ->
     assert [p.returncode for p in procs] == [0] * 6, errors
     history = History(db)
     assert len(history.runs(last=100)) == 7
-    assert [c["name"] for c in history.lab_runs()[0]["steps"]] == ["check", "load"]
+    assert [c.name for c in history.lab_runs()[0].steps] == ["check", "load"]

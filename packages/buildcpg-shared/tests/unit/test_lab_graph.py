@@ -78,7 +78,7 @@ def test_a_failed_upstream_skips_its_readers_and_the_others_still_run(tmp_path: 
     assert progress["lab4_d"].state == "skipped" and progress["lab4_d"].started is None
     assert progress["lab4_d"].error.startswith("skipped (upstream failed): lab1_a (failed)")
     assert progress["lab5_e"].state == "skipped" and "lab4_d (skipped)" in progress["lab5_e"].error
-    rows = {r["lab"]: r["status"] for r in History.for_state_dir(ws.state_dir).lab_runs(last=20)}
+    rows = {r.lab: r.status for r in History.for_state_dir(ws.state_dir).lab_runs(last=20)}
     assert rows["lab4_d"] == rows["lab5_e"] == "skipped"
     assert History.for_state_dir(ws.state_dir).last_started("lab4_d") is None  # a skipped lab never ran
 

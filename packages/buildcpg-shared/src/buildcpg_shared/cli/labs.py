@@ -27,7 +27,8 @@ def labs_command(
     rows = []
     for lab in workspace.labs():
         paths = lab.paths
-        last: dict[str, object] = history.last_run(lab.name) or {}  # the same record as `runs` and `status`
+        record = history.last_record(lab.name)  # the same record as `runs` and `status`
+        last: dict[str, object] = record.to_dict() if record else {}
         if not last and paths.last_run_file.exists():  # run before the history existed
             try:
                 last = json.loads(paths.last_run_file.read_text(encoding="utf-8"))

@@ -27,30 +27,30 @@ def runs_command(
     workspace = Workspace.find()
     if lab:
         workspace.lab(lab)  # an unknown name is one clear line
-    rows = history_for(workspace).lab_runs(lab, last)
+    records = history_for(workspace).lab_runs(lab, last)
     if fmt == "json":
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
         return
-    if not rows:
+    if not records:
         console.print("no runs recorded yet (buildcpg run …)")
         return
     cells = []
-    for row in rows:
+    for r in records:
         cells.append(
             [
-                utc_text(row["started_at"]),
-                row["lab"],
-                row["status"],
-                f"{row['duration_s']:.1f}s",
-                "" if row["rows"] is None else f"{row['rows']:,}",
-                "" if row["quality"] is None else f"{row['quality']:g}",
-                escape(textwrap.shorten(row["error"], 160, placeholder=" …")),  # whole words; --json has it all
+                utc_text(r.started_at),
+                r.lab,
+                str(r.status),
+                f"{r.duration_s:.1f}s",
+                "" if r.rows is None else f"{r.rows:,}",
+                "" if r.quality is None else f"{r.quality:g}",
+                escape(textwrap.shorten(r.error, 160, placeholder=" …")),  # whole words; --json has it all
             ]
         )
         if steps:
-            for s in row["steps"]:
-                rows_text = "" if s["rows"] is None else f"{s['rows']:,}"
-                cells.append(["", f"  {s['name']}", s["status"], f"{s['duration_s']:.1f}s", rows_text, "", ""])
-    title = f"last {len(rows)} lab run(s){f' of {lab}' if lab else ''}"
+            for s in r.steps:
+                rows_text = "" if s.rows is None else f"{s.rows:,}"
+                cells.append(["", f"  {s.name}", str(s.status), f"{s.duration_s:.1f}s", rows_text, "", ""])
+    title = f"last {len(records)} lab run(s){f' of {lab}' if lab else ''}"
     columns = ["started", "lab", "status", "time", "rows", "quality", "error"]
     print_rows(fmt, title, columns, cells, right=("time", "rows", "quality"))

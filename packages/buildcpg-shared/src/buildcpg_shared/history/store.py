@@ -203,31 +203,16 @@ class History:
         query = select(*_STEP_COLUMNS).where(step_runs.c.lab_run == lab_run).order_by(*order)
         return [dict(s._mapping) for s in con.execute(query)]
 
-    def lab_runs(self, lab: str | None = None, last: int = 20) -> list[dict[str, Any]]:
-        """The latest lab runs (newest first), each with its steps."""
+    def lab_runs(self, lab: str | None = None, last: int = 20) -> list[LabRunRecord]:
+        """The latest lab runs (newest first), typed, each with its steps."""
         query = select(lab_runs).order_by(lab_runs.c.id.desc()).limit(last)
         if lab is not None:
             query = query.where(lab_runs.c.lab == lab)
         with self._connect() as con:
-            out = []
-            for row in con.execute(query).all():
-                entry = dict(row._mapping)
-                entry["inputs"] = json.loads(entry.get("inputs") or "{}")
-                entry["steps"] = self._steps(con, row.id)
-                out.append(entry)
-            return out
+            return [self._record(con, row) for row in con.execute(query).all()]
 
-    def _last_ran(self, con: Connection, lab: str) -> Any:
-        query = select(lab_runs).where(lab_runs.c.lab == lab, lab_runs.c.status != "busy")
-        return con.execute(query.order_by(lab_runs.c.id.desc()).limit(1)).first()
-
-    def last_record(self, lab: str) -> LabRunRecord | None:
-        """The lab's latest recorded run that was not refused as busy, typed, with its steps (or None)."""
-        with self._connect() as con:
-            row = self._last_ran(con, lab)
-            if row is None:
-                return None
-            steps = self._steps(con, row.id)
+    def _record(self, con: Connection, row: Any) -> LabRunRecord:
+        """A ``lab_runs`` row and its steps as the typed record every layer shares."""
         return LabRunRecord(
             lab=row.lab,
             status=Status(row.status),
@@ -239,20 +224,25 @@ class History:
             rows=row.rows,
             quality=row.quality,
             log=row.log or "",
-            steps=tuple(StepRecord.from_dict(s) for s in steps),
+            steps=tuple(StepRecord.from_dict(s) for s in self._steps(con, row.id)),
             inputs=json.loads(row.inputs or "{}"),
+            run_id=row.run_id,
         )
+
+    def _last_ran(self, con: Connection, lab: str) -> Any:
+        query = select(lab_runs).where(lab_runs.c.lab == lab, lab_runs.c.status != "busy")
+        return con.execute(query.order_by(lab_runs.c.id.desc()).limit(1)).first()
+
+    def last_record(self, lab: str) -> LabRunRecord | None:
+        """The lab's latest recorded run that was not refused as busy, typed, with its steps (or None)."""
+        with self._connect() as con:
+            row = self._last_ran(con, lab)
+            return None if row is None else self._record(con, row)
 
     def runs(self, last: int = 20) -> list[dict[str, Any]]:
         order = [literal_column("rowid").desc()] if self._sqlite else [runs.c.started_at.desc(), runs.c.run_id.desc()]
         with self._connect() as con:
             return [dict(r._mapping) for r in con.execute(select(runs).order_by(*order).limit(last))]
-
-    def last_run(self, lab: str) -> dict[str, Any] | None:
-        """The lab's latest recorded run that was not refused as busy (without its steps), or None."""
-        with self._connect() as con:
-            row = self._last_ran(con, lab)
-            return dict(row._mapping) if row else None
 
     def last_started(self, lab: str) -> str | None:
         """When the lab's latest recorded run started (busy and skipped runs excluded: never ran), or None."""
