@@ -34,10 +34,7 @@ final as (
         weekly.category,
         weekly.week_start,
         -- days of the week (Monday to Sunday) inside the data's first and last sale date
-        (least(weekly.week_start + 6, data_range.last_date)
-            - greatest(weekly.week_start, data_range.first_date) + 1)::integer as days_covered,
-        (least(weekly.week_start + 6, data_range.last_date)
-            - greatest(weekly.week_start, data_range.first_date) + 1) < 7 as is_partial_week,
+        {{ week_coverage('weekly.week_start') }},
         weekly.units,
         weekly.gross_revenue,
         weekly.net_revenue

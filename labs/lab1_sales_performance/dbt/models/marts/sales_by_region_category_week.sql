@@ -43,10 +43,7 @@ final as (
         aggregated.category,
         aggregated.week_start,
         -- days of the week (Monday to Sunday) inside the data's first and last sale date
-        (least(aggregated.week_start + 6, data_range.last_date)
-            - greatest(aggregated.week_start, data_range.first_date) + 1)::integer as days_covered,
-        (least(aggregated.week_start + 6, data_range.last_date)
-            - greatest(aggregated.week_start, data_range.first_date) + 1) < 7 as is_partial_week,
+        {{ week_coverage('aggregated.week_start') }},
         aggregated.transactions,
         aggregated.units,
         aggregated.gross_revenue,
