@@ -8,7 +8,7 @@ import json
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,6 +42,35 @@ def webhook_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T000/SECRET-TOKEN", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def json_api(wait: Callable[[], object]) -> Iterator[str]:
+    """The URL of a real JSON API on 127.0.0.1 that answers every GET with ``[{"id": 7}]`` once
+    ``wait()`` returns (a sleep, an event): a lab run polling it holds its lab that long."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            wait()
+            body = b'[{"id": 7}]'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/items"
     finally:
         server.shutdown()
         server.server_close()

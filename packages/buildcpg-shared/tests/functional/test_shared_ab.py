@@ -22,7 +22,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ import boto3
 import duckdb
 import psycopg
 import pytest
+from alert_servers import json_api
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.store import ObjectStore, SharedGold
 from buildcpg_shared.store.published import Pointer
@@ -190,38 +190,20 @@ def _start(ws: Workspace, env: dict[str, str], *args: str) -> subprocess.Popen[s
     )
 
 
-class _HeldApi(BaseHTTPRequestHandler):
-    """A JSON API that answers only once ``release`` is set (at most ``HOLD_S``): a run polling it
-    holds its lab until the test lets it go, however slowly the two processes start."""
-
-    release = threading.Event()
-    HOLD_S = 120.0
-
-    def do_GET(self) -> None:
-        self.release.wait(self.HOLD_S)
-        body = b'[{"id": 7}]'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+HOLD_S = 120.0  # the longest the held API holds an answer
 
 
 @pytest.fixture
 def held_api() -> Iterator[tuple[str, threading.Event]]:
-    """The URL of a held API on 127.0.0.1 and the event that releases its answers."""
-    handler = type("Held", (_HeldApi,), {"release": threading.Event()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/items", handler.release
-    handler.release.set()
-    server.shutdown()
-    server.server_close()
+    """The URL of a JSON API on 127.0.0.1 that answers only once the returned event is set (at most
+    ``HOLD_S``): a run polling it holds its lab until the test lets it go, however slowly the two
+    processes start."""
+    release = threading.Event()
+    with json_api(lambda: release.wait(HOLD_S)) as url:
+        try:
+            yield url, release
+        finally:
+            release.set()
 
 
 def test_the_same_lab_on_a_and_b_at_once_20_times_runs_exactly_once(

@@ -15,12 +15,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
 import pytest
 import yaml
+from alert_servers import json_api
 from buildcpg_shared.errors import LabBusyError
 from buildcpg_shared.history import History
 from buildcpg_shared.registry import Workspace
@@ -41,33 +41,14 @@ def _pair(tmp_path: Path, *, broken_on_a: tuple[str, ...] = ()) -> tuple[Workspa
     )
 
 
-class _SlowApi(BaseHTTPRequestHandler):
-    """A JSON API that takes ``DELAY_S`` to answer: a run polling it holds its lab that long."""
-
-    DELAY_S = 3.0
-
-    def do_GET(self) -> None:
-        time.sleep(self.DELAY_S)
-        body = b'[{"id": 7}]'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+SLOW_S = 3.0  # how long the slow API takes to answer
 
 
 @pytest.fixture
 def slow_api() -> Iterator[str]:
-    """The URL of a real HTTP server on 127.0.0.1 whose answers take ``_SlowApi.DELAY_S``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/items"
-    server.shutdown()
-    server.server_close()
+    """The URL of a real HTTP server on 127.0.0.1 whose answers take ``SLOW_S``."""
+    with json_api(lambda: time.sleep(SLOW_S)) as url:
+        yield url
 
 
 def _poll_slow_api(ws: Workspace, lab: str, url: str) -> None:
