@@ -38,13 +38,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from buildcpg_shared.local_postgres import new_database, postgres_server
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.store import ObjectStore, SharedGold
 from buildcpg_shared.testing import copy_workspace, keep_only_labs, run_cli
 
 ROOT = Workspace.find(Path(__file__).resolve().parent).root
-sys.path.insert(0, str(ROOT / "packages" / "buildcpg-shared" / "tests"))  # the tests' PostgreSQL helper
-from pg_server import new_database, postgres_server  # noqa: E402
 
 LAB1 = "lab1_sales_performance"
 RUN_TARGET, STORE_TARGET = 1.10, 1.15

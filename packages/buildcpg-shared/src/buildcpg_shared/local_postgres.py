@@ -1,4 +1,5 @@
-"""A real PostgreSQL server for the tests: Debian's (or any) initdb + pg_ctl on 127.0.0.1, a free port.
+"""A throwaway PostgreSQL server for the tests and benchmarks: Debian's (or any) initdb + pg_ctl on
+127.0.0.1, a free port. A module of the package (not of the tests folder) so tools/bench imports it.
 
 ``initdb`` refuses to run as root, so as root the server runs as the ``postgres`` user (``runuser``)
 in a folder it owns. Password auth over TCP (scram), so the tests see real credentials refused and
