@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import duckdb
-from bench_object_store import _free_port, _wait_for  # moto's start-up, the same as there
+from buildcpg_shared.local_servers import s3_server
 from buildcpg_shared.pipeline import lab_state
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.store import LabSnapshots, ObjectStore
@@ -80,25 +78,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=22_000_000, help="sales rows (22M: a ~200 MB database)")
     args = parser.parse_args()
 
-    port = _free_port()
-    server = subprocess.Popen(  # moto in its own process: it keeps objects in memory, on its own CPU time
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait_for(port)
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench-secret",
-            "AWS_REGION": "us-east-1",
-        }
-    )
-    url = f"s3://{BUCKET}/{uuid.uuid4().hex[:8]}"
-    try:
+    # moto in its own process: it keeps objects in memory, on its own CPU time
+    with s3_server("bench-secret", bucket=BUCKET, own_process=True) as s3:
+        os.environ.update({key: value for key, value in s3.items() if key.startswith("AWS_")})
+        port = s3["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
+        url = f"s3://{BUCKET}/{uuid.uuid4().hex[:8]}"
         store = ObjectStore(url)
-        store.client.create_bucket(Bucket=BUCKET)
         snapshots = LabSnapshots(store)
         with tempfile.TemporaryDirectory() as tmp:
             a, b = _workspace(Path(tmp) / "A"), _workspace(Path(tmp) / "B")
@@ -154,9 +139,6 @@ def main() -> None:
             for name, seconds, moved, base in rows:
                 sent_text = "" if moved is None else f"{moved:.0f}"
                 print(f"{name:<44}{seconds:>9.3f}{sent_text:>9}{seconds / base:>8.2f}x")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -24,30 +24,15 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from buildcpg_shared.local_servers import s3_server
+
 BUCKET = "bench-bucket"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"moto did not start on 127.0.0.1:{port}")
 
 
 def _op(name: str, path: Path, key: str) -> None:
@@ -96,56 +81,37 @@ def main() -> None:
         _op(args.op[0], Path(args.op[1]), args.op[2])
         return
 
-    import boto3
-
-    port = _free_port()
     # moto in its own process: it keeps objects in memory, and a child forked from a big parent would
     # report the parent's pages as its own peak RSS
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait_for(port)
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench-secret",
-        "AWS_REGION": "us-east-1",
-    }
-    os.environ.update(env)
-    try:
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        with tempfile.TemporaryDirectory() as tmp:
-            source = Path(tmp) / "serving.duckdb"
-            with source.open("wb") as out:
-                for _ in range(args.mb):
-                    out.write(os.urandom(1024 * 1024))
-            plan = [
-                ("obstore put", source, "a/obstore"),
-                ("obstore put create-only", source, "a/obstore-create"),
-                ("boto3 upload_file", source, "a/boto3"),
-                ("boto3 put create-only", source, "a/boto3-create"),
-                ("obstore get", Path(tmp) / "o.out", "a/obstore"),
-                ("boto3 download_file", Path(tmp) / "b.out", "a/boto3"),
-                ("boto3 get_object stream", Path(tmp) / "c.out", "a/boto3"),
-            ]
-            print(f"{args.mb} MB against moto on 127.0.0.1:{port}")
-            print(f"{'operation':<26}{'seconds':>9}{'MB/s':>9}{'peak RSS MB':>13}")
-            for name, path, key in plan:
-                done = subprocess.run(
-                    [sys.executable, __file__, "--op", name, str(path), key],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                row = json.loads(done.stdout.strip().splitlines()[-1])
-                print(f"{name:<26}{row['seconds']:>9.2f}{args.mb / row['seconds']:>9.0f}{row['rss_mb']:>13.0f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with s3_server("bench-secret", bucket=BUCKET, own_process=True) as s3, tempfile.TemporaryDirectory() as tmp:
+        os.environ.update({key: value for key, value in s3.items() if key.startswith("AWS_")})
+        env = dict(os.environ)
+        port = s3["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
+        source = Path(tmp) / "serving.duckdb"
+        with source.open("wb") as out:
+            for _ in range(args.mb):
+                out.write(os.urandom(1024 * 1024))
+        plan = [
+            ("obstore put", source, "a/obstore"),
+            ("obstore put create-only", source, "a/obstore-create"),
+            ("boto3 upload_file", source, "a/boto3"),
+            ("boto3 put create-only", source, "a/boto3-create"),
+            ("obstore get", Path(tmp) / "o.out", "a/obstore"),
+            ("boto3 download_file", Path(tmp) / "b.out", "a/boto3"),
+            ("boto3 get_object stream", Path(tmp) / "c.out", "a/boto3"),
+        ]
+        print(f"{args.mb} MB against moto on 127.0.0.1:{port}")
+        print(f"{'operation':<26}{'seconds':>9}{'MB/s':>9}{'peak RSS MB':>13}")
+        for name, path, key in plan:
+            done = subprocess.run(
+                [sys.executable, __file__, "--op", name, str(path), key],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"{name:<26}{row['seconds']:>9.2f}{args.mb / row['seconds']:>9.0f}{row['rss_mb']:>13.0f}")
 
 
 if __name__ == "__main__":

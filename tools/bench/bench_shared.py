@@ -27,18 +27,14 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-from buildcpg_shared.local_postgres import new_database, postgres_server
+from buildcpg_shared.local_servers import new_database, postgres_server, s3_server
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.store import ObjectStore, SharedGold
 from buildcpg_shared.testing import copy_workspace, keep_only_labs, run_cli
@@ -48,45 +44,6 @@ ROOT = Workspace.find(Path(__file__).resolve().parent).root
 LAB1 = "lab1_sales_performance"
 RUN_TARGET, STORE_TARGET = 1.10, 1.15
 CHUNK = 8 * 1024 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _moto() -> Iterator[dict[str, str]]:
-    """moto's S3 server in its own process (objects spill to temporary files), and a bucket: the env."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "bench-key-id",
-        "AWS_SECRET_ACCESS_KEY": "bench-secret",
-        "AWS_REGION": "us-east-1",
-        "BUILDCPG_STORAGE": f"s3://bench-{uuid.uuid4().hex[:8]}/team",
-    }
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                sys.exit(f"moto did not start on 127.0.0.1:{port}")
-            time.sleep(0.1)
-        store = ObjectStore(env["BUILDCPG_STORAGE"], env)
-        store.client.create_bucket(Bucket=store.where.bucket)
-        yield env
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _postgres_bin() -> Path:
@@ -199,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     trials, size_mb = (1, 128) if args.quick else (args.trials, args.size_mb)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop moto and PostgreSQL
-    with _moto() as s3, postgres_server(_postgres_bin(), durable=True) as admin:
+    with s3_server("bench-secret", own_process=True) as s3, postgres_server(_postgres_bin(), durable=True) as admin:
         shared_env = {**s3, "BUILDCPG_STATE": new_database(admin)}
         print(f"moto S3 at {s3['AWS_ENDPOINT_URL']}, PostgreSQL on 127.0.0.1; {trials} trial(s), alternating order")
         embedded, shared = bench_lab_run(trials, shared_env)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from buildcpg_shared.local_postgres import new_database, postgres_server
+from buildcpg_shared.local_servers import free_port, new_database, postgres_server, s3_server
 from buildcpg_shared.testing import (
     copy_workspace,
     did_not_run,
@@ -44,11 +44,6 @@ from buildcpg_shared.testing import (
     uv_path,
 )
 from conftest import SOURCE_ROOT
-
-TESTS = SOURCE_ROOT / "packages" / "buildcpg-shared" / "tests"
-sys.path.insert(0, str(TESTS))  # the S3 and port helpers of the library's tests, shared with this one
-from alert_servers import free_port  # noqa: E402
-from s3_server import s3_server  # noqa: E402
 
 if os.environ.get("CI", "").lower() != "true" and os.environ.get("BUILDCPG_AIRFLOW_E2E") != "1":
     pytest.skip(

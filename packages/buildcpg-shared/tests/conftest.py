@@ -133,7 +133,7 @@ def load_pending() -> LoadPending:
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     """A real PostgreSQL server for the session (started and stopped here); skipped outside CI without one."""
-    from buildcpg_shared.local_postgres import postgres_server
+    from buildcpg_shared.local_servers import postgres_server
 
     with postgres_server(postgres_bin_or_skip()) as url:
         yield url
@@ -142,6 +142,6 @@ def postgres_admin_url() -> Iterator[str]:
 @pytest.fixture
 def state_url(postgres_admin_url: str) -> str:
     """A fresh database of its own on the session's PostgreSQL server: a ``BUILDCPG_STATE`` URL."""
-    from buildcpg_shared.local_postgres import new_database
+    from buildcpg_shared.local_servers import new_database
 
     return new_database(postgres_admin_url)

@@ -30,14 +30,13 @@ import duckdb
 import psycopg
 import pytest
 from alert_servers import json_api
-from buildcpg_shared.local_postgres import PASSWORD, new_database
+from buildcpg_shared.local_servers import PASSWORD, new_database, s3_server
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.store import ObjectStore, SharedGold
 from buildcpg_shared.store.published import Pointer
 from buildcpg_shared.testing import cli_env, copy_workspace, run_cli
 from conftest import WORKSPACE_ROOT, tiny_labs_workspace
 from s3_proxy import Fault, s3_proxy
-from s3_server import s3_server
 from test_shared_state import _lease_holder, _poll_slow_api
 from test_shared_storage import _served
 

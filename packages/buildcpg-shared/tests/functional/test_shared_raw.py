@@ -20,6 +20,7 @@ from buildcpg_shared.errors import StorageError
 from buildcpg_shared.ingest.ledger import read_ledger
 from buildcpg_shared.ingest.load import load_file
 from buildcpg_shared.ingest.s3_raw import DOWNLOADS
+from buildcpg_shared.local_servers import s3_server
 from buildcpg_shared.pipeline.run_report import RunReport
 from buildcpg_shared.pipeline.runner import LabRunner
 from buildcpg_shared.registry import Lab, Workspace
@@ -27,7 +28,6 @@ from buildcpg_shared.store import ObjectStore
 from buildcpg_shared.store.objects import list_objects
 from buildcpg_shared.testing import run_cli
 from conftest import TINY_LAB_YAML, plan_load
-from s3_server import s3_server
 
 LAB = "lab9_tiny"
 SECRET = "raw-s3cr3t-Never-Shown-41d7"

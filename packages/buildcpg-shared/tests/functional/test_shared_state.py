@@ -1,7 +1,7 @@
 """Two workspace copies, A and B, sharing nothing but one PostgreSQL (``BUILDCPG_STATE``): history,
 incidents and the one-writer lease per lab across "machines" (issue 23, items 6 and 7).
 
-A real server (``buildcpg_shared.local_postgres``, session-scoped); without PostgreSQL's server programs the tests say
+A real server (``buildcpg_shared.local_servers.postgres_server``, session-scoped); without PostgreSQL's server programs the tests say
 they did not run, under ``CI=true`` they fail.
 """
 
@@ -23,7 +23,7 @@ import yaml
 from alert_servers import json_api
 from buildcpg_shared.errors import LabBusyError
 from buildcpg_shared.history import History
-from buildcpg_shared.local_postgres import PASSWORD
+from buildcpg_shared.local_servers import PASSWORD
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.run_record import LabRunRecord, Status
 from buildcpg_shared.state_db import StateLease

@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("orchestrate",),
     ("report",),
     ("scaffold",),
-    ("testing", "local_postgres"),
+    ("testing", "local_servers"),
     ("cli", "pytest_plugin"),
 ]
 LAYER_OF = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

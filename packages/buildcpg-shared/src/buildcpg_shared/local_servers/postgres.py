@@ -1,5 +1,5 @@
 """A throwaway PostgreSQL server for the tests and benchmarks: Debian's (or any) initdb + pg_ctl on
-127.0.0.1, a free port. A module of the package (not of the tests folder) so tools/bench imports it.
+127.0.0.1, a free port.
 
 ``initdb`` refuses to run as root, so as root the server runs as the ``postgres`` user (``runuser``)
 in a folder it owns. Password auth over TCP (scram), so the tests see real credentials refused and
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,13 +19,9 @@ from pathlib import Path
 
 import psycopg
 
+from buildcpg_shared.local_servers.ports import free_port
+
 PASSWORD = "s3cret-pg-Pa55"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -46,7 +41,7 @@ def postgres_server(bindir: Path, *, durable: bool = False) -> Iterator[str]:
     data, pwfile, log = base / "data", base / "pw", base / "server.log"
     pwfile.write_text(PASSWORD + "\n")
     os.chmod(pwfile, 0o644)
-    port = _free_port()
+    port = free_port()
 
     def run(*args: str) -> None:
         done = subprocess.run([*run_as, *args], capture_output=True, text=True, timeout=120, check=False)
