@@ -1,8 +1,8 @@
 """Two workspace copies, A and B, sharing nothing but one PostgreSQL (``BUILDCPG_STATE``): history,
 incidents and the one-writer lease per lab across "machines" (issue 23, items 6 and 7).
 
-A real server (``buildcpg_shared.local_servers.postgres_server``, session-scoped); without PostgreSQL's server programs the tests say
-they did not run, under ``CI=true`` they fail.
+A real server (``buildcpg_shared.local_servers.postgres_server``, session-scoped); without PostgreSQL's
+server programs the tests say they did not run, under ``CI=true`` they fail.
 """
 
 from __future__ import annotations
