@@ -70,7 +70,7 @@ def run_lab(lab_name: str, steps: str = "", timeout: float | None = None, attemp
     lab: Lab = workspace.lab(lab_name)
     options = RunOptions(steps=RunOptions.parse_steps(steps)) if steps else RunOptions()
     unready = sync_stale(workspace, [lab], print)  # missing or stale venv: synced; cannot be: its one line
-    recorder = RunRecorder(workspace, f"airflow {lab.name}" + (f" ({attempt})" if attempt else ""), 1)
+    recorder = RunRecorder(workspace, f"airflow {lab.name}" + (f" ({attempt})" if attempt else ""), [lab.name])
     progress = run_labs(workspace, [lab], options, jobs=1, timeout=timeout, run_id=recorder.run_id, unready=unready)
     recorder.finish(progress, check_stale=False)
     for delivery in recorder.deliveries:

@@ -12,7 +12,8 @@ queue ``big``, where lab 3 goes (``queue: big`` in its lab.yaml).
 2. ``airflow dags trigger buildcpg_lab1_sales_performance`` (lab 1 has its own schedule) on a lab 1
    that must build from scratch; the worker running it is SIGKILLed with every process under it (a
    machine gone). The task is retried on the other worker, the published gold equals a clean build,
-   the lease is free, and the history shows the dead attempt (started, never finished) and the retry.
+   the lease is free, and the history shows the dead attempt (started, never finished; `buildcpg runs`
+   says it died) and the retry.
 
 Runs under ``CI=true`` (or ``BUILDCPG_AIRFLOW_E2E=1``); needs Debian's ``postgresql`` and ``redis-server``
 (under CI a missing one fails the test). Prints the env's time and memory (sum of RSS, peak).
@@ -474,10 +475,22 @@ def test_a_worker_killed_mid_run_the_other_retries_consistent_and_recorded(stack
     )
     assert kill_runs in ([("ok",)], [("warn",)]), kill_runs
 
+    env = {k: v for k, v in stack.airflow_env.items() if not k.startswith("AIRFLOW")}
+    # what the team reads: `buildcpg runs` names the dead attempt (its process is gone), then the retry
+    listed = subprocess.run(
+        [sys.executable, "-m", "buildcpg_shared.cli", "runs", LAB1, "--json", "--last", "50"],
+        cwd=stack.workspaces["control"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    killed = [r for r in json.loads(listed.stdout) if "(e2e-kill" in r.get("command", "")]
+    assert [r["status"] for r in killed] == ["died"], killed
+
     out, _ = stack.clean_lab1.communicate(timeout=300)
     assert stack.clean_lab1.returncode == 0, out[-3000:]
     pulled = stack.base / "pulled.duckdb"
-    env = {k: v for k, v in stack.airflow_env.items() if not k.startswith("AIRFLOW")}
     pull = subprocess.run(
         [sys.executable, "-m", "buildcpg_shared.cli", "pull", LAB1, "--to", str(pulled)],
         cwd=stack.workspaces["control"],

@@ -21,7 +21,7 @@ from filelock import FileLock, Timeout
 from buildcpg_shared.errors import LabBusyError, StepError, os_problem
 
 
-def _alive(pid: object) -> bool:
+def pid_alive(pid: object) -> bool:
     """Is ``pid`` a live process on this host? (signal 0 checks without sending anything)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
@@ -65,7 +65,7 @@ class LabLock:
             return None
         except (OSError, ValueError):
             return "unknown holder"
-        if info.get("host") == socket.gethostname() and not _alive(info.get("pid")):
+        if info.get("host") == socket.gethostname() and not pid_alive(info.get("pid")):
             return None
         return self.holder()
 

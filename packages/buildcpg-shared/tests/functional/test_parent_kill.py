@@ -4,6 +4,8 @@ A clone of lab 1 whose dbt model reads a named pipe nobody writes: its run block
 (no CPU), like a hung query. `buildcpg run` is started on it, then stopped with a real SIGTERM
 or killed with a real SIGKILL. The lab process must go away within the grace period, release the
 lab lock, and the run must be recorded truthfully (history for SIGTERM, last_run.json for SIGKILL).
+When the parent and the lab are SIGKILLed together (a whole process group: nothing is left to
+record the end), `buildcpg runs` and `buildcpg status` must say the run died.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start_and_wait_for_transform(root: Path) -> tuple[subprocess.Popen[str], int, Path]:
-    """Start `buildcpg run lab7_hang`; return (parent, lab process pid, its log) once Load is logged."""
+def _start_and_wait_for_transform(root: Path, *, own_group: bool = False) -> tuple[subprocess.Popen[str], int, Path]:
+    """Start `buildcpg run lab7_hang` (``own_group``: in a process group of its own, which its lab
+    processes join); return (parent, lab process pid, its log) once Load is logged."""
     parent = subprocess.Popen(
         [sys.executable, "-m", "buildcpg_shared.cli", "run", HANG, "--no-sync"],
         cwd=root,
@@ -60,6 +63,7 @@ def _start_and_wait_for_transform(root: Path) -> tuple[subprocess.Popen[str], in
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_group,
     )
     logs = root / ".buildcpg" / "logs" / HANG
     deadline = time.monotonic() + 180
@@ -125,3 +129,24 @@ def test_sigkill_of_the_parent_stops_the_lab_which_records_it(hang: Path) -> Non
     last = json.loads((hang / "labs" / HANG / "data" / "last_run.json").read_text())
     assert last["status"] == "failed" and "buildcpg run) is gone" in last["error"], last
     assert f"[{HANG}] load " in log.read_text()
+
+
+def test_sigkill_of_the_parent_and_the_lab_together_shows_the_run_as_died(hang: Path) -> None:
+    parent, child, _ = _start_and_wait_for_transform(hang, own_group=True)
+    running = json.loads(run_cli(hang, "runs", HANG, "--json").stdout)[0]  # (the workspace may hold older runs)
+    assert (running["status"], running["pid"], running["finished_at"]) == ("running", parent.pid, None), running
+    os.killpg(parent.pid, signal.SIGKILL)  # the parent, the lab process and dbt: nothing left to record
+    parent.wait(timeout=30)
+    assert _gone_within(child, 30)
+    assert not (hang / "labs" / HANG / "data" / "last_run.json").exists()  # the lab recorded nothing itself
+
+    died = json.loads(run_cli(hang, "runs", HANG, "--json").stdout)[0]
+    assert (died["lab"], died["status"], died["pid"], died["finished_at"]) == (HANG, "died", parent.pid, None), died
+    assert "ended before the lab recorded an end" in died["error"], died
+    table = run_cli(hang, "runs", HANG)
+    assert "died" in table.stdout, table.stdout
+    status = run_cli(hang, "status", "--json")
+    assert status.returncode == 1, status.stdout
+    state = {h["lab"]: h for h in json.loads(status.stdout)}[HANG]
+    assert state["state"] == "died" and state["unfinished"]["pid"] == parent.pid, state
+    assert _lock_is_free(hang)

@@ -134,7 +134,7 @@ def run_command(
     options = RunOptions(steps=chosen, full_refresh=full_refresh, rebuild=rebuild, wait=wait, threads=threads)
     progress = new_progress(selected)
     stop_children_on_signals()  # SIGTERM/SIGINT/SIGHUP: the lab processes stop too, then the summary
-    recorder = RunRecorder(workspace, " ".join(["buildcpg", *sys.argv[1:]])[:500], len(selected))
+    recorder = RunRecorder(workspace, " ".join(["buildcpg", *sys.argv[1:]])[:500], [lab.name for lab in selected])
     run = functools.partial(
         run_labs,
         workspace,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
 
 import typer
 from rich.markup import escape
 
 from buildcpg_shared.cli.common import console
 from buildcpg_shared.cli.params import format_option, json_alias, output_format, print_rows
-from buildcpg_shared.history import history_for
+from buildcpg_shared.history import LabRunRecord, history_for
+from buildcpg_shared.history.health import UnfinishedRun
 from buildcpg_shared.registry import Workspace
 from buildcpg_shared.report.timefmt import utc_text
 
@@ -22,20 +26,31 @@ def runs_command(
     fmt: str = format_option(),
     as_json: bool = json_alias(),
 ) -> None:
-    """Show the latest lab runs from the history: status, duration, rows, quality, error."""
+    """Show the latest lab runs from the history: status, duration, rows, quality, error.
+
+    A lab run that never recorded an end is shown too: ``running``, or ``died`` when the process of
+    its run is gone (killed with the lab: nothing was left to record it); ``unknown`` when that
+    process is on another host."""
     fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
     if lab:
         workspace.lab(lab)  # an unknown name is one clear line
-    records = history_for(workspace).lab_runs(lab, last)
+    history = history_for(workspace)
+    entries: list[LabRunRecord | UnfinishedRun] = [*history.lab_runs(lab, last), *history.unfinished_runs(lab, last)]
+    entries.sort(key=lambda e: datetime.fromisoformat(e.started_at), reverse=True)
+    entries = entries[:last]
     if fmt == "json":
-        print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
+        print(json.dumps([_as_dict(e) for e in entries], indent=2, default=str))
         return
-    if not records:
+    if not entries:
         console.print("no runs recorded yet (buildcpg run …)")
         return
     cells = []
-    for r in records:
+    for r in entries:
+        if isinstance(r, UnfinishedRun):
+            style = "red" if r.state == "died" else "yellow"
+            cells.append([utc_text(r.started_at), r.lab, f"[{style}]{r.state}[/]", "", "", "", escape(r.describe())])
+            continue
         cells.append(
             [
                 utc_text(r.started_at),
@@ -51,6 +66,19 @@ def runs_command(
             for s in r.steps:
                 rows_text = "" if s.rows is None else f"{s.rows:,}"
                 cells.append(["", f"  {s.name}", str(s.status), f"{s.duration_s:.1f}s", rows_text, "", ""])
-    title = f"last {len(records)} lab run(s){f' of {lab}' if lab else ''}"
+    title = f"last {len(entries)} lab run(s){f' of {lab}' if lab else ''}"
     columns = ["started", "lab", "status", "time", "rows", "quality", "error"]
     print_rows(fmt, title, columns, cells, right=("time", "rows", "quality"))
+
+
+def _as_dict(entry: LabRunRecord | UnfinishedRun) -> dict[str, Any]:
+    """A recorded run as its record's dict; an unfinished one with the same keys where they apply."""
+    if isinstance(entry, LabRunRecord):
+        return entry.to_dict()
+    return {
+        **asdict(entry),
+        "status": entry.state,
+        "finished_at": None,
+        "error": entry.describe(),
+        "steps": [],
+    }

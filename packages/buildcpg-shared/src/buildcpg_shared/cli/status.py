@@ -27,9 +27,10 @@ def status_command(
     and the published version BI tools read (with its age).
 
     A lab is healthy only when its last run passed without warnings; warn (passed with warnings) is
-    shown as warn. Exits 1 when any lab's last run failed or was skipped (an upstream lab did not
-    pass), is stale or has an open incident, or its lab.yaml is broken (shown with the one-line
-    reason; the other labs are still shown); 0 otherwise.
+    shown as warn. A later run that never recorded an end is shown: running, or died (its run's
+    process is gone: killed with the lab). Exits 1 when any lab's last run failed, died or was skipped
+    (an upstream lab did not pass), is stale or has an open incident, or its lab.yaml is broken (shown
+    with the one-line reason; the other labs are still shown); 0 otherwise.
     """
     fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
@@ -47,9 +48,13 @@ def status_command(
         _, error = lab_title(lab, workspace)  # a broken lab.yaml: shown as broken, the other labs still shown
         published = published_version(lab.paths.serving_file)
         state = health_state(health, stale=stale, broken=bool(error))
+        unfinished = health.unfinished
         out.append(
             {
                 **asdict(health),
+                "unfinished": None
+                if unfinished is None
+                else {**asdict(unfinished), "state": unfinished.state, "text": unfinished.describe()},
                 "open_incidents": list(health.open_incidents),
                 "hours_since_success": None if hours is None else round(hours, 2),
                 "stale_after_hours": limit,
@@ -73,12 +78,17 @@ def status_command(
                 health_text = f"[red]broken: {escape(h['error'])}[/]"
             elif h["state"] in ("failed", "skipped") and h["last_error"]:
                 health_text += f": {escape(h['last_error'][:160])}"
+            last_run = f"{utc_text(h['last_run'])} {h['last_status'] or ''}".strip()
+            if h["unfinished"]:  # a later attempt without an end: its start and what became of it
+                last_run = f"{utc_text(h['unfinished']['started_at'])} {h['unfinished']['state']}"
+                if h["state"] == "died":
+                    health_text += f": {escape(h['unfinished']['text'])}"
             since = "" if h["hours_since_success"] is None else f"{h['hours_since_success']:.1f} h"
             cells.append(
                 [
                     h["lab"],
                     health_text,
-                    f"{utc_text(h['last_run'])} {h['last_status'] or ''}".strip(),
+                    last_run,
                     utc_text(h["last_success"]),
                     str(h["failures_in_a_row"]),
                     since,
@@ -101,16 +111,20 @@ _STYLE = {
     "stale": "yellow",
     "skipped": "yellow",
     "failed": "red",
+    "died": "red",
     "incident": "red",
     "broken": "red",
 }
 
 
 def health_state(health: LabHealth, *, stale: bool, broken: bool) -> str:
-    """One word for a lab's health, the worst that holds: broken, failed, skipped (an upstream did not
-    pass), incident, stale, warn (the last run passed with warnings), never run, healthy."""
+    """One word for a lab's health, the worst that holds: broken, died (the latest attempt was killed
+    before it recorded an end), failed, skipped (an upstream did not pass), incident, stale, warn (the
+    last run passed with warnings), never run, healthy."""
     if broken:
         return "broken"
+    if health.unfinished is not None and health.unfinished.state == "died":
+        return "died"
     if health.last_status is None:
         return "never run"
     if health.last_status == Status.FAILED:

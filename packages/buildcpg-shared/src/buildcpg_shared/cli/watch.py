@@ -46,7 +46,7 @@ def watch_command(
 
     def run(lab: Lab) -> None:
         console.print(f"{lab.name}: raw folder changed, running …")
-        recorder = RunRecorder(workspace, f"buildcpg watch {lab.name}", 1)
+        recorder = RunRecorder(workspace, f"buildcpg watch {lab.name}", [lab.name])
         done = run_labs(workspace, [lab], options, jobs=1, progress=new_progress([lab]), run_id=recorder.run_id)
         recorder.finish(done, check_stale=False)
         progress = done[lab.name]

@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from buildcpg_shared.lab_lock import pid_alive
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """A lab a platform run started and never recorded: still running, or killed with its run.
+
+    A lab process records its own end, and the process that started it records what the lab could
+    not (killed, timed out); only when both die (a machine gone, ``kill -9`` of the whole group) is
+    nothing recorded. The ``runs`` row says which process ran it, so on that host the answer is sure.
+    """
+
+    run_id: str
+    lab: str
+    command: str
+    started_at: str
+    host: str
+    pid: int
+
+    @property
+    def state(self) -> str:
+        """``running`` (its run's process is alive), ``died`` (it is gone), or ``unknown`` (another host)."""
+        if self.host != socket.gethostname():
+            return "unknown"
+        return "running" if pid_alive(self.pid) else "died"
+
+    def describe(self) -> str:
+        """One line: what started it, where, and what became of it (without the state's own word)."""
+        where = f"`{self.command}`, pid {self.pid} on {self.host}"
+        if self.state == "died":
+            return f"its run ({where}) ended before the lab recorded an end"
+        if self.state == "running":
+            return f"its run ({where}) is still going"
+        return f"its run ({where}) recorded no end; on another host, so whether it still runs is unknown"
 
 
 @dataclass(frozen=True)
@@ -21,6 +57,7 @@ class LabHealth:
     failures_in_a_row: int
     open_incidents: tuple[str, ...]
     last_error: str = ""  # why the last run failed or was skipped
+    unfinished: UnfinishedRun | None = None  # a later attempt with no recorded end (running, or died)
 
     def hours_since_success(self, now: datetime | None = None) -> float | None:
         if not self.last_success:

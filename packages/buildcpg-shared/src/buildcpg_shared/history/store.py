@@ -14,16 +14,19 @@ from lab_runs'``.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from buildcpg_shared.history.health import LabHealth, now_iso
+from buildcpg_shared.history.health import LabHealth, UnfinishedRun, now_iso
 from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
 from buildcpg_shared.state_db import SCHEMA_VERSION, ensure_schema, postgres_engine, sqlite_engine, state_error
 from buildcpg_shared.state_db.engine import prepare_sqlite
@@ -84,11 +87,20 @@ class History:
             yield con
 
     # -- writing ---------------------------------------------------------------------------
-    def start_run(self, command: str, labs: int, started_at: str | None = None) -> str:
+    def start_run(self, command: str, labs: int, started_at: str | None = None, lab_names: Sequence[str] = ()) -> str:
+        """A new ``runs`` row of this process (host, pid) for ``lab_names``; returns its id."""
         run_id = uuid.uuid4().hex[:12]
         with self._connect() as con:
             con.execute(
-                runs.insert().values(run_id=run_id, command=command, started_at=started_at or now_iso(), labs=labs)
+                runs.insert().values(
+                    run_id=run_id,
+                    command=command,
+                    started_at=started_at or now_iso(),
+                    labs=labs,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    lab_names=json.dumps(list(lab_names)),
+                )
             )
         return run_id
 
@@ -244,6 +256,28 @@ class History:
         with self._connect() as con:
             return [dict(r._mapping) for r in con.execute(select(runs).order_by(*order).limit(last))]
 
+    def unfinished_runs(self, lab: str | None = None, last: int = 20) -> list[UnfinishedRun]:
+        """Labs that unfinished platform runs started and never recorded, newest first (the run is
+        still going, or died with the lab: ``UnfinishedRun.state`` tells which on the run's host)."""
+        query = (
+            select(runs.c.run_id, runs.c.command, runs.c.started_at, runs.c.host, runs.c.pid, runs.c.lab_names)
+            .where(runs.c.finished_at.is_(None), runs.c.lab_names != "[]")
+            .order_by(runs.c.started_at.desc())
+            .limit(200)
+        )
+        if lab is not None:  # a JSON list of names: the quoted name inside it
+            query = query.where(runs.c.lab_names.contains(json.dumps(lab)))
+        found: list[UnfinishedRun] = []
+        with self._connect() as con:
+            for row in con.execute(query).all():
+                recorded = set(con.execute(select(lab_runs.c.lab).where(lab_runs.c.run_id == row.run_id)).scalars())
+                for name in json.loads(row.lab_names):
+                    if name not in recorded and (lab is None or name == lab):
+                        found.append(
+                            UnfinishedRun(row.run_id, name, row.command, row.started_at, row.host, int(row.pid))
+                        )
+        return found[:last]
+
     def last_started(self, lab: str) -> str | None:
         """When the lab's latest recorded run started (busy and skipped runs excluded: never ran), or None."""
         query = select(func.max(lab_runs.c.started_at)).where(
@@ -273,6 +307,8 @@ class History:
                     .order_by(incidents.c.id)
                 )
             ]
+        last_start = rows[0].started_at if rows else None
+        later = [u for u in self.unfinished_runs(lab, last=1) if last_start is None or _after(u.started_at, last_start)]
         streak = 0
         for row in rows:
             if row.status != "failed":
@@ -286,4 +322,10 @@ class History:
             failures_in_a_row=streak,
             open_incidents=tuple(kinds),
             last_error=rows[0].error if rows else "",
+            unfinished=later[0] if later else None,
         )
+
+
+def _after(a: str, b: str) -> bool:
+    """Is ISO time ``a`` later than ``b`` (as instants: the two may differ in their fractions of a second)?"""
+    return datetime.fromisoformat(a) > datetime.fromisoformat(b)

@@ -6,6 +6,7 @@ The lab runs themselves are recorded by the run service (``orchestrate.service``
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from buildcpg_shared.alerts import AlertDispatcher
@@ -18,10 +19,10 @@ from buildcpg_shared.registry import Workspace
 class RunRecorder:
     """A ``runs`` row whose id the lab processes get (``BUILDCPG_RUN_ID``), closed with the totals."""
 
-    def __init__(self, workspace: Workspace, command: str, labs: int) -> None:
+    def __init__(self, workspace: Workspace, command: str, lab_names: Sequence[str]) -> None:
         self.workspace = workspace
         self.history = history_for(workspace)
-        self.run_id = self.history.start_run(command, labs)
+        self.run_id = self.history.start_run(command, len(lab_names), lab_names=lab_names)
         self.deliveries: list[dict[str, Any]] = []  # every alert of the run: subject, route, ok, error
         self._start = time.monotonic()
 

@@ -68,7 +68,7 @@ def record_lab_run(
     history = history_for(workspace)
     own = not run_id
     if own:
-        run_id = history.start_run(command or f"run {lab.name}", 1, started_at=record.started_at)
+        run_id = history.start_run(command or f"run {lab.name}", 1, started_at=record.started_at, lab_names=[lab.name])
     dispatcher = AlertDispatcher(workspace, history)  # buildcpg.yaml read before anything is written
     history.record_lab(run_id, record)
     deliveries = dispatcher.on_lab_result(lab, record)

@@ -47,6 +47,10 @@ runs = Table(
     Column("passed", Integer),
     Column("failed", Integer),
     Column("duration_s", Float),
+    # who runs it, and which labs (a JSON list): a lab it never recorded is still running or died with it
+    Column("host", Text, nullable=False, server_default=""),
+    Column("pid", Integer, nullable=False, server_default="0"),
+    Column("lab_names", Text, nullable=False, server_default="[]"),
 )
 
 lab_runs = Table(
@@ -164,11 +168,19 @@ def _v4_one_open_incident(con: Connection) -> None:
     incidents_one_open.create(con, checkfirst=True)
 
 
+def _v5_run_process(con: Connection) -> None:
+    """``runs.host``, ``runs.pid`` and ``runs.lab_names``: the process of a platform run and its labs, so
+    that a lab run that never recorded its end can be told apart: still running, or died with it."""
+    for name in ("host", "pid", "lab_names"):
+        _add_column(con, runs, name)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_lab_runs_inputs,
     _v3_step_order,
     _v4_one_open_incident,
+    _v5_run_process,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
