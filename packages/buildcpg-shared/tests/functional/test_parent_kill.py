@@ -149,4 +149,7 @@ def test_sigkill_of_the_parent_and_the_lab_together_shows_the_run_as_died(hang: 
     assert status.returncode == 1, status.stdout
     state = {h["lab"]: h for h in json.loads(status.stdout)}[HANG]
     assert state["state"] == "died" and state["unfinished"]["pid"] == parent.pid, state
+    labs = {row["name"]: row for row in json.loads(run_cli(hang, "labs", "--json").stdout)}
+    assert labs[HANG]["unfinished_run"]["state"] == "died", labs[HANG]
+    assert f"{HANG}" in (table := run_cli(hang, "labs").stdout) and "died, started" in table, table
     assert _lock_is_free(hang)

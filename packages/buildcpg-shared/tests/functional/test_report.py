@@ -6,6 +6,9 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+import socket
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 from buildcpg_shared.config.lab_config import ChartSpec
 from buildcpg_shared.history import LabHealth
+from buildcpg_shared.history.health import UnfinishedRun
 from buildcpg_shared.node_errors import dbt_error_line
 from buildcpg_shared.registry import Lab
 from buildcpg_shared.report.overview import overview_row
@@ -96,6 +100,11 @@ def test_overview_never_shows_green_next_to_a_failed_or_stale_run() -> None:
     incident = overview_row(healthy, _health(open_incidents=("failure",)), None)
     assert incident["status"] == "red" and incident["incidents"] == ["failure"]
     assert overview_row({**healthy, "last_run": None}, None, None)["status"] == "amber"
+    # a later attempt killed before it recorded an end (its run's process is gone): red, never green
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = UnfinishedRun("r9", "lab9", "airflow lab9 (try 1)", at, socket.gethostname(), int(gone.stdout))
+    died = overview_row(healthy, _health(unfinished=dead), None)
+    assert died["status"] == "red" and died["reasons"][0].startswith("last run died: its run (`airflow lab9 (try 1)`")
 
 
 def test_times_show_seconds_in_utc() -> None:

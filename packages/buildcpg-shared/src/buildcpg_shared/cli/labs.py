@@ -35,6 +35,7 @@ def labs_command(
             except ValueError:
                 last = {"status": "unreadable"}
         title, error = lab_title(lab, workspace)
+        unfinished = history.health(lab.name).unfinished  # a later run with no recorded end: running, or died
         rows.append(
             {
                 "name": lab.name,
@@ -47,6 +48,9 @@ def labs_command(
                 "serving_file": str(paths.serving_file),
                 "venv": str(paths.venv.relative_to(workspace.root)) if paths.venv.exists() else "(not synced)",
                 "last_run": {k: last.get(k) for k in ("status", "finished_at", "duration_s")} if last else None,
+                "unfinished_run": None
+                if unfinished is None
+                else {"state": unfinished.state, "started_at": unfinished.started_at, "text": unfinished.describe()},
             }
         )
     if fmt == "json":
@@ -58,6 +62,9 @@ def labs_command(
         last_text = "never"
         if last:
             last_text = f"{last['status']} at {utc_text(last['finished_at'])} ({float(last['duration_s'] or 0):.1f}s)"
+        if row["unfinished_run"]:  # newer than the last recorded run
+            later = row["unfinished_run"]
+            last_text = f"{later['state']}, started {utc_text(later['started_at'])}; before: {last_text}"
         db = str(row["database"]).removeprefix(str(workspace.root) + "/")
         title = f"[red]broken: {escape(str(row['error']))}[/]" if row["error"] else escape(str(row["title"]))
         cells.append([str(row["name"]), title, db, str(row["venv"]), last_text])

@@ -43,6 +43,9 @@ def overview_row(data: dict[str, Any], health: LabHealth | None, stale_after_hou
     elif run.status == Status.WARN:
         warned = run.names_with(Status.WARN)
         amber.append("last run warned" + (f" at {', '.join(warned)}" if warned else ""))
+    unfinished = health.unfinished if health else None
+    if unfinished is not None and unfinished.state == "died":  # a later attempt than ``run``, killed unrecorded
+        red.append(f"last run died: {unfinished.describe()}")
     if run is not None and not run.status.passed and published is not None:
         amber.append(f"BI reads the last good copy: {published.describe()}")
     last_success = health.last_success if health else None
