@@ -21,7 +21,7 @@ export UV_COMPILE_BYTECODE = 1
 JOBS ?= 0
 LAB ?=
 
-.PHONY: help uv sync run test lint docs docs-serve doctor report bench bench-inspector bench-forecast clean
+.PHONY: help uv sync run test lint docs docs-serve doctor report bench bench-inspector bench-forecast bench-forecast-rolling clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/' | expand -t 14
@@ -83,6 +83,11 @@ bench-forecast: uv ## lab 2: shipped model vs seasonal naive vs AutoETS, and 1,0
 	$(UV) run --locked buildcpg sync lab2_forecast_model
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/labs/lab2_forecast_model/.venv \
 		$(UV) run --locked --package lab2-forecast-model python tools/bench/bench_forecast.py $(BENCH_ARGS)
+
+bench-forecast-rolling: uv ## lab 2: shipped vs seasonal naive over many final windows, selection rules replayed (lab 2's venv)
+	$(UV) run --locked buildcpg sync lab2_forecast_model
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/labs/lab2_forecast_model/.venv \
+		$(UV) run --locked --package lab2-forecast-model python tools/bench/bench_forecast_rolling.py $(BENCH_ARGS)
 
 clean: ## remove venvs, tox envs, lab databases and dbt artifacts (never raw data)
 	rm -rf .venv .tox .buildcpg labs/*/.venv labs/*/dbt/target labs/*/dbt/logs site
