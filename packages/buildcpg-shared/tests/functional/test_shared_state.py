@@ -223,3 +223,26 @@ def test_a_run_with_the_state_database_down_fails_in_one_line_and_writes_nothing
     assert PASSWORD not in out and "not-it" not in out
     assert not (ws.root / "labs" / "lab1_a" / "data" / "lab1_a.duckdb").exists()  # no step ran
     assert not (ws.state_dir / "history.sqlite").exists()  # nothing went to the embedded history instead
+
+
+UNRECORDED = """
+import sys
+from buildcpg_shared.history import History
+from buildcpg_shared.run_record import LabRunRecord, Status
+history = History.for_url(sys.argv[1])
+run_id = history.start_run("airflow lab1_a lab2_b", 2, lab_names=["lab1_a", "lab2_b"])
+history.record_lab(run_id, LabRunRecord("lab1_a", Status.OK, "2026-01-01", "2026-01-01", 1.0))
+print(run_id)
+"""
+
+
+def test_a_lab_its_run_never_recorded_is_shown_as_died_from_the_shared_history(state_url: str) -> None:
+    """A process records one of its two labs in PostgreSQL and ends without recording the other (or
+    its run's end): every reader of the shared history sees that lab's run as died, not hidden."""
+    done = subprocess.run(
+        [sys.executable, "-c", UNRECORDED, state_url], capture_output=True, text=True, check=True, timeout=120
+    )
+    run_id = done.stdout.strip()
+    found = [u for u in History.for_url(state_url).unfinished_runs() if u.run_id == run_id]
+    assert [(u.lab, u.state) for u in found] == [("lab2_b", "died")], found
+    assert History.for_url(state_url).health("lab2_b").unfinished == found[0]
