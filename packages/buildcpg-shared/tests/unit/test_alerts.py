@@ -5,6 +5,8 @@ SMTP server (aiosmtpd, STARTTLS with a self-signed certificate, then AUTH LOGIN/
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from email import message_from_bytes
 from pathlib import Path
 
@@ -177,3 +179,25 @@ def test_log_route_through_a_symlink_out_of_the_workspace_is_not_written(tmp_pat
     with pytest.raises(AlertDeliveryError, match="outside the workspace"):
         deliver(LogRoute(type="log", path=".buildcpg/out/alerts.jsonl"), ALERT, root)
     assert not list(elsewhere.iterdir())
+
+
+DIES = """
+import sys
+from pathlib import Path
+from buildcpg_shared.history import History
+History.for_state_dir(Path(sys.argv[1])).start_run("buildcpg run lab9_tiny", 1, lab_names=["lab9_tiny"])
+"""  # then exits: a run whose process is gone and whose lab recorded nothing
+
+
+def test_a_run_that_died_unrecorded_opens_a_failed_incident_once(tiny_lab: Path) -> None:
+    workspace = _workspace(tiny_lab, "    - {type: log, kinds: [failed]}\n")
+    history = History.for_state_dir(workspace.state_dir)
+    dispatcher = AlertDispatcher(workspace, history)
+    lab = workspace.lab("lab9_tiny")
+    assert dispatcher.check_died(lab) == []  # never run
+    subprocess.run([sys.executable, "-c", DIES, str(workspace.state_dir)], check=True, timeout=120)
+    died = dispatcher.check_died(lab)
+    assert [(d.alert.kind, d.alert.state) for d in died] == [("failed", "open")]
+    assert "the lab run died: its run (`buildcpg run lab9_tiny`" in died[0].alert.message
+    assert dispatcher.check_died(lab) == []  # still the same dead run: no second alert
+    assert [d.alert.state for d in dispatcher.on_lab_result(lab, _record("ok"))] == ["recovered"]

@@ -121,3 +121,11 @@ class AlertDispatcher:
             since = f"last success {health.last_success}" if health.last_success else "no successful run yet"
             return self._open(lab, "stale", f"no successful run for over {limit:g} h ({since})")
         return []
+
+    def check_died(self, lab: Lab) -> list[Delivery]:
+        """Open a 'failed' incident if the lab's latest run died before it recorded an end (its run's
+        process is gone: killed with the lab, so nothing sent the alert). The next passing run closes it."""
+        unfinished = self.history.health(lab.name).unfinished
+        if unfinished is None or unfinished.state != "died":
+            return []
+        return self._open(lab, "failed", f"the lab run died: {unfinished.describe()}")

@@ -19,7 +19,7 @@ from buildcpg_shared.serving.version import published_version
 
 
 def status_command(
-    alert: bool = typer.Option(False, "--alert", help="also open 'stale' incidents and send their alerts"),
+    alert: bool = typer.Option(False, "--alert", help="also open incidents for stale labs and dead runs, and alert"),
     fmt: str = format_option(),
     as_json: bool = json_alias(),
 ) -> None:
@@ -40,7 +40,7 @@ def status_command(
     out = []
     for lab in workspace.labs():
         if alert:
-            deliveries += dispatcher.check_stale(lab)
+            deliveries += [*dispatcher.check_stale(lab), *dispatcher.check_died(lab)]
         health = history.health(lab.name)
         hours = health.hours_since_success()
         limit = dispatcher.stale_after_hours(lab)

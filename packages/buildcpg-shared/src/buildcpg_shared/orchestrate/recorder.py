@@ -27,7 +27,8 @@ class RunRecorder:
         self._start = time.monotonic()
 
     def finish(self, progress: dict[str, LabProgress], *, check_stale: bool = True) -> None:
-        """Close the run, gather the labs' alerts and (``check_stale``) check every lab for stale data."""
+        """Close the run, gather the labs' alerts and (``check_stale``) check every lab for stale data
+        and for a run that died unrecorded (both alert once: an incident)."""
         failed = sum(1 for p in progress.values() if not p.ok and not p.busy)
         passed = sum(1 for p in progress.values() if p.ok)
         self.history.finish_run(self.run_id, passed, failed, time.monotonic() - self._start)
@@ -36,4 +37,5 @@ class RunRecorder:
         if check_stale:
             alerts = AlertDispatcher(self.workspace, self.history)
             for lab in self.workspace.labs():
-                self.deliveries += [delivery_dict(d) for d in alerts.check_stale(lab)]
+                found = [*alerts.check_stale(lab), *alerts.check_died(lab)]
+                self.deliveries += [delivery_dict(d) for d in found]
