@@ -225,6 +225,43 @@ def test_a_run_with_the_state_database_down_fails_in_one_line_and_writes_nothing
     assert not (ws.state_dir / "history.sqlite").exists()  # nothing went to the embedded history instead
 
 
+HOLDER = """
+import sys
+from buildcpg_shared.history import History
+from buildcpg_shared.run_record import LabRunRecord, Status
+history = History.for_url(sys.argv[1])
+run_id = history.start_run("airflow lab1_a lab2_b", 2, lab_names=["lab1_a", "lab2_b"])
+history.record_lab(run_id, LabRunRecord("lab1_a", Status.OK, "2026-01-01", "2026-01-01", 1.0))
+with history.hold_run(run_id):  # as RunRecorder does for the length of a run
+    print(run_id, flush=True)
+    sys.stdin.read()  # until killed
+"""
+
+
+def test_a_run_on_another_machine_reads_running_then_died_from_its_liveness_lock(state_url: str) -> None:
+    """A process runs two labs, records one and holds its run's liveness lock; its row says another
+    host (so no process id can be looked at): readers see that lab running, then died once the
+    process is SIGKILLed (the server frees the lock: no heartbeat, no guess from the time)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, state_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        run_id = holder.stdout.readline().strip()  # type: ignore[union-attr]
+        with psycopg.connect(state_url, autocommit=True) as con:
+            con.execute("update runs set host = 'worker-far-away.invalid' where run_id = %s", (run_id,))
+        found = [u for u in History.for_url(state_url).unfinished_runs() if u.run_id == run_id]
+        assert [(u.lab, u.host, u.state) for u in found] == [("lab2_b", "worker-far-away.invalid", "running")]
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    deadline = time.monotonic() + 30  # the server frees the lock when it sees the session end
+    while (
+        state := next(u.state for u in History.for_url(state_url).unfinished_runs() if u.run_id == run_id)
+    ) != "died":
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+
+
 UNRECORDED = """
 import sys
 from buildcpg_shared.history import History
@@ -238,7 +275,7 @@ print(run_id)
 
 def test_a_lab_its_run_never_recorded_is_shown_as_died_from_the_shared_history(state_url: str) -> None:
     """A process records one of its two labs in PostgreSQL and ends without recording the other (or
-    its run's end): every reader of the shared history sees that lab's run as died, not hidden."""
+    its run's end, or holding its liveness lock): every reader sees that lab's run as died, not hidden."""
     done = subprocess.run(
         [sys.executable, "-c", UNRECORDED, state_url], capture_output=True, text=True, check=True, timeout=120
     )

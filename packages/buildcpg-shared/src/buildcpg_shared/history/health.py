@@ -19,7 +19,8 @@ class UnfinishedRun:
 
     A lab process records its own end, and the process that started it records what the lab could
     not (killed, timed out); only when both die (a machine gone, ``kill -9`` of the whole group) is
-    nothing recorded. The ``runs`` row says which process ran it, so on that host the answer is sure.
+    nothing recorded. The ``runs`` row says which process ran it; with shared state its liveness lock
+    says whether that process still lives, from any machine.
     """
 
     run_id: str
@@ -28,10 +29,15 @@ class UnfinishedRun:
     started_at: str
     host: str
     pid: int
+    alive: bool | None = None  # shared state: does the run's process hold its liveness lock (None: embedded)
 
     @property
     def state(self) -> str:
-        """``running`` (its run's process is alive), ``died`` (it is gone), or ``unknown`` (another host)."""
+        """``running`` (its run's process is alive), ``died`` (it is gone), or ``unknown`` (embedded, and
+        another host: its process cannot be looked at). Shared state knows from any machine (the run's
+        liveness lock, ``state_db.lease.RunAlive``); embedded, the process id is checked on its host."""
+        if self.alive is not None:
+            return "running" if self.alive else "died"
         if self.host != socket.gethostname():
             return "unknown"
         return "running" if pid_alive(self.pid) else "died"

@@ -13,6 +13,7 @@ from lab_runs'``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -30,6 +31,7 @@ from buildcpg_shared.history.health import LabHealth, UnfinishedRun, now_iso
 from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
 from buildcpg_shared.state_db import SCHEMA_VERSION, ensure_schema, postgres_engine, sqlite_engine, state_error
 from buildcpg_shared.state_db.engine import prepare_sqlite
+from buildcpg_shared.state_db.lease import RunAlive, lock_held, run_key
 from buildcpg_shared.state_db.schema import incidents, lab_runs, runs, step_runs
 
 # built once: a statement built per call costs more than SQLite's own insert (tools/bench/bench_history.py)
@@ -103,6 +105,11 @@ class History:
                 )
             )
         return run_id
+
+    def hold_run(self, run_id: str) -> contextlib.AbstractContextManager[object]:
+        """While entered, this process says its run is alive to every machine (shared state: the run's
+        liveness lock); embedded, the ``runs`` row's host and pid say it, so this holds nothing."""
+        return RunAlive(self.url, run_id) if self.url is not None else contextlib.nullcontext()
 
     def record_lab(self, run_id: str, record: LabRunRecord) -> None:
         with self._connect() as con:
@@ -271,11 +278,14 @@ class History:
         with self._connect() as con:
             for row in con.execute(query).all():
                 recorded = set(con.execute(select(lab_runs.c.lab).where(lab_runs.c.run_id == row.run_id)).scalars())
-                for name in json.loads(row.lab_names):
-                    if name not in recorded and (lab is None or name == lab):
-                        found.append(
-                            UnfinishedRun(row.run_id, name, row.command, row.started_at, row.host, int(row.pid))
-                        )
+                missing = [n for n in json.loads(row.lab_names) if n not in recorded and (lab is None or n == lab)]
+                if not missing:
+                    continue
+                alive = None if self._sqlite else lock_held(con, run_key(row.run_id))
+                found += [
+                    UnfinishedRun(row.run_id, name, row.command, row.started_at, row.host, int(row.pid), alive)
+                    for name in missing
+                ]
         return found[:last]
 
     def last_started(self, lab: str) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from buildcpg_shared.alerts import AlertDispatcher
@@ -23,6 +24,8 @@ class RunRecorder:
         self.workspace = workspace
         self.history = history_for(workspace)
         self.run_id = self.history.start_run(command, len(lab_names), lab_names=lab_names)
+        self._alive = ExitStack()  # every machine can tell the run is going, until finish
+        self._alive.enter_context(self.history.hold_run(self.run_id))
         self.deliveries: list[dict[str, Any]] = []  # every alert of the run: subject, route, ok, error
         self._start = time.monotonic()
 
@@ -32,6 +35,7 @@ class RunRecorder:
         failed = sum(1 for p in progress.values() if not p.ok and not p.busy)
         passed = sum(1 for p in progress.values() if p.ok)
         self.history.finish_run(self.run_id, passed, failed, time.monotonic() - self._start)
+        self._alive.close()
         for p in progress.values():
             self.deliveries += p.alerts
         if check_stale:

@@ -45,6 +45,60 @@ def _lock_ids(key: int) -> dict[str, int]:
     return {"classid": unsigned >> 32, "objid": unsigned & 0xFFFFFFFF}
 
 
+def run_key(run_id: str) -> int:
+    """A platform run's liveness-lock key (a namespace of its own: never a lab's lease key)."""
+    digest = hashlib.blake2b(f"buildcpg run {run_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+_HELD = text(
+    "select exists(select 1 from pg_locks where locktype = 'advisory' and granted"
+    " and classid = :classid and objid = :objid and objsubid = 1)"
+)
+
+
+def lock_held(con: Connection, key: int) -> bool:
+    """Does any session hold the advisory lock of ``key`` now?"""
+    return bool(con.execute(_HELD, _lock_ids(key)).scalar())
+
+
+class RunAlive:
+    """A platform run's process is alive, as every machine sees it: a session-level advisory lock
+    (``run_key``) held on a connection of its own from the run's start to its end. The server frees it
+    the moment that session ends, so a run whose process died (even SIGKILL, or with its machine,
+    once the server notices the lost connection) is told from one still going without a heartbeat."""
+
+    def __init__(self, url: str, run_id: str) -> None:
+        self.url = url
+        self.run_id = run_id
+        self._con: Connection | None = None
+
+    def __enter__(self) -> RunAlive:
+        try:
+            con = postgres_engine(self.url).connect().execution_options(isolation_level="AUTOCOMMIT")
+            con.execute(select(func.pg_advisory_lock(run_key(self.run_id))))  # a new key: never waits
+        except SQLAlchemyError as err:
+            raise state_error(self.url, err) from None
+        self._con = con
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        con, self._con = self._con, None
+        if con is None:
+            return
+        try:
+            con.execute(select(func.pg_advisory_unlock(run_key(self.run_id))))
+            con.close()
+        except SQLAlchemyError:  # a lost connection: its session, and so the lock, is gone already
+            with contextlib.suppress(SQLAlchemyError):
+                con.invalidate()
+
+
 NAME_GRACE_S = 2.0  # how long a refused run waits for the holder's row before saying "unknown holder"
 
 
