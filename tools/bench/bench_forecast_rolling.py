@@ -73,10 +73,11 @@ def _cut(name: str, cut: int) -> pd.DataFrame:
     return demand.assign(period_start=demand["period_start"].dt.date).reset_index(drop=True)
 
 
-COVERAGE: dict[tuple[str, int], list[tuple[float, float, float]]] = {}  # (set, h) → (points, cov80, cov95) per run
+Coverage = tuple[float, float, float]  # one run's final-window points, 80% and 95% coverage (gold, pooled)
 
 
-def _windows(name: str, cut: int, horizon: int, tmp: Path, harmonic: bool) -> list[Window]:
+def _windows(name: str, cut: int, horizon: int, tmp: Path, harmonic: bool) -> tuple[list[Window], Coverage]:
+    """One lab run on one cut: each series' backtest errors, and the shipped model's coverage."""
     forecast = {**_real.SETS[name][0]["forecast"], "horizon": horizon}
     if harmonic:
         forecast["harmonic_regression"] = True
@@ -98,7 +99,7 @@ def _windows(name: str, cut: int, horizon: int, tmp: Path, harmonic: bool) -> li
         "select n_points, coverage_80, coverage_95 from gold.forecast_accuracy "
         "where level = 'overall' and method = 'model'",
     )
-    COVERAGE.setdefault((name, horizon), []).extend(overall.itertuples(index=False, name=None))
+    coverage: Coverage = next(overall.itertuples(index=False, name=None))
     out = []
     for sku, rows in backtest.groupby("sku"):
         forecasts = rows.pivot_table(index=["window_index", "period_index"], columns="method", values="forecast_units")
@@ -112,7 +113,7 @@ def _windows(name: str, cut: int, horizon: int, tmp: Path, harmonic: bool) -> li
         origins = int(forecast["origins"])
         out.append(Window(name, cut, horizon, str(sku), origins, forecasts.sub(actual, axis=0).abs(), ratio))
     shutil.rmtree(lab_copy)  # 80 runs: keep only their numbers
-    return out
+    return out, coverage
 
 
 def _choose(w: Window, margin: float, every_window: bool, with_naive_mix: bool) -> str:
@@ -148,7 +149,7 @@ def _geo(ratios: list[float]) -> float:
     return float(np.exp(np.mean(np.log(ratios))))
 
 
-def _coverage(runs: list[tuple[float, float, float]]) -> str:
+def _coverage(runs: list[Coverage]) -> str:
     """``cov80 / cov95`` pooled over runs (each weighted by its final-window points)."""
     points = sum(run[0] for run in runs)
     return " / ".join(f"{sum(run[0] * run[i] for run in runs) / points:.2f}" for i in (1, 2))
@@ -167,13 +168,16 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown set(s) {', '.join(unknown)}: choose from {', '.join(STEP)}")
     windows: list[Window] = []
+    coverage: dict[tuple[str, int], list[Coverage]] = {}  # (set, horizon) → one per run
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-rolling-") as tmp:
         for name in sets:
             for i in range(args.cuts or CUTS[name]):
                 for horizon in _real.HORIZONS:
                     run_dir = Path(tmp) / "runs"
-                    windows += _windows(name, i * STEP[name], horizon, run_dir, args.harmonic)
+                    found, covered = _windows(name, i * STEP[name], horizon, run_dir, args.harmonic)
+                    windows += found
+                    coverage.setdefault((name, horizon), []).append(covered)
                     print(
                         f"  {name} cut {i * STEP[name]:>3} periods, h={horizon}: {time.monotonic() - started:5.0f} s",
                         file=sys.stderr,
@@ -197,8 +201,8 @@ def main() -> None:
             part = [r for r, w in zip(ratios, windows, strict=True) if (w.set_name, w.horizon) == (s, h)]
             cells += f"{s[:1]}{h:>2}: {_geo(part):.2f} {sum(r > LIMIT for r in part):>2}/{len(part):<3} "
         print(f"{label:<28}{_geo(ratios):>9.3f}{over:>5}/{len(ratios):<3}{max(ratios):>7.2f}   {cells}")
-    cells = "".join(f"{s[:1]}{h:>2}: {_coverage(COVERAGE[(s, h)])}  " for s, h in groups)
-    every = [run for runs in COVERAGE.values() for run in runs]
+    cells = "".join(f"{s[:1]}{h:>2}: {_coverage(coverage[(s, h)])}  " for s, h in groups)
+    every = [run for runs in coverage.values() for run in runs]
     points = sum(run[0] for run in every)
     print(f"shipped 80% / 95% coverage, pooled: {_coverage(every)} ({points:.0f} points)   {cells}")
     print(

@@ -14,7 +14,7 @@ from buildcpg_shared.alerts.routes import deliver, describe
 from buildcpg_shared.config import LabConfig
 from buildcpg_shared.config.alerts import Route, load_workspace_config
 from buildcpg_shared.errors import BuildCPGError
-from buildcpg_shared.history import LabRunRecord
+from buildcpg_shared.history import LabHealth, LabRunRecord
 from buildcpg_shared.registry import Lab, Workspace
 from buildcpg_shared.run_record import Status, StepName
 
@@ -108,12 +108,13 @@ class AlertDispatcher:
                 out += self._close(lab, "quality", f"quality score {record.quality:g} is back at or over {threshold:g}")
         return out
 
-    def check_stale(self, lab: Lab) -> list[Delivery]:
-        """Open a 'stale' incident if the lab has had no successful run within its limit."""
+    def check_stale(self, lab: Lab, health: LabHealth | None = None) -> list[Delivery]:
+        """Open a 'stale' incident if the lab has had no successful run within its limit (``health``:
+        the lab's, when the caller has it already)."""
         limit = self.stale_after_hours(lab)
         if limit is None:
             return []
-        health = self.history.health(lab.name)
+        health = health or self.history.health(lab.name)
         hours = health.hours_since_success()
         if health.last_run is None and hours is None:
             return []  # never run: nothing to call stale yet
@@ -122,10 +123,10 @@ class AlertDispatcher:
             return self._open(lab, "stale", f"no successful run for over {limit:g} h ({since})")
         return []
 
-    def check_died(self, lab: Lab) -> list[Delivery]:
+    def check_died(self, lab: Lab, health: LabHealth | None = None) -> list[Delivery]:
         """Open a 'failed' incident if the lab's latest run died before it recorded an end (its run's
         process is gone: killed with the lab, so nothing sent the alert). The next passing run closes it."""
-        unfinished = self.history.health(lab.name).unfinished
+        unfinished = (health or self.history.health(lab.name)).unfinished
         if unfinished is None or unfinished.state != "died":
             return []
         return self._open(lab, "failed", f"the lab run died: {unfinished.describe()}")

@@ -29,8 +29,8 @@ def runs_command(
     """Show the latest lab runs from the history: status, duration, rows, quality, error.
 
     A lab run that never recorded an end is shown too: ``running``, or ``died`` when the process of
-    its run is gone (killed with the lab: nothing was left to record it); ``unknown`` when that
-    process is on another host."""
+    its run is gone (killed with the lab: nothing was left to record it); ``unknown`` for an embedded
+    history read on another host than the run's (shared state always knows)."""
     fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
     if lab:

@@ -39,9 +39,10 @@ def status_command(
     deliveries = []
     out = []
     for lab in workspace.labs():
-        if alert:
-            deliveries += [*dispatcher.check_stale(lab), *dispatcher.check_died(lab)]
         health = history.health(lab.name)
+        if alert:
+            deliveries += [*dispatcher.check_stale(lab, health), *dispatcher.check_died(lab, health)]
+            health = history.health(lab.name)  # with the incidents just opened
         hours = health.hours_since_success()
         limit = dispatcher.stale_after_hours(lab)
         stale = limit is not None and health.last_run is not None and (hours is None or hours > limit)

@@ -276,9 +276,11 @@ class History:
             query = query.where(runs.c.lab_names.contains(json.dumps(lab)))
         found: list[UnfinishedRun] = []
         with self._connect() as con:
-            for row in con.execute(query).all():
-                recorded = set(con.execute(select(lab_runs.c.lab).where(lab_runs.c.run_id == row.run_id)).scalars())
-                missing = [n for n in json.loads(row.lab_names) if n not in recorded and (lab is None or n == lab)]
+            rows = con.execute(query).all()
+            ids = [row.run_id for row in rows]
+            recorded = set(con.execute(select(lab_runs.c.run_id, lab_runs.c.lab).where(lab_runs.c.run_id.in_(ids))))
+            for row in rows:
+                missing = [n for n in json.loads(row.lab_names) if (row.run_id, n) not in recorded and lab in (None, n)]
                 if not missing:
                     continue
                 alive = None if self._sqlite else lock_held(con, run_key(row.run_id))
@@ -286,6 +288,8 @@ class History:
                     UnfinishedRun(row.run_id, name, row.command, row.started_at, row.host, int(row.pid), alive)
                     for name in missing
                 ]
+                if len(found) >= last:
+                    break
         return found[:last]
 
     def last_started(self, lab: str) -> str | None:

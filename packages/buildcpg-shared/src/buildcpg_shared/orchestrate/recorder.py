@@ -41,5 +41,6 @@ class RunRecorder:
         if check_stale:
             alerts = AlertDispatcher(self.workspace, self.history)
             for lab in self.workspace.labs():
-                found = [*alerts.check_stale(lab), *alerts.check_died(lab)]
+                health = self.history.health(lab.name)  # once for both checks
+                found = [*alerts.check_stale(lab, health), *alerts.check_died(lab, health)]
                 self.deliveries += [delivery_dict(d) for d in found]
