@@ -217,15 +217,21 @@ def postgres_bin_or_skip() -> Path:
     """The folder of PostgreSQL's server programs (``initdb``, ``pg_ctl``), or "did not run" outside CI.
 
     Debian keeps them in ``/usr/lib/postgresql/<major>/bin`` (newest first), elsewhere on ``PATH``.
+    Found but unable to start here (as root without ``runuser``): "did not run" too, in one line.
     """
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name.zfill(4), reverse=True)
     found = [p for p in candidates if (p / "initdb").exists() and (p / "pg_ctl").exists()]
-    if found:
-        return found[0]
     initdb = shutil.which("initdb")
-    if initdb and (Path(initdb).parent / "pg_ctl").exists():
-        return Path(initdb).resolve().parent
-    did_not_run("no PostgreSQL server binaries: the test did not run (apt-get install postgresql)")
+    if not found and initdb and (Path(initdb).parent / "pg_ctl").exists():
+        found = [Path(initdb).resolve().parent]
+    if not found:
+        did_not_run("no PostgreSQL server binaries: the test did not run (apt-get install postgresql)")
+    from buildcpg_shared.local_servers.postgres import cannot_start_here  # psycopg: only when asked
+
+    problem = cannot_start_here()
+    if problem:
+        did_not_run(f"PostgreSQL found in {found[0]}, but {problem}: the test did not run")
+    return found[0]
 
 
 def redis_server_or_skip() -> str:

@@ -33,7 +33,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("orchestrate",),
     ("report",),
     ("scaffold",),
-    ("testing", "local_servers"),
+    ("local_servers",),
+    ("testing",),
     ("cli", "pytest_plugin"),
 ]
 LAYER_OF = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from buildcpg_shared.testing import cli_env, copy_lab
+from buildcpg_shared.local_servers import postgres
+from buildcpg_shared.testing import cli_env, copy_lab, postgres_bin_or_skip
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -52,3 +53,47 @@ def test_cli_env_keeps_uv_off_the_test_runners_own_venv(monkeypatch: pytest.Monk
 
     assert "UV_PROJECT_ENVIRONMENT" not in env and "VIRTUAL_ENV" not in env and "BUILDCPG_ROOT" not in env
     assert env["EXTRA"] == "1" and env["UV"]
+
+
+def _root_without_runuser(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Root on a PATH that has PostgreSQL's programs (stand-ins) but no ``runuser``. Root is simulated:
+    the tests may run as any user, and no test may change who runs them."""
+    bindir = tmp_path / "pgbin"
+    bindir.mkdir()
+    for name in ("initdb", "pg_ctl"):
+        (bindir / name).write_text("#!/bin/sh\nexit 1\n")
+        (bindir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(bindir))
+    monkeypatch.setattr(postgres, "_is_root", lambda: True)
+    monkeypatch.setattr(postgres.pwd, "getpwnam", lambda name: object())  # a 'postgres' user exists
+
+
+def test_postgres_as_root_without_runuser_did_not_run_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _root_without_runuser(monkeypatch, tmp_path)
+    monkeypatch.delenv("CI", raising=False)
+
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        postgres_bin_or_skip()
+
+    assert "no 'runuser' on PATH" in str(skipped.value) and "did not run" in str(skipped.value)
+    assert "\n" not in str(skipped.value)
+
+
+def test_postgres_as_root_without_runuser_fails_under_ci_and_the_server_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _root_without_runuser(monkeypatch, tmp_path)
+    monkeypatch.setenv("CI", "true")
+
+    with pytest.raises(AssertionError, match="no 'runuser' on PATH"):
+        postgres_bin_or_skip()
+    with pytest.raises(RuntimeError, match="no 'runuser' on PATH"), postgres.postgres_server(tmp_path / "pgbin"):
+        pass  # never reached: it refuses before creating anything
+
+
+def test_postgres_not_root_has_nothing_to_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres, "_is_root", lambda: False)
+    monkeypatch.setenv("PATH", "")
+    assert postgres.cannot_start_here() is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +23,27 @@ import psycopg
 from buildcpg_shared.local_servers.ports import free_port
 
 PASSWORD = "s3cret-pg-Pa55"
+SERVER_USER = "postgres"
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def cannot_start_here() -> str | None:
+    """Why this machine cannot start a throwaway server (one line), or ``None`` when it can.
+
+    Only root has a reason: ``initdb`` refuses root, so the server runs as the ``postgres`` user
+    through ``runuser`` (util-linux, in /usr/sbin), and both must exist."""
+    if not _is_root():
+        return None
+    try:
+        pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        return f"running as root and there is no {SERVER_USER!r} user to run PostgreSQL as (initdb refuses root)"
+    if shutil.which("runuser") is None:
+        return "running as root and no 'runuser' on PATH (util-linux, /usr/sbin) to run PostgreSQL as 'postgres'"
+    return None
 
 
 @contextlib.contextmanager
@@ -30,14 +52,15 @@ def postgres_server(bindir: Path, *, durable: bool = False) -> Iterator[str]:
 
     Tests run it with ``fsync=off``; ``durable`` keeps PostgreSQL's default (a benchmark compares it
     with SQLite, which syncs its commits)."""
+    problem = cannot_start_here()
+    if problem:
+        raise RuntimeError(problem)
     base = Path(tempfile.mkdtemp(prefix="buildcpg-pg-"))
     run_as: list[str] = []
-    if os.geteuid() == 0:
-        import pwd
-
-        user = pwd.getpwnam("postgres")
+    if _is_root():
+        user = pwd.getpwnam(SERVER_USER)
         os.chown(base, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
+        run_as = [str(shutil.which("runuser")), "-u", SERVER_USER, "--"]
     data, pwfile, log = base / "data", base / "pw", base / "server.log"
     pwfile.write_text(PASSWORD + "\n")
     os.chmod(pwfile, 0o644)
