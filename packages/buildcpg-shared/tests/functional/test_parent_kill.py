@@ -5,7 +5,8 @@ A clone of lab 1 whose dbt model reads a named pipe nobody writes: its run block
 or killed with a real SIGKILL. The lab process must go away within the grace period, release the
 lab lock, and the run must be recorded truthfully (history for SIGTERM, last_run.json for SIGKILL).
 When the parent and the lab are SIGKILLed together (a whole process group: nothing is left to
-record the end), `buildcpg runs` and `buildcpg status` must say the run died.
+record the end), `buildcpg runs` and `buildcpg status` must say the run died; a lab the run had not
+started yet (one lab at a time) reads queued, then died before it started.
 """
 
 from __future__ import annotations
@@ -31,15 +32,21 @@ GRACE = 5  # BUILDCPG_STOP_GRACE_S for these runs
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 
 
-@pytest.fixture
-def hang(lab1_workspace: Path) -> Iterator[Path]:
-    """The lab 1 workspace with lab7_hang (shares lab 1's venv); removed afterwards."""
-    lab = clone_lab(lab1_workspace / "labs" / LAB, HANG)
+def _hang_lab(workspace: Path, name: str) -> Path:
+    """A clone of lab 1 (sharing its venv) whose Transform blocks on a pipe nobody writes."""
+    lab = clone_lab(workspace / "labs" / LAB, name)
     fifo = lab / "data" / "never_written.pipe"
     os.mkfifo(fifo)
     (lab / "dbt" / "models" / "marts" / "zz_hang.sql").write_text(
         f"select * from read_csv('{fifo}', header = false, columns = {{'x': 'VARCHAR'}})\n"
     )
+    return lab
+
+
+@pytest.fixture
+def hang(lab1_workspace: Path) -> Iterator[Path]:
+    """The lab 1 workspace with lab7_hang (shares lab 1's venv); removed afterwards."""
+    lab = _hang_lab(lab1_workspace, HANG)
     yield lab1_workspace
     shutil.rmtree(lab)
     shutil.rmtree(lab1_workspace / ".buildcpg" / "logs" / HANG, ignore_errors=True)
@@ -53,11 +60,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start_and_wait_for_transform(root: Path, *, own_group: bool = False) -> tuple[subprocess.Popen[str], int, Path]:
+def _start_and_wait_for_transform(
+    root: Path, *, own_group: bool = False, more: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[str], int, Path]:
     """Start `buildcpg run lab7_hang` (``own_group``: in a process group of its own, which its lab
-    processes join); return (parent, lab process pid, its log) once Load is logged."""
+    processes join; ``more``: further arguments); return (parent, lab process pid, its log) once
+    Load is logged."""
     parent = subprocess.Popen(
-        [sys.executable, "-m", "buildcpg_shared.cli", "run", HANG, "--no-sync"],
+        [sys.executable, "-m", "buildcpg_shared.cli", "run", HANG, *more, "--no-sync"],
         cwd=root,
         env=cli_env(BUILDCPG_STOP_GRACE_S=str(GRACE)),
         stdout=subprocess.PIPE,
@@ -153,3 +163,33 @@ def test_sigkill_of_the_parent_and_the_lab_together_shows_the_run_as_died(hang: 
     assert labs[HANG]["unfinished_run"]["state"] == "died", labs[HANG]
     assert f"{HANG}" in (table := run_cli(hang, "labs").stdout) and "died, started" in table, table
     assert _lock_is_free(hang)
+
+
+def test_a_lab_waiting_for_a_slot_is_queued_not_running_then_died_before_it_started(hang: Path) -> None:
+    waiting = "lab8_waits"
+    _hang_lab(hang, waiting)  # it would hang too; with --jobs 1 it waits for lab7_hang, which never ends
+    try:
+        _queued_then_died(hang, waiting)
+    finally:
+        shutil.rmtree(hang / "labs" / waiting)
+
+
+def _queued_then_died(hang: Path, waiting: str) -> None:
+    # lab7_hang starts first: the longer last duration goes first (longest first), lab8_waits has none
+    (hang / "labs" / HANG / "data" / "last_run.json").write_text('{"duration_s": 999}')
+    parent, child, _ = _start_and_wait_for_transform(hang, own_group=True, more=(waiting, "--jobs", "1"))
+    try:
+        now = {r["lab"]: r for r in json.loads(run_cli(hang, "runs", "--json").stdout) if r.get("pid") == parent.pid}
+        assert (now[HANG]["status"], now[waiting]["status"]) == ("running", "queued"), now
+        assert "has not started the lab yet" in now[waiting]["error"], now[waiting]
+        assert not (hang / ".buildcpg" / "logs" / waiting).exists()  # truly never started
+        table = run_cli(hang, "runs").stdout
+        assert "queued" in table and "running" in table, table
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=30)
+        assert _gone_within(child, 30)
+    after = {r["lab"]: r for r in json.loads(run_cli(hang, "runs", "--json").stdout) if r.get("pid") == parent.pid}
+    assert (after[HANG]["status"], after[waiting]["status"]) == ("died", "died"), after
+    assert "ended before the lab started" in after[waiting]["error"], after[waiting]
+    assert "ended before the lab recorded an end" in after[HANG]["error"], after[HANG]

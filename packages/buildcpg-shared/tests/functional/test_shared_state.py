@@ -230,18 +230,20 @@ import sys
 from buildcpg_shared.history import History
 from buildcpg_shared.run_record import LabRunRecord, Status
 history = History.for_url(sys.argv[1])
-run_id = history.start_run("airflow lab1_a lab2_b", 2, lab_names=["lab1_a", "lab2_b"])
+run_id = history.start_run("buildcpg run", 3, lab_names=["lab1_a", "lab2_b", "lab3_c"])
 history.record_lab(run_id, LabRunRecord("lab1_a", Status.OK, "2026-01-01", "2026-01-01", 1.0))
+history.lab_started(run_id, "lab2_b")  # lab3_c still waits for a slot
 with history.hold_run(run_id):  # as RunRecorder does for the length of a run
     print(run_id, flush=True)
     sys.stdin.read()  # until killed
 """
 
 
-def test_a_run_on_another_machine_reads_running_then_died_from_its_liveness_lock(state_url: str) -> None:
-    """A process runs two labs, records one and holds its run's liveness lock; its row says another
-    host (so no process id can be looked at): readers see that lab running, then died once the
-    process is SIGKILLed (the server frees the lock: no heartbeat, no guess from the time)."""
+def test_a_run_on_another_machine_reads_running_or_queued_then_died_from_its_liveness_lock(state_url: str) -> None:
+    """A process runs three labs, records one, starts the second and holds its run's liveness lock; its
+    row says another host (so no process id can be looked at): readers see the second running and the
+    third queued, then both died once the process is SIGKILLed (the server frees the lock: no
+    heartbeat, no guess from the time)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, state_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -250,15 +252,19 @@ def test_a_run_on_another_machine_reads_running_then_died_from_its_liveness_lock
         with psycopg.connect(state_url, autocommit=True) as con:
             con.execute("update runs set host = 'worker-far-away.invalid' where run_id = %s", (run_id,))
         found = [u for u in History.for_url(state_url).unfinished_runs() if u.run_id == run_id]
-        assert [(u.lab, u.host, u.state) for u in found] == [("lab2_b", "worker-far-away.invalid", "running")]
+        assert [(u.lab, u.host, u.state) for u in found] == [
+            ("lab2_b", "worker-far-away.invalid", "running"),
+            ("lab3_c", "worker-far-away.invalid", "queued"),
+        ]
     finally:
         holder.kill()
         holder.wait(timeout=30)
     deadline = time.monotonic() + 30  # the server frees the lock when it sees the session end
-    while (
-        state := next(u.state for u in History.for_url(state_url).unfinished_runs() if u.run_id == run_id)
-    ) != "died":
-        assert time.monotonic() < deadline, state
+    while (states := [u.state for u in History.for_url(state_url).unfinished_runs() if u.run_id == run_id]) != [
+        "died",
+        "died",
+    ]:
+        assert time.monotonic() < deadline, states
         time.sleep(0.2)
 
 

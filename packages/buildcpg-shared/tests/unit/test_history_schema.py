@@ -48,6 +48,8 @@ def test_a_file_from_before_versions_is_migrated_in_place(tmp_path: Path) -> Non
     assert [(i["message"], i["closed_at"] is None) for i in history.incidents("lab1_x")] == [("a", False), ("b", True)]
     assert history.close_incident("lab1_x", "failed") == "2026-01-02"
     assert history.unfinished_runs() == []  # r1 never finished, but an old row names no labs: never "died"
+    history.lab_started("r1", "lab1_x")  # lab_starts (v6) exists
+    assert history.unfinished_runs() == []
     con = sqlite3.connect(tmp_path / "history.sqlite")
     assert con.execute("select version from schema_version").fetchall() == [(SCHEMA_VERSION,)]
     assert con.execute("pragma journal_mode").fetchone() == ("wal",)  # several processes write at once

@@ -64,7 +64,8 @@ def labs_command(
             last_text = f"{last['status']} at {utc_text(last['finished_at'])} ({float(last['duration_s'] or 0):.1f}s)"
         if row["unfinished_run"]:  # newer than the last recorded run
             later = row["unfinished_run"]
-            last_text = f"{later['state']}, started {utc_text(later['started_at'])}; before: {last_text}"
+            since = "waiting since" if later["state"] == "queued" else "started"  # queued: since its run began
+            last_text = f"{later['state']}, {since} {utc_text(later['started_at'])}; before: {last_text}"
         db = str(row["database"]).removeprefix(str(workspace.root) + "/")
         title = f"[red]broken: {escape(str(row['error']))}[/]" if row["error"] else escape(str(row["title"]))
         cells.append([str(row["name"]), title, db, str(row["venv"]), last_text])

@@ -28,8 +28,9 @@ def runs_command(
 ) -> None:
     """Show the latest lab runs from the history: status, duration, rows, quality, error.
 
-    A lab run that never recorded an end is shown too: ``running``, or ``died`` when the process of
-    its run is gone (killed with the lab: nothing was left to record it); ``unknown`` for an embedded
+    A lab run that never recorded an end is shown too: ``running``, ``queued`` (its run has not
+    started it yet: no free slot, or its upstream labs still run), or ``died`` when the process of its
+    run is gone (killed with the lab: nothing was left to record it); ``unknown`` for an embedded
     history read on another host than the run's (shared state always knows)."""
     fmt = output_format(fmt, as_json)
     workspace = Workspace.find()
@@ -48,7 +49,7 @@ def runs_command(
     cells = []
     for r in entries:
         if isinstance(r, UnfinishedRun):
-            style = "red" if r.state == "died" else "yellow"
+            style = {"died": "red", "queued": "dim"}.get(r.state, "yellow")
             cells.append([utc_text(r.started_at), r.lab, f"[{style}]{r.state}[/]", "", "", "", escape(r.describe())])
             continue
         cells.append(

@@ -30,25 +30,36 @@ class UnfinishedRun:
     host: str
     pid: int
     alive: bool | None = None  # shared state: does the run's process hold its liveness lock (None: embedded)
+    started: bool = True  # the run started the lab (``started_at`` is the lab's); False: it still waits
 
     @property
     def state(self) -> str:
-        """``running`` (its run's process is alive), ``died`` (it is gone), or ``unknown`` (embedded, and
-        another host: its process cannot be looked at). Shared state knows from any machine (the run's
-        liveness lock, ``state_db.lease.RunAlive``); embedded, the process id is checked on its host."""
+        """``running`` (its run's process is alive and started the lab), ``queued`` (alive, the lab waits
+        for a free slot or its upstream labs), ``died`` (the run's process is gone), or ``unknown``
+        (embedded, and another host: its process cannot be looked at). Shared state knows from any
+        machine (the run's liveness lock, ``state_db.lease.RunAlive``); embedded, the process id is
+        checked on its host."""
         if self.alive is not None:
-            return "running" if self.alive else "died"
-        if self.host != socket.gethostname():
+            alive = self.alive
+        elif self.host != socket.gethostname():
             return "unknown"
-        return "running" if pid_alive(self.pid) else "died"
+        else:
+            alive = pid_alive(self.pid)
+        if not alive:
+            return "died"
+        return "running" if self.started else "queued"
 
     def describe(self) -> str:
         """One line: what started it, where, and what became of it (without the state's own word)."""
         where = f"`{self.command}`, pid {self.pid} on {self.host}"
-        if self.state == "died":
-            return f"its run ({where}) ended before the lab recorded an end"
-        if self.state == "running":
+        state = self.state
+        if state == "died":
+            ended = "recorded an end" if self.started else "started"
+            return f"its run ({where}) ended before the lab {ended}"
+        if state == "running":
             return f"its run ({where}) is still going"
+        if state == "queued":
+            return f"its run ({where}) has not started the lab yet: it waits for a free slot or its upstream labs"
         return f"its run ({where}) recorded no end; on another host, so whether it still runs is unknown"
 
 

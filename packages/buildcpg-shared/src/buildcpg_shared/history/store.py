@@ -32,7 +32,7 @@ from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
 from buildcpg_shared.state_db import SCHEMA_VERSION, ensure_schema, postgres_engine, sqlite_engine, state_error
 from buildcpg_shared.state_db.engine import prepare_sqlite
 from buildcpg_shared.state_db.lease import RunAlive, lock_held, run_key
-from buildcpg_shared.state_db.schema import incidents, lab_runs, runs, step_runs
+from buildcpg_shared.state_db.schema import incidents, lab_runs, lab_starts, runs, step_runs
 
 # built once: a statement built per call costs more than SQLite's own insert (tools/bench/bench_history.py)
 _INSERT_LAB_RUN = lab_runs.insert()
@@ -110,6 +110,11 @@ class History:
         """While entered, this process says its run is alive to every machine (shared state: the run's
         liveness lock); embedded, the ``runs`` row's host and pid say it, so this holds nothing."""
         return RunAlive(self.url, run_id) if self.url is not None else contextlib.nullcontext()
+
+    def lab_started(self, run_id: str, lab: str, started_at: str | None = None) -> None:
+        """The platform run ``run_id`` has started ``lab`` (until then an unrecorded lab reads ``queued``)."""
+        with self._errors(), contextlib.suppress(IntegrityError), self._engine.begin() as con:  # twice: first stands
+            con.execute(lab_starts.insert().values(run_id=run_id, lab=lab, started_at=started_at or now_iso()))
 
     def record_lab(self, run_id: str, record: LabRunRecord) -> None:
         with self._connect() as con:
@@ -279,15 +284,19 @@ class History:
             rows = con.execute(query).all()
             ids = [row.run_id for row in rows]
             recorded = set(con.execute(select(lab_runs.c.run_id, lab_runs.c.lab).where(lab_runs.c.run_id.in_(ids))))
+            starts = {
+                (r.run_id, r.lab): r.started_at
+                for r in con.execute(select(lab_starts).where(lab_starts.c.run_id.in_(ids)))
+            }
             for row in rows:
                 missing = [n for n in json.loads(row.lab_names) if (row.run_id, n) not in recorded and lab in (None, n)]
                 if not missing:
                     continue
                 alive = None if self._sqlite else lock_held(con, run_key(row.run_id))
-                found += [
-                    UnfinishedRun(row.run_id, name, row.command, row.started_at, row.host, int(row.pid), alive)
-                    for name in missing
-                ]
+                for name in missing:
+                    at = starts.get((row.run_id, name))
+                    run = (row.run_id, name, row.command, at or row.started_at, row.host, int(row.pid), alive)
+                    found.append(UnfinishedRun(*run, started=at is not None))
                 if len(found) >= last:
                     break
         return found[:last]

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from buildcpg_shared.errors import BuildCPGError, first_line
 from buildcpg_shared.history import now_iso
-from buildcpg_shared.orchestrate.service import LOG_ENV, RUN_ID_ENV, delivery_dict, record_lab_run
+from buildcpg_shared.orchestrate.service import LOG_ENV, RUN_ID_ENV, delivery_dict, record_lab_run, record_lab_start
 from buildcpg_shared.pipeline.dbt_progress import NodeLine
 from buildcpg_shared.pipeline.parent import stop_grace_s
 from buildcpg_shared.registry import Lab, Workspace
@@ -290,6 +290,8 @@ def run_one(
     """
     progress.log = lab_log_path(workspace, lab)
     progress.state, progress.started, progress.started_at = Status.RUNNING, time.monotonic(), now_iso()
+    if run_id:  # the history says running from now on, not queued
+        record_lab_start(workspace, lab, run_id, progress.started_at)
     on_change()
     timed_out = threading.Event()
     with progress.log.open("w", encoding="utf-8", buffering=1) as log:  # line by line: `tail -f` works

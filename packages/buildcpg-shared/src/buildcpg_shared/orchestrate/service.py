@@ -14,6 +14,7 @@ A parent passes its platform run id in ``BUILDCPG_RUN_ID`` so the child's row jo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -76,6 +77,15 @@ def record_lab_run(
         passed = int(record.status.passed)
         history.finish_run(run_id, passed, int(record.status == Status.FAILED), record.duration_s)
     return deliveries
+
+
+def record_lab_start(workspace: Workspace, lab: Lab, run_id: str, started_at: str) -> None:
+    """The platform run ``run_id`` starts ``lab`` now: readers see it ``running``, no longer ``queued``.
+
+    A history that cannot be written is not said here: the lab's end cannot be recorded either, and
+    that is said once, where it is recorded."""
+    with contextlib.suppress(sqlite3.Error, OSError, BuildCPGError):
+        history_for(workspace).lab_started(run_id, lab.name, started_at)
 
 
 def lab_workspace(lab: Lab) -> Workspace | None:

@@ -1,9 +1,10 @@
 """The one schema of the state database, for SQLite and PostgreSQL alike, and its ordered migrations.
 
 Tables: ``runs`` (one platform run), ``lab_runs`` (one lab in a run), ``step_runs`` (one step of a lab
-run), ``incidents`` (open and closed alert incidents per lab and kind; at most one open per lab and
-kind: a unique partial index), ``lab_leases`` (who holds a lab's lease, PostgreSQL only in practice)
-and ``schema_version`` (one row: the last migration applied).
+run), ``lab_starts`` (when a run started each of its labs), ``incidents`` (open and closed alert
+incidents per lab and kind; at most one open per lab and kind: a unique partial index), ``lab_leases``
+(who holds a lab's lease, PostgreSQL only in practice) and ``schema_version`` (one row: the last
+migration applied).
 
 ``ensure_schema`` applies what is missing in one transaction that excludes every other migrator
 (``BEGIN IMMEDIATE`` on SQLite, a transaction-level advisory lock on PostgreSQL). Every migration is
@@ -108,6 +109,14 @@ incidents_one_open = Index(
     postgresql_where=incidents.c.closed_at.is_(None),
 )
 
+lab_starts = Table(
+    "lab_starts",
+    metadata,
+    Column("run_id", Text, ForeignKey("runs.run_id"), primary_key=True),
+    Column("lab", Text, primary_key=True),
+    Column("started_at", Text, nullable=False),
+)  # a lab its platform run has started (not yet recorded: running; never started: queued)
+
 lab_leases = Table(
     "lab_leases",
     metadata,
@@ -175,12 +184,19 @@ def _v5_run_process(con: Connection) -> None:
         _add_column(con, runs, name)
 
 
+def _v6_lab_starts(con: Connection) -> None:
+    """``lab_starts``: when a platform run started each of its labs, so a lab still waiting for a slot
+    (or for its upstream labs) reads ``queued``, not ``running``."""
+    lab_starts.create(con, checkfirst=True)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_lab_runs_inputs,
     _v3_step_order,
     _v4_one_open_incident,
     _v5_run_process,
+    _v6_lab_starts,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
