@@ -29,16 +29,16 @@ class UnfinishedRun:
     started_at: str
     host: str
     pid: int
-    alive: bool | None = None  # shared state: does the run's process hold its liveness lock (None: embedded)
+    alive: bool | None = None  # does the run's process hold its liveness lock (None: it cannot be asked)
     started: bool = True  # the run started the lab (``started_at`` is the lab's); False: it still waits
 
     @property
     def state(self) -> str:
         """``running`` (its run's process is alive and started the lab), ``queued`` (alive, the lab waits
         for a free slot or its upstream labs), ``died`` (the run's process is gone), or ``unknown``
-        (embedded, and another host: its process cannot be looked at). Shared state knows from any
-        machine (the run's liveness lock, ``state_db.lease.RunAlive``); embedded, the process id is
-        checked on its host."""
+        (embedded, and another host: its process cannot be looked at). The run's liveness lock says
+        it: shared state from any machine (``state_db.lease.RunAlive``), embedded on the run's host
+        (``history.run_alive``); a run from before those locks is judged by its process id."""
         if self.alive is not None:
             alive = self.alive
         elif self.host != socket.gethostname():

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from buildcpg_shared.history.health import LabHealth, UnfinishedRun, now_iso
+from buildcpg_shared.history.run_alive import RunLockFile, run_lock_alive
 from buildcpg_shared.run_record import LabRunRecord, Status, StepRecord
 from buildcpg_shared.state_db import SCHEMA_VERSION, ensure_schema, postgres_engine, sqlite_engine, state_error
 from buildcpg_shared.state_db.engine import prepare_sqlite
@@ -107,9 +108,17 @@ class History:
         return run_id
 
     def hold_run(self, run_id: str) -> contextlib.AbstractContextManager[object]:
-        """While entered, this process says its run is alive to every machine (shared state: the run's
-        liveness lock); embedded, the ``runs`` row's host and pid say it, so this holds nothing."""
-        return RunAlive(self.url, run_id) if self.url is not None else contextlib.nullcontext()
+        """While entered, this process says its run is alive: to every machine with shared state (the
+        run's advisory lock), embedded with a locked file beside the history (``history/run_alive.py``)."""
+        if self.path is None:
+            return RunAlive(str(self.url), run_id)
+        return RunLockFile(self._run_locks, run_id)
+
+    @property
+    def _run_locks(self) -> Path:
+        """The embedded runs' liveness lock files: ``.buildcpg/runs/`` beside ``history.sqlite``."""
+        assert self.path is not None, "embedded histories only"
+        return self.path.parent / "runs"
 
     def lab_started(self, run_id: str, lab: str, started_at: str | None = None) -> None:
         """The platform run ``run_id`` has started ``lab`` (until then an unrecorded lab reads ``queued``)."""
@@ -292,7 +301,7 @@ class History:
                 missing = [n for n in json.loads(row.lab_names) if (row.run_id, n) not in recorded and lab in (None, n)]
                 if not missing:
                     continue
-                alive = None if self._sqlite else lock_held(con, run_key(row.run_id))
+                alive = self._run_alive(con, row.run_id, row.host)
                 for name in missing:
                     at = starts.get((row.run_id, name))
                     run = (row.run_id, name, row.command, at or row.started_at, row.host, int(row.pid), alive)
@@ -300,6 +309,13 @@ class History:
                 if len(found) >= last:
                     break
         return found[:last]
+
+    def _run_alive(self, con: Connection, run_id: str, host: str) -> bool | None:
+        """Does the run's process hold its liveness lock? None: cannot be asked here (embedded: a run of
+        another host, or from before lock files): ``UnfinishedRun.state`` decides by host and pid."""
+        if not self._sqlite:
+            return lock_held(con, run_key(run_id))
+        return run_lock_alive(self._run_locks, run_id) if host == socket.gethostname() else None
 
     def last_started(self, lab: str) -> str | None:
         """When the lab's latest recorded run started (busy and skipped runs excluded: never ran), or None."""
