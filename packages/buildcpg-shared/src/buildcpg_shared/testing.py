@@ -221,8 +221,8 @@ def postgres_bin_or_skip() -> Path:
     """
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name.zfill(4), reverse=True)
     found = [p for p in candidates if (p / "initdb").exists() and (p / "pg_ctl").exists()]
-    initdb = shutil.which("initdb")
-    if not found and initdb and (Path(initdb).parent / "pg_ctl").exists():
+    initdb = None if found else shutil.which("initdb")
+    if initdb and (Path(initdb).parent / "pg_ctl").exists():
         found = [Path(initdb).resolve().parent]
     if not found:
         did_not_run("no PostgreSQL server binaries: the test did not run (apt-get install postgresql)")
